@@ -1,0 +1,202 @@
+"""Fast structural index of C files with tree-sitter-c: calls, definitions, macros.
+
+This is not a compiler: the preprocessor is not run, so macros stay as written.  It is
+used where a quick, tolerant parse of many files beats running spatch: finding where the
+drm device is allocated, which functions wrap the allocation, and which helpers a tree
+declares.  Errors in the parse (unknown macros, attributes) are local: tree-sitter keeps
+the rest of the file.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import tree_sitter
+import tree_sitter_c
+
+_LANGUAGE = tree_sitter.Language(tree_sitter_c.language())
+_local = threading.local()
+
+
+def _parser() -> tree_sitter.Parser:
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = tree_sitter.Parser(_LANGUAGE)
+    return parser
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call of a named function or function-like macro."""
+
+    name: str
+    line: int  # 1-based
+    function: str  # the enclosing function definition, "" at file scope
+    args: tuple[str, ...]  # argument texts, whitespace-normalised
+    assigned_to: str  # left side when the call's value is assigned or initialises a variable
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A function definition, prototype or `#define` in a file."""
+
+    name: str
+    kind: str  # "function", "inline", "prototype", "macro"
+    line: int
+    body: str  # text of the body (function) or replacement list (macro); "" for prototypes
+
+
+def _text(src: bytes, node: tree_sitter.Node) -> str:
+    return " ".join(src[node.start_byte : node.end_byte].decode(errors="replace").split())
+
+
+def _walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    cursor = node.walk()
+    visited = False
+    while True:
+        if not visited:
+            yield cursor.node  # type: ignore[misc]
+            if cursor.goto_first_child():
+                continue
+        if cursor.goto_next_sibling():
+            visited = False
+            continue
+        if not cursor.goto_parent():
+            return
+        visited = True
+
+
+def _declarator_name(node: tree_sitter.Node | None, src: bytes) -> str:
+    """The identifier a (possibly nested pointer/function) declarator declares."""
+    while node is not None:
+        if node.type in ("identifier", "field_identifier"):
+            return _text(src, node)
+        inner = node.child_by_field_name("declarator")
+        if inner is None:
+            ident = next((c for c in node.children if c.type == "identifier"), None)
+            return _text(src, ident) if ident is not None else ""
+        node = inner
+    return ""
+
+
+def _enclosing_function(node: tree_sitter.Node, src: bytes) -> str:
+    cur = node.parent
+    while cur is not None:
+        if cur.type == "function_definition":
+            return _declarator_name(cur.child_by_field_name("declarator"), src)
+        cur = cur.parent
+    return ""
+
+
+def _arguments(node: tree_sitter.Node, src: bytes) -> tuple[str, ...]:
+    """Split an argument list on its top-level commas, keeping text the grammar could not
+    parse (`struct foo` given to a macro becomes an ERROR node, but its text is kept)."""
+    args_node = node.child_by_field_name("arguments")
+    if args_node is None:
+        return ()
+    args: list[str] = []
+    cur: list[str] = []
+    for child in args_node.children:
+        if child.type in ("(", ")"):
+            continue
+        if child.type == ",":
+            args.append(" ".join(cur))
+            cur = []
+        else:
+            cur.append(_text(src, child))
+    if cur or args:
+        args.append(" ".join(cur))
+    return tuple(a.strip() for a in args)
+
+
+def _assigned_to(node: tree_sitter.Node, src: bytes) -> str:
+    cur = node.parent
+    while cur is not None and cur.type in ("cast_expression", "parenthesized_expression"):
+        cur = cur.parent
+    if cur is None:
+        return ""
+    if cur.type == "assignment_expression":
+        left = cur.child_by_field_name("left")
+        return _text(src, left) if left is not None else ""
+    if cur.type == "init_declarator":
+        return _declarator_name(cur.child_by_field_name("declarator"), src)
+    return ""
+
+
+def parse(source: bytes) -> tree_sitter.Tree:
+    return _parser().parse(source)
+
+
+def calls(source: bytes, names: Iterable[str]) -> list[Call]:
+    """Every call in `source` of one of `names`."""
+    wanted = set(names)
+    if not any(n.encode() in source for n in wanted):
+        return []
+    out = []
+    for node in _walk(parse(source).root_node):
+        if node.type != "call_expression":
+            continue
+        fn = node.child_by_field_name("function")
+        if fn is None or fn.type != "identifier":
+            continue
+        name = _text(source, fn)
+        if name in wanted:
+            out.append(
+                Call(
+                    name=name,
+                    line=node.start_point[0] + 1,
+                    function=_enclosing_function(node, source),
+                    args=_arguments(node, source),
+                    assigned_to=_assigned_to(node, source),
+                )
+            )
+    return out
+
+
+def definitions(source: bytes) -> list[Definition]:
+    """Function definitions, prototypes and macros at file scope (and inside #if blocks)."""
+    out = []
+    for node in _walk(parse(source).root_node):
+        t = node.type
+        if t == "function_definition":
+            name = _declarator_name(node.child_by_field_name("declarator"), source)
+            body = node.child_by_field_name("body")
+            head = source[node.start_byte : body.start_byte if body else node.end_byte]
+            kind = "inline" if b"inline" in head else "function"
+            out.append(Definition(name, kind, node.start_point[0] + 1, _text(source, body) if body else ""))
+        elif t == "declaration":
+            decl = node.child_by_field_name("declarator")
+            while decl is not None and decl.type in ("pointer_declarator", "init_declarator"):
+                decl = decl.child_by_field_name("declarator")
+            if decl is not None and decl.type == "function_declarator":
+                name = _declarator_name(decl, source)
+                if name:
+                    out.append(Definition(name, "prototype", node.start_point[0] + 1, ""))
+        elif t in ("preproc_function_def", "preproc_def"):
+            name_node = node.child_by_field_name("name")
+            value = node.child_by_field_name("value")
+            if name_node is not None:
+                out.append(
+                    Definition(
+                        _text(source, name_node),
+                        "macro",
+                        node.start_point[0] + 1,
+                        _text(source, value) if value is not None else "",
+                    )
+                )
+    return out
+
+
+def identifiers_in(text: str) -> set[str]:
+    """Identifiers in a fragment of C (a macro body or function body text)."""
+    out, cur = set(), []
+    for c in text + " ":
+        if c.isalnum() or c == "_":
+            cur.append(c)
+        else:
+            if cur and not cur[0].isdigit():
+                out.add("".join(cur))
+            cur = []
+    return out

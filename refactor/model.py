@@ -1,0 +1,271 @@
+"""The tree model: what a kernel tree is made of, as far as the DRM lifetime rules care.
+
+`load_tree()` reads the tree's version, maps source files to modules with the Kbuild
+reader, finds every module that creates a `drm_device` (directly or through a wrapper)
+and records which managed helpers the tree declares in `include/drm/`, so later stages
+only propose what the tree supports.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from refactor import cindex, proc
+from refactor.errors import TreeError
+from refactor.kbuild import KbuildMap, Module, read_kbuild
+
+# The calls that create a drm_device.  `__drm_dev_alloc` only exists in newer trees.
+ALLOC_APIS = ("devm_drm_dev_alloc", "__devm_drm_dev_alloc", "drm_dev_alloc", "__drm_dev_alloc")
+MANAGED_ALLOC = ("devm_drm_dev_alloc", "__devm_drm_dev_alloc")
+API_PATTERN = re.compile(r"^(__)?(drmm_|devm_drm_|drm_dev_)\w+$")
+_TEST_PATH = re.compile(r"(^|/)(tests?|selftests?|kunit)(/|$)|_test\.c$|kunit")
+
+
+@dataclass(frozen=True)
+class AllocSite:
+    """One place a module creates its drm_device."""
+
+    api: str  # the allocation API reached: devm_drm_dev_alloc, drm_dev_alloc, ...
+    call: str  # the name called here: the API itself or a wrapper of it
+    file: str
+    line: int
+    function: str
+    struct: str = ""  # private struct embedding the drm_device ("struct foo_priv")
+    member: str = ""  # its drm_device member ("drm")
+    assigned_to: str = ""  # where the result goes
+
+    @property
+    def managed(self) -> bool:
+        return self.api in MANAGED_ALLOC
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    """A function or macro outside the DRM core whose body allocates a drm_device."""
+
+    name: str
+    api: str
+    file: str
+    line: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class Driver:
+    """A module that creates a drm_device."""
+
+    module: Module
+    allocations: tuple[AllocSite, ...]
+    test: bool  # kunit or selftest code, not a device driver
+
+    @property
+    def name(self) -> str:
+        return self.module.name
+
+    @property
+    def private_structs(self) -> tuple[str, ...]:
+        return tuple(sorted({a.struct for a in self.allocations if a.struct}))
+
+
+@dataclass(frozen=True)
+class ApiEntry:
+    name: str
+    kind: str  # function, inline, prototype, macro
+    header: str  # relative to the tree root
+    line: int
+
+
+@dataclass(frozen=True)
+class ApiTable:
+    """The drmm_*, devm_drm_* and drm_dev_* helpers declared in include/drm/."""
+
+    entries: tuple[ApiEntry, ...]
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(e.name for e in self.entries)
+
+    def has(self, name: str) -> bool:
+        return name in self.names
+
+    def get(self, name: str) -> ApiEntry | None:
+        return next((e for e in self.entries if e.name == name), None)
+
+
+@dataclass(frozen=True)
+class TreeModel:
+    root: Path
+    version: str
+    kbuild: KbuildMap
+    drivers: tuple[Driver, ...]
+    wrappers: tuple[Wrapper, ...]
+    api: ApiTable
+    # files that call an allocation API but belong to no module Kbuild defines
+    unmapped: tuple[AllocSite, ...]
+
+
+def tree_version(root: Path) -> str:
+    """`VERSION.PATCHLEVEL.SUBLEVEL` + EXTRAVERSION from the top Makefile."""
+    try:
+        text = (root / "Makefile").read_text(errors="replace")[:4096]
+    except OSError as exc:
+        raise TreeError(f"{root}: cannot read Makefile: {exc.strerror}") from None
+    fields = dict(re.findall(r"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=[ \t]*(\S*)", text, re.M))
+    if not fields.get("VERSION") or "PATCHLEVEL" not in fields:
+        raise TreeError(f"{root} is not a Linux kernel tree: its Makefile sets no VERSION/PATCHLEVEL")
+    version = f"{fields['VERSION']}.{fields['PATCHLEVEL']}"
+    if fields.get("SUBLEVEL"):
+        version += f".{fields['SUBLEVEL']}"
+    return version + fields.get("EXTRAVERSION", "")
+
+
+def check_tree(root: Path) -> Path:
+    """Refuse paths that are not kernel trees with a DRM subsystem; return the resolved root."""
+    if not root.exists():
+        raise TreeError(f"{root}: no such directory")
+    if not root.is_dir():
+        raise TreeError(f"{root} is a file, not a kernel tree directory")
+    tree_version(root)
+    if not (root / "drivers/gpu/drm").is_dir():
+        raise TreeError(f"{root} has no drivers/gpu/drm: nothing to sweep")
+    return root.resolve()
+
+
+def files_containing(root: Path, needles: Iterable[str], paths: Sequence[str]) -> list[str]:
+    """Relative paths of .c/.h files under `paths` that contain any of `needles`.
+
+    One pass over the tree: `git grep` on a git work tree (tracked files, as they are in the
+    work tree; Debian's `/*` .gitignore defeats `--untracked`),
+    GNU grep otherwise.
+    """
+    needles = sorted(set(needles))
+    if not needles:
+        return []
+    patterns = [arg for n in needles for arg in ("-e", n)]
+    existing = [p for p in paths if (root / p).exists()]
+    if not existing:
+        return []
+    if (root / ".git").exists():
+        argv = ["git", "grep", "-lF", "--no-color", *patterns, "--",
+                *[f"{p}/*.c" if (root / p).is_dir() else p for p in existing],
+                *[f"{p}/*.h" for p in existing if (root / p).is_dir()]]  # fmt: skip
+    else:
+        argv = ["grep", "-rlF", "--include=*.c", "--include=*.h", *patterns, *existing]
+    res = proc.run(argv, cwd=root, timeout=600)
+    if res.returncode not in (0, 1):
+        raise TreeError(f"{root}: cannot search the tree: {res.stderr.strip()[:200]}")
+    return sorted({os.path.normpath(line) for line in res.stdout.splitlines() if line})
+
+
+def _read(root: Path, rel: str) -> bytes:
+    try:
+        return (root / rel).read_bytes()
+    except OSError:
+        return b""
+
+
+def find_wrappers(root: Path) -> tuple[list[Wrapper], set[str]]:
+    """Functions (not static) and macros that call an allocation API or another wrapper.
+
+    Returns the wrappers and the files that define the allocation APIs themselves (the
+    DRM core), which are not drivers.
+    """
+    api_of: dict[str, str] = {a: a for a in ALLOC_APIS}
+    core: set[str] = set()
+    wrappers: list[Wrapper] = []
+    new = set(ALLOC_APIS)
+    for _ in range(6):  # wrappers of wrappers, a few levels deep
+        found: set[str] = set()
+        for rel in files_containing(root, new, ["drivers", "include"]):
+            for d in cindex.definitions(_read(root, rel)):
+                if d.name in ALLOC_APIS and d.kind != "prototype":
+                    core.add(rel)
+                if d.name in api_of or d.kind == "prototype":
+                    continue
+                if d.kind == "function" and _is_static(root, rel, d):
+                    continue
+                hit = cindex.identifiers_in(d.body) & set(api_of)
+                if hit:
+                    api = api_of[sorted(hit)[0]]
+                    api_of[d.name] = api
+                    wrappers.append(Wrapper(d.name, api, rel, d.line, d.kind))
+                    found.add(d.name)
+        new = found
+        if not new:
+            break
+    return wrappers, core
+
+
+def _is_static(root: Path, rel: str, d: cindex.Definition) -> bool:
+    lines = _read(root, rel).decode(errors="replace").splitlines()
+    head = " ".join(lines[max(0, d.line - 2) : d.line])
+    return bool(re.search(r"\bstatic\b", head))
+
+
+def _sites(root: Path, rel: str, api_of: dict[str, str]) -> list[AllocSite]:
+    out = []
+    for c in cindex.calls(_read(root, rel), api_of):
+        struct = member = ""
+        if c.name == "devm_drm_dev_alloc" and len(c.args) >= 4:
+            struct, member = c.args[2], c.args[3]
+        elif c.name in ("__devm_drm_dev_alloc", "__drm_dev_alloc") and c.args:
+            m = re.search(r"offsetof\s*\(\s*(.+?)\s*,\s*([\w.\[\]]+)\s*\)", ", ".join(c.args))
+            if m:
+                struct, member = m.group(1), m.group(2)
+        out.append(AllocSite(api_of[c.name], c.name, rel, c.line, c.function, struct, member, c.assigned_to))
+    return out
+
+
+def read_api(root: Path) -> ApiTable:
+    """Every drmm_*, devm_drm_* and drm_dev_* name declared under include/drm/."""
+    entries: dict[str, ApiEntry] = {}
+    inc = root / "include/drm"
+    for header in sorted(inc.rglob("*.h")) if inc.is_dir() else []:
+        rel = str(header.relative_to(root))
+        for d in cindex.definitions(_read(root, rel)):
+            if API_PATTERN.match(d.name) and d.name not in entries:
+                entries[d.name] = ApiEntry(d.name, d.kind, rel, d.line)
+    return ApiTable(tuple(sorted(entries.values(), key=lambda e: e.name)))
+
+
+def is_test_path(path: str) -> bool:
+    return bool(_TEST_PATH.search(path))
+
+
+def load_tree(root: Path, paths: Sequence[str] = ()) -> TreeModel:
+    """Build the model of the kernel tree at `root` (optionally only modules under `paths`)."""
+    root = check_tree(root)
+    version = tree_version(root)
+    kbuild = read_kbuild(root)
+    wrappers, core = find_wrappers(root)
+    api_of = {a: a for a in ALLOC_APIS} | {w.name: w.api for w in wrappers}
+    module_of = kbuild.module_of()
+    by_module: dict[str, list[AllocSite]] = {}
+    unmapped: list[AllocSite] = []
+    for rel in files_containing(root, api_of, ["drivers"]):
+        if rel in core or not rel.endswith(".c"):
+            continue
+        sites = _sites(root, rel, api_of)
+        module = module_of.get(rel)
+        if module is None:
+            unmapped.extend(sites)
+        elif sites:
+            by_module.setdefault(module.path, []).extend(sites)
+    modules = {m.path: m for m in kbuild.modules}
+    drivers = []
+    for path, sites in sorted(by_module.items()):
+        module = modules[path]
+        if paths and not any(_under(f, p) for f in module.files for p in paths):
+            continue
+        test = all(is_test_path(s.file) for s in sites) or is_test_path(module.path)
+        drivers.append(Driver(module, tuple(sites), test))
+    return TreeModel(root, version, kbuild, tuple(drivers), tuple(wrappers), read_api(root), tuple(unmapped))
+
+
+def _under(path: str, prefix: str) -> bool:
+    prefix = os.path.normpath(prefix)
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")

@@ -1,0 +1,83 @@
+"""The one place that starts subprocesses (spatch, git, make, perl, apt-get).
+
+Every call is logged, runs with an explicit `cwd` and an optional timeout, and returns a
+`Completed` value instead of raising: callers decide what a non-zero exit means.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Completed:
+    """The outcome of one subprocess."""
+
+    argv: tuple[str, ...]
+    returncode: int  # negative: killed by that signal
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+) -> Completed:
+    """Run `argv` to completion (or until `timeout` seconds) and capture its output.
+
+    On timeout the whole process group is killed, so children (spatch's workers, make's
+    jobs) do not survive their parent.  A missing executable raises FileNotFoundError.
+    """
+    full_env = None if env is None else {**os.environ, **env}
+    log.debug("run %s (cwd=%s, timeout=%s)", " ".join(argv), cwd, timeout)
+    start = time.monotonic()
+    with subprocess.Popen(
+        list(argv),
+        cwd=cwd,
+        env=full_env,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    ) as proc:
+        try:
+            out, err = proc.communicate(stdin, timeout=timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, err = proc.communicate()
+            timed_out = True
+        except BaseException:  # Ctrl-C: take the children down with us
+            _kill_group(proc)
+            raise
+    seconds = time.monotonic() - start
+    log.debug("exit %s after %.2fs%s", proc.returncode, seconds, " (timeout)" if timed_out else "")
+    return Completed(tuple(argv), proc.returncode, out, err, seconds, timed_out)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
