@@ -200,3 +200,26 @@ def identifiers_in(text: str) -> set[str]:
                 out.add("".join(cur))
             cur = []
     return out
+
+
+def declared_type(source: bytes, line: int, name: str) -> str:
+    """The type a local variable or parameter `name` is declared with, in the function
+    containing `line` (pointer stars dropped: `struct foo *p` gives `struct foo`)."""
+    root = parse(source).root_node
+    func = None
+    for node in _walk(root):
+        if node.type == "function_definition" and node.start_point[0] + 1 <= line <= node.end_point[0] + 1:
+            func = node
+            break
+    if func is None:
+        return ""
+    for node in _walk(func):
+        if node.type not in ("declaration", "parameter_declaration"):
+            continue
+        type_node = node.child_by_field_name("type")
+        if type_node is None:
+            continue
+        for decl in node.children_by_field_name("declarator"):
+            if _declarator_name(decl, source) == name:
+                return _text(source, type_node)
+    return ""

@@ -113,7 +113,7 @@ def tree_version(root: Path) -> str:
     try:
         text = (root / "Makefile").read_text(errors="replace")[:4096]
     except OSError as exc:
-        raise TreeError(f"{root}: cannot read Makefile: {exc.strerror}") from None
+        raise TreeError(f"{root} is not a Linux kernel tree: no readable top-level Makefile") from None
     fields = dict(re.findall(r"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=[ \t]*(\S*)", text, re.M))
     if not fields.get("VERSION") or "PATCHLEVEL" not in fields:
         raise TreeError(f"{root} is not a Linux kernel tree: its Makefile sets no VERSION/PATCHLEVEL")
@@ -208,7 +208,8 @@ def _is_static(root: Path, rel: str, d: cindex.Definition) -> bool:
 
 def _sites(root: Path, rel: str, api_of: dict[str, str]) -> list[AllocSite]:
     out = []
-    for c in cindex.calls(_read(root, rel), api_of):
+    source = _read(root, rel)
+    for c in cindex.calls(source, api_of):
         struct = member = ""
         if c.name == "devm_drm_dev_alloc" and len(c.args) >= 4:
             struct, member = c.args[2], c.args[3]
@@ -216,6 +217,9 @@ def _sites(root: Path, rel: str, api_of: dict[str, str]) -> list[AllocSite]:
             m = re.search(r"offsetof\s*\(\s*(.+?)\s*,\s*([\w.\[\]]+)\s*\)", ", ".join(c.args))
             if m:
                 struct, member = m.group(1), m.group(2)
+        if m := re.fullmatch(r"typeof\s*\(\s*\*\s*(\w+)\s*\)", struct):
+            # `typeof(*priv)`: the type priv points to, from its declaration
+            struct = cindex.declared_type(source, c.line, m.group(1)) or struct
         out.append(AllocSite(api_of[c.name], c.name, rel, c.line, c.function, struct, member, c.assigned_to))
     return out
 

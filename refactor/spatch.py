@@ -180,9 +180,9 @@ class _Outcome:
     processes: int = 0
 
 
-def check_rule(spatch: Spatch, rule: Rule) -> None:
-    """Raise RuleError when spatch cannot parse the semantic patch."""
-    res = proc.run([spatch.path, "--parse-cocci", str(rule.path)], timeout=120)
+def check_rule(spatch: Spatch, rule: Rule, mode: str = "report") -> None:
+    """Raise RuleError when spatch cannot parse the semantic patch in `mode`."""
+    res = proc.run([spatch.path, "--parse-cocci", str(rule.path), "-D", mode], timeout=120)
     if not res.ok:
         lines = [ln for ln in (res.stderr + res.stdout).splitlines() if ln.strip()]
         reason = next((ln for ln in lines if "error" in ln.lower()), lines[-1] if lines else "")
@@ -207,7 +207,7 @@ def run_rule(
     with the reason.  Raises RuleError when spatch rejects the rule itself.
     """
     start = time.monotonic()
-    check_rule(spatch, rule)
+    check_rule(spatch, rule, mode)
     argv = [
         spatch.path, "--sp-file", str(rule.path.resolve()), "-D", mode,
         "--quiet", "--verbose-parsing", "--timeout", str(timeout),

@@ -1,0 +1,1 @@
+/* foodrm: shared declarations */

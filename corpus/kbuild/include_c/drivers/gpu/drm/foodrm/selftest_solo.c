@@ -1,0 +1,2 @@
+/* selftest_solo: synthetic source for the Kbuild reader tests */
+int selftest_solo_probe(void) { return 0; }

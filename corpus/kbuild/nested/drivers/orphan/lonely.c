@@ -1,0 +1,2 @@
+/* lonely: synthetic source for the Kbuild reader tests */
+int lonely_probe(void) { return 0; }

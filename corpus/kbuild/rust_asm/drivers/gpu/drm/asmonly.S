@@ -1,0 +1,2 @@
+/* asmonly: synthetic assembly */
+	.text

@@ -1,0 +1,2 @@
+/* bazasm_entry: synthetic assembly */
+	.text

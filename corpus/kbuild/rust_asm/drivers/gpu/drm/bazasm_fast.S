@@ -1,0 +1,2 @@
+/* bazasm_fast: synthetic assembly */
+	.text

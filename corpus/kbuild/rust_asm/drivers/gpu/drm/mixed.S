@@ -1,0 +1,2 @@
+/* mixed: synthetic assembly */
+	.text

@@ -1,0 +1,2 @@
+// rusty: synthetic Rust module
+fn probe() {}

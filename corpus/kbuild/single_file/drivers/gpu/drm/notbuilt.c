@@ -1,0 +1,2 @@
+/* notbuilt: synthetic source for the Kbuild reader tests */
+int notbuilt_probe(void) { return 0; }

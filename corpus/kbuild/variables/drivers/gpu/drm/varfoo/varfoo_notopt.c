@@ -1,0 +1,2 @@
+/* varfoo_notopt: synthetic source for the Kbuild reader tests */
+int varfoo_notopt_probe(void) { return 0; }

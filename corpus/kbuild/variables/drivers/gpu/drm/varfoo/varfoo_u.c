@@ -1,0 +1,2 @@
+/* varfoo_u: synthetic source for the Kbuild reader tests */
+int varfoo_u_probe(void) { return 0; }

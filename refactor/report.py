@@ -1,0 +1,93 @@
+"""Rendering: the tree model and results as text tables and JSON documents."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from refactor import __version__
+from refactor.model import Driver, TreeModel
+
+
+def _driver_json(d: Driver) -> dict[str, Any]:
+    m = d.module
+    return {
+        "name": d.name,
+        "module": m.path,
+        "config": m.config,
+        "makefile": m.makefile,
+        "files": list(m.files),
+        "test": d.test,
+        "private_structs": list(d.private_structs),
+        "allocations": [
+            {
+                "call": a.call,
+                "api": a.api,
+                "file": a.file,
+                "line": a.line,
+                "function": a.function,
+                "struct": a.struct,
+                "member": a.member,
+                "assigned_to": a.assigned_to,
+            }
+            for a in d.allocations
+        ],
+    }
+
+
+def drivers_json(model: TreeModel, drivers: list[Driver]) -> str:
+    doc = {
+        "tool": {"name": "drmm-refactor", "version": __version__},
+        "tree": {"path": str(model.root), "version": model.version},
+        "drivers": [_driver_json(d) for d in drivers],
+        "wrappers": [
+            {"name": w.name, "api": w.api, "file": w.file, "line": w.line, "kind": w.kind}
+            for w in model.wrappers
+        ],
+        "unmapped": [{"file": a.file, "line": a.line, "call": a.call} for a in model.unmapped],
+        "api": [{"name": e.name, "kind": e.kind, "header": e.header, "line": e.line} for e in model.api.entries],
+        "stats": {
+            "modules": len(model.kbuild.modules),
+            "kbuild_files": len(model.kbuild.makefiles),
+            "drivers": len(drivers),
+        },
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def drivers_text(model: TreeModel, drivers: list[Driver]) -> str:
+    rows = []
+    for d in drivers:
+        for i, a in enumerate(d.allocations):
+            call = a.call if a.call == a.api else f"{a.call} -> {a.api}"
+            rows.append(
+                [
+                    d.name if i == 0 else "",
+                    d.module.path if i == 0 else "",
+                    str(len(d.module.files)) if i == 0 else "",
+                    call,
+                    f"{a.file}:{a.line}",
+                    f"{a.struct}.{a.member}" if a.struct else "",
+                ]
+            )
+    out = [f"Linux {model.version} at {model.root}\n"]
+    out.append(table(["DRIVER", "MODULE", "FILES", "ALLOCATION", "SITE", "PRIVATE STRUCT"], rows))
+    managed = sum(1 for d in drivers if any(a.managed for a in d.allocations))
+    tests = sum(1 for d in drivers if d.test)
+    out.append(
+        f"\n{len(drivers)} drivers create a drm_device ({managed} with devm_drm_dev_alloc, "
+        f"{tests} in test code); {len(model.kbuild.modules)} modules in "
+        f"{len(model.kbuild.makefiles)} Kbuild files.\n"
+    )
+    if model.unmapped:
+        out.append(f"{len(model.unmapped)} allocation sites in files no Kbuild module lists:\n")
+        out += [f"  {a.file}:{a.line} {a.call}\n" for a in model.unmapped]
+    return "".join(out)

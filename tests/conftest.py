@@ -1,0 +1,60 @@
+"""Shared fixtures: the bundled corpus, real Linux trees from Debian's packages, spatch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS_TREE = REPO / "corpus" / "tree"
+FETCH = REPO / "corpus" / "fetch_tree.py"
+
+_trees: dict[str, Path] = {}
+
+
+def real_tree(series: str) -> Path:
+    """A Linux tree from Debian's packages, fetched once into the cache outside the repo.
+
+    Set DRMM_SKIP_REALTREE=1 to skip these tests explicitly (for example offline).
+    """
+    if os.environ.get("DRMM_SKIP_REALTREE"):
+        pytest.skip("DRMM_SKIP_REALTREE is set")
+    if series not in _trees:
+        res = subprocess.run(
+            [sys.executable, str(FETCH), series], capture_output=True, text=True, timeout=1800
+        )
+        if res.returncode != 0:
+            pytest.fail(f"cannot fetch Linux {series}: {res.stderr.strip()}")
+        _trees[series] = Path(res.stdout.strip())
+    return _trees[series]
+
+
+@pytest.fixture(scope="session")
+def linux_7_2() -> Path:
+    return real_tree("7.2")
+
+
+@pytest.fixture(scope="session")
+def linux_6_12() -> Path:
+    return real_tree("6.12")
+
+
+@pytest.fixture(scope="session")
+def linux_6_1() -> Path:
+    return real_tree("6.1")
+
+
+@pytest.fixture(scope="session")
+def corpus_tree() -> Path:
+    return CORPUS_TREE
+
+
+@pytest.fixture(scope="session")
+def spatch():  # type: ignore[no-untyped-def]
+    from refactor.spatch import find_spatch
+
+    return find_spatch()
