@@ -223,3 +223,11 @@ def declared_type(source: bytes, line: int, name: str) -> str:
             if _declarator_name(decl, source) == name:
                 return _text(source, type_node)
     return ""
+
+
+def function_at(source: bytes, line: int) -> str:
+    """The name of the function definition containing `line`, "" at file scope."""
+    for node in _walk(parse(source).root_node):
+        if node.type == "function_definition" and node.start_point[0] + 1 <= line <= node.end_point[0] + 1:
+            return _declarator_name(node.child_by_field_name("declarator"), source)
+    return ""

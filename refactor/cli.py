@@ -66,3 +66,53 @@ def drivers(tree: str | None, fmt: str, out: Path | None, paths: tuple[str, ...]
         output.write_text(text, out)
 
     _run(go)
+
+
+@main.command()
+@click.argument("tree", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=2, show_default=True, help="spatch processes.")
+@click.option("--rules", "rule_names", help="Comma-separated rule ids (default: all).")
+@click.option("--paths", multiple=True, help="Only modules with files under this path (repeatable).")
+@click.option("--timeout", type=click.IntRange(1), default=120, show_default=True, help="Seconds per file.")
+@click.option("--include-tests", is_flag=True, help="Sweep kunit and selftest modules too.")
+def sweep(
+    tree: str | None,
+    fmt: str,
+    out: Path | None,
+    jobs: int,
+    rule_names: str | None,
+    paths: tuple[str, ...],
+    timeout: int,
+    include_tests: bool,
+) -> None:
+    """Dry run: find lifetime bugs in TREE's drm drivers; change nothing.
+
+    Exit status 0 when nothing is found, 1 when something is, 2 on error.
+    """
+    from refactor import spatch as spatch_mod
+    from refactor import sweep as sweep_mod
+
+    def go() -> int:
+        rules = sweep_mod.load_rules([n for n in (rule_names or "").split(",") if n])
+        sp = spatch_mod.find_spatch()
+        tm = model.load_tree(find_tree(tree), paths)
+        result = sweep_mod.sweep(tm, sp, rules, jobs=jobs, timeout=timeout, include_tests=include_tests)
+        text = report.sweep_json(result) if fmt == "json" else report.sweep_text(result)
+        output.write_text(text, out)
+        return 1 if result.findings else 0
+
+    sys.exit(_run(go))
+
+
+@main.command("rules")
+def rules_cmd() -> None:
+    """List the rule catalogue from the .cocci headers."""
+    from refactor import sweep as sweep_mod
+
+    def go() -> None:
+        rows = [[r.id, r.confidence.lower(), r.description] for r in sweep_mod.load_rules()]
+        click.echo(report.table(["RULE", "CONFIDENCE", "DESCRIPTION"], rows), nl=False)
+
+    _run(go)

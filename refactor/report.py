@@ -7,6 +7,7 @@ from typing import Any
 
 from refactor import __version__
 from refactor.model import Driver, TreeModel
+from refactor.sweep import SweepResult
 
 
 def _driver_json(d: Driver) -> dict[str, Any]:
@@ -90,4 +91,78 @@ def drivers_text(model: TreeModel, drivers: list[Driver]) -> str:
     if model.unmapped:
         out.append(f"{len(model.unmapped)} allocation sites in files no Kbuild module lists:\n")
         out += [f"  {a.file}:{a.line} {a.call}\n" for a in model.unmapped]
+    return "".join(out)
+
+
+def sweep_json(result: SweepResult) -> str:
+    model = result.model
+    doc = {
+        "tool": {"name": "drmm-refactor", "version": __version__},
+        "tree": {"path": str(model.root), "version": model.version},
+        "spatch": {"version": result.spatch_version},
+        "rules": [{"id": r.id, "confidence": r.confidence.lower(), "description": r.description} for r in result.rules],
+        "drivers": [
+            {
+                "name": d.name,
+                "module": d.module.path,
+                "files": list(d.module.files),
+                "allocation": d.allocations[0].call if d.allocations else "",
+                "allocations": [{"call": a.call, "api": a.api, "file": a.file, "line": a.line} for a in d.allocations],
+            }
+            for d in result.drivers
+        ],
+        "findings": [
+            {
+                "id": f.id,
+                "rule": f.rule,
+                "confidence": f.confidence,
+                "driver": f.driver,
+                "file": f.file,
+                "line": f.line,
+                "function": f.function,
+                "message": f.message,
+                "fix": f.fix,
+                "patch": None,
+            }
+            for f in result.findings
+        ],
+        "skipped": [{"file": s.file, "rule": s.rule, "reason": s.reason, "detail": s.detail} for s in result.skipped],
+        "patches": [],
+        "stats": {
+            "files": result.files,
+            "drivers": len(result.drivers),
+            "seconds": round(result.seconds, 2),
+            "cache_hits": 0,
+        },
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def sweep_text(result: SweepResult) -> str:
+    model = result.model
+    rule_ids = [r.id for r in result.rules]
+    per: dict[str, dict[str, int]] = {}
+    conf: dict[str, set[str]] = {}
+    for f in result.findings:
+        per.setdefault(f.driver, {}).setdefault(f.rule, 0)
+        per[f.driver][f.rule] += 1
+        conf.setdefault(f.driver, set()).add(f.confidence)
+    out = [
+        f"Linux {model.version} at {model.root}: {len(result.drivers)} drm drivers, {result.files} files, "
+        f"{len(rule_ids)} rules, spatch {result.spatch_version}, {result.seconds:.1f}s\n\n"
+    ]
+    if per:
+        rows = [
+            [drv, *[str(per[drv].get(r, 0) or "") for r in rule_ids], ",".join(sorted(conf[drv]))]
+            for drv in sorted(per)
+        ]
+        out.append(table(["DRIVER", *rule_ids, "CONFIDENCE"], rows))
+        out.append("\n")
+        for f in result.findings:
+            out.append(f"{f.file}:{f.line}: {f.function}(): [{f.rule}] {f.message}\n    fix: {f.fix}\n")
+    out.append(
+        f"\n{len(result.findings)} findings in {len(per)} drivers; {len(result.skipped)} files skipped.\n"
+    )
+    for s in result.skipped:
+        out.append(f"  skipped {s.file} ({s.rule}): {s.reason}: {s.detail}\n")
     return "".join(out)

@@ -1,0 +1,138 @@
+"""The sweep: run the catalogue's semantic patches over the files of every drm driver.
+
+Only the files of modules that create a drm_device reach spatch.  Each report line of a
+rule becomes a Finding tied to its driver, with the enclosing function (from the C
+index) and a stable id that does not change when unrelated lines move.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from refactor import cindex
+from refactor.errors import RefactorError
+from refactor.model import Driver, TreeModel
+from refactor.spatch import FileStatus, Rule, Spatch, run_rule, rules_in
+
+RULES_DIR = Path(__file__).resolve().parent.parent / "semantic_patches"
+
+# What each rule proposes, by the helper the tree must declare for it ("" = nothing needed).
+FIXES: dict[str, tuple[str, str]] = {
+    "double-put": ("drop the drm_dev_put(): devres drops the reference on unbind", ""),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    rule: str
+    confidence: str
+    driver: str
+    file: str
+    line: int
+    column: int
+    function: str
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    file: str
+    rule: str
+    reason: str  # parse-error, timeout, spatch-crash
+    detail: str
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    model: TreeModel
+    spatch_version: str
+    rules: tuple[Rule, ...]
+    drivers: tuple[Driver, ...]
+    findings: tuple[Finding, ...]
+    skipped: tuple[Skipped, ...]
+    files: int
+    seconds: float
+
+
+def load_rules(names: Sequence[str] = (), directory: Path = RULES_DIR) -> list[Rule]:
+    rules = list(rules_in(directory))
+    if names:
+        known = {r.id for r in rules}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise RefactorError(f"unknown rule {unknown[0]}: known rules are {', '.join(sorted(known))}")
+        rules = [r for r in rules if r.id in names]
+    return rules
+
+
+def finding_id(rule: str, file: str, function: str, code: str) -> str:
+    """Stable across unrelated edits: rule, file, function and the normalised code line."""
+    key = "\0".join([rule, file, function, " ".join(code.split())])
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def sweep(
+    model: TreeModel,
+    spatch: Spatch,
+    rules: Sequence[Rule],
+    *,
+    jobs: int = 2,
+    timeout: int = 120,
+    include_tests: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> SweepResult:
+    start = time.monotonic()
+    drivers = [d for d in model.drivers if include_tests or not d.test]
+    owner: dict[str, Driver] = {}
+    for d in drivers:
+        for f in d.module.files:
+            owner.setdefault(f, d)
+    files = sorted(owner)
+    findings: list[Finding] = []
+    skipped: list[Skipped] = []
+    sources: dict[str, list[str]] = {}
+    for rule in rules:
+        run = run_rule(spatch, rule, files, cwd=model.root, jobs=jobs, timeout=timeout, progress=progress)
+        for res in run.results:
+            if res.status is not FileStatus.OK:
+                skipped.append(Skipped(res.file, rule.id, res.status.value, res.detail))
+            for m in res.matches:
+                if res.file not in sources:
+                    sources[res.file] = (model.root / res.file).read_text(errors="replace").splitlines()
+                lines = sources[res.file]
+                code = lines[m.line - 1] if 0 < m.line <= len(lines) else ""
+                function = cindex.function_at("\n".join(lines).encode(), m.line)
+                fix, needs = FIXES.get(rule.id, ("", ""))
+                if needs and not model.api.has(needs):
+                    fix = f"none: the tree does not declare {needs}"
+                findings.append(
+                    Finding(
+                        id=finding_id(rule.id, res.file, function, code),
+                        rule=rule.id,
+                        confidence=rule.confidence.lower(),
+                        driver=owner[res.file].name,
+                        file=res.file,
+                        line=m.line,
+                        column=m.column,
+                        function=function,
+                        message=m.message,
+                        fix=fix,
+                    )
+                )
+    findings.sort(key=lambda f: (f.driver, f.file, f.line, f.rule))
+    return SweepResult(
+        model=model,
+        spatch_version=spatch.version_text,
+        rules=tuple(rules),
+        drivers=tuple(drivers),
+        findings=tuple(findings),
+        skipped=tuple(skipped),
+        files=len(files),
+        seconds=time.monotonic() - start,
+    )

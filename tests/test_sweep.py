@@ -1,0 +1,85 @@
+"""The sweep on the bundled corpus: findings match the cases' inline marks exactly."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from refactor.cli import main
+from refactor.model import load_tree
+from refactor.spatch import Spatch
+from refactor.sweep import finding_id, load_rules, sweep
+
+_MARK = re.compile(r"//\s*(ruleid|ok):\s*([\w-]+)")
+
+
+def _marks(tree: Path, kind: str) -> set[tuple[str, str, int]]:
+    """(rule, file, line) of the statement after each `// ruleid: X` (or `// ok: X`) mark."""
+    out = set()
+    for path in sorted((tree / "drivers").rglob("*.c")):
+        lines = path.read_text().splitlines()
+        for i, line in enumerate(lines):
+            m = _MARK.search(line)
+            if m and m.group(1) == kind:
+                out.add((m.group(2), str(path.relative_to(tree)), i + 2))
+    return out
+
+
+def test_findings_match_marks(corpus_tree: Path, spatch: Spatch) -> None:
+    rules = load_rules()
+    result = sweep(load_tree(corpus_tree), spatch, rules, jobs=2)
+    ids = {r.id for r in rules}
+    got = {(f.rule, f.file, f.line) for f in result.findings}
+    expected = {m for m in _marks(corpus_tree, "ruleid") if m[0] in ids}
+    assert expected, "the corpus has no marked case for the catalogue's rules"
+    assert got == expected
+    assert not got & _marks(corpus_tree, "ok")
+    assert result.skipped == ()
+
+
+def test_double_put_fields(corpus_tree: Path, spatch: Spatch) -> None:
+    result = sweep(load_tree(corpus_tree), spatch, load_rules(["double-put"]))
+    probe = next(f for f in result.findings if f.function == "putpanel_probe")
+    assert (probe.driver, probe.confidence, probe.line) == ("putpanel", "high", 27)
+    assert probe.id == finding_id("double-put", "drivers/gpu/drm/tiny/putpanel.c", "putpanel_probe",
+                                  "drm_dev_put(&pp->drm);")  # fmt: skip
+
+
+def test_finding_id_ignores_position_and_whitespace() -> None:
+    a = finding_id("double-put", "a.c", "f", "\tdrm_dev_put(drm);")
+    assert a == finding_id("double-put", "a.c", "f", "drm_dev_put(drm);  ")
+    assert a != finding_id("double-put", "a.c", "g", "drm_dev_put(drm);")
+
+
+def test_cli_sweep_json_and_exit_status(corpus_tree: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    res = CliRunner().invoke(main, ["sweep", str(corpus_tree), "--format", "json", "-o", str(out)])
+    assert res.exit_code == 1, res.output  # findings
+    doc = json.loads(out.read_text())
+    assert doc["tree"]["version"] == "7.2.0-corpus"
+    assert doc["spatch"]["version"].startswith("1.")
+    assert {(f["rule"], f["line"]) for f in doc["findings"]} == {("double-put", 27), ("double-put", 40)}
+    assert doc["skipped"] == [] and doc["stats"]["drivers"] == 6
+
+
+def test_cli_sweep_clean_exit_0(corpus_tree: Path) -> None:
+    res = CliRunner().invoke(main, ["sweep", str(corpus_tree), "--paths", "drivers/gpu/drm/corpdisp"])
+    assert res.exit_code == 0, res.output
+    assert "0 findings in 0 drivers; 0 files skipped." in res.output
+
+
+def test_cli_unknown_rule(corpus_tree: Path) -> None:
+    res = CliRunner().invoke(main, ["sweep", str(corpus_tree), "--rules", "nope"])
+    assert res.exit_code == 2
+    assert res.output.startswith("drmm-refactor: unknown rule nope: known rules are double-put")
+
+
+@pytest.mark.parametrize("args", [["rules"]])
+def test_cli_rules_lists_headers(args: list[str]) -> None:
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0
+    assert re.search(r"^double-put\s+high\s+drm_dev_put\(\) on a drm_device", res.output, re.M)
