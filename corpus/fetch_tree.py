@@ -80,8 +80,9 @@ def machine_debian_sources() -> tuple[list[str], str, str]:
             for stanza in re.split(r"\n\s*\n", text):
                 fields = dict(
                     (k.strip().lower(), v.strip())
-                    for k, v in (ln.split(":", 1) for ln in stanza.splitlines()
-                                 if ":" in ln and not ln.startswith("#"))
+                    for k, v in (
+                        ln.split(":", 1) for ln in stanza.splitlines() if ":" in ln and not ln.startswith("#")
+                    )
                 )
                 if "deb" not in fields.get("types", "").split():
                     continue
@@ -113,11 +114,16 @@ class PrivateApt:
         lines, _, _ = machine_debian_sources()
         (root / "sources.list").write_text("\n".join(lines) + "\n")
         self.opts = [
-            "-o", f"Dir::Etc::SourceList={root / 'sources.list'}",
-            "-o", "Dir::Etc::SourceParts=/dev/null",
-            "-o", f"Dir::State::Lists={root / 'lists'}",
-            "-o", f"Dir::Cache={root / 'cache'}",
-            "-o", "Debug::NoLocking=1",
+            "-o",
+            f"Dir::Etc::SourceList={root / 'sources.list'}",
+            "-o",
+            "Dir::Etc::SourceParts=/dev/null",
+            "-o",
+            f"Dir::State::Lists={root / 'lists'}",
+            "-o",
+            f"Dir::Cache={root / 'cache'}",
+            "-o",
+            "Debug::NoLocking=1",
         ]
 
     def update(self, force: bool = False) -> None:
@@ -159,8 +165,19 @@ def make_git(top: Path) -> None:
     """One commit holding every file; Debian's .gitignore ignores the top level, so add -f."""
     run(["git", "init", "-q", "-b", "master"], cwd=top)
     run(["git", "add", "-f", "-A", "."], cwd=top)
-    run(["git", "commit", "-q", "--no-verify", "--no-gpg-sign", "-m",
-         f"Linux {top.name} from Debian's packages"], cwd=top, env=GIT_ENV)
+    run(
+        [
+            "git",
+            "commit",
+            "-q",
+            "--no-verify",
+            "--no-gpg-sign",
+            "-m",
+            f"Linux {top.name} from Debian's packages",
+        ],
+        cwd=top,
+        env=GIT_ENV,
+    )
 
 
 def fetch(series: str, cache: Path, want_git: bool, refresh: bool) -> Path:

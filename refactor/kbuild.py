@@ -121,11 +121,22 @@ class Evaluator:
         return "".join(out)
 
     def _reference(self, inner: str, depth: int) -> str:
-        m = re.match(r"([a-z]+)\s+(.*)$", inner, re.S)
+        m = re.match(r"([a-z-]+)\s+(.*)$", inner, re.S)
         if m and m.group(1) in _FUNCTIONS:
             args = _split_args(m.group(2))
             return _FUNCTIONS[m.group(1)](self, args, depth)
-        return self.value(self.expand(inner, depth).strip(), depth)
+        name = self.expand(inner, depth).strip()
+        if sub := re.fullmatch(r"([^:\s]+):([^=]*)=(.*)", name):
+            # $(VAR:a=b) is $(patsubst %a,%b,$(VAR)); a pattern with % is used as is
+            var, frm, to = sub.groups()
+            if "%" not in frm:
+                frm, to = "%" + frm, "%" + to
+            words = []
+            for w in self.value(var, depth).split():
+                stem = _pattern(frm, w)
+                words.append(w if stem is None else to.replace("%", stem, 1))
+            return " ".join(words)
+        return self.value(name, depth)
 
 
 def _matching(text: str, start: int, open_: str, close: str) -> int:
@@ -141,7 +152,9 @@ def _matching(text: str, start: int, open_: str, close: str) -> int:
 
 
 def _split_args(text: str) -> list[str]:
-    args, level, cur = [], 0, []
+    args: list[str] = []
+    cur: list[str] = []
+    level = 0
     for c in text:
         if c in "({":
             level += 1
@@ -221,15 +234,15 @@ _FUNCTIONS = {
         w + ev.expand(a[0], d).strip() for w in ev.expand(",".join(a[1:]), d).split()
     ),
     "patsubst": _fn_patsubst,
-    "subst": lambda ev, a, d: ev.expand(",".join(a[2:]), d).replace(ev.expand(a[0], d), ev.expand(a[1], d))
-    if len(a) >= 3
-    else "",
+    "subst": lambda ev, a, d: (
+        ev.expand(",".join(a[2:]), d).replace(ev.expand(a[0], d), ev.expand(a[1], d)) if len(a) >= 3 else ""
+    ),
     "filter": _fn_filter,
     "filter-out": lambda ev, a, d: _fn_filter(ev, a, d, keep=False),
     "foreach": _fn_foreach,
     "if": _fn_if,
     "notdir": lambda ev, a, d: " ".join(os.path.basename(w) for w in ev.expand(a[0], d).split()),
-    "dir": lambda ev, a, d: " ".join(os.path.dirname(w) + "/" for w in ev.expand(a[0], d).split()),
+    "dir": lambda ev, a, d: " ".join((os.path.dirname(w) or ".") + "/" for w in ev.expand(a[0], d).split()),
     "basename": lambda ev, a, d: " ".join(os.path.splitext(w)[0] for w in ev.expand(a[0], d).split()),
     "strip": lambda ev, a, d: " ".join(ev.expand(a[0], d).split()),
     "sort": lambda ev, a, d: " ".join(sorted(set(ev.expand(a[0], d).split()))),
@@ -244,26 +257,33 @@ _FUNCTIONS = {
     "info": lambda ev, a, d: "",
     "warning": lambda ev, a, d: "",
     "error": lambda ev, a, d: "",
-    "findstring": lambda ev, a, d: ev.expand(a[0], d) if len(a) > 1 and ev.expand(a[0], d) in ev.expand(a[1], d) else "",
+    "findstring": lambda ev, a, d: (
+        ev.expand(a[0], d) if len(a) > 1 and ev.expand(a[0], d) in ev.expand(a[1], d) else ""
+    ),
     "or": lambda ev, a, d: next((ev.expand(x, d) for x in a if ev.expand(x, d).strip()), ""),
     "and": lambda ev, a, d: ev.expand(a[-1], d),
 }
 
 
 def logical_lines(text: str) -> Iterator[str]:
-    """Join backslash continuations and drop comments (a `#` not escaped)."""
+    """Join backslash continuations, then drop comments (from an unescaped `#` on), as make
+    does: a comment ending in a backslash swallows the next line too."""
     buf: list[str] = []
     for raw in text.splitlines():
-        line = re.sub(r"(?<!\\)#.*$", "", raw) if not raw.startswith("\t") else raw
-        if line.rstrip().endswith("\\"):
-            buf.append(line.rstrip()[:-1])
+        if raw.rstrip().endswith("\\"):
+            buf.append(raw.rstrip()[:-1])
             continue
-        buf.append(line)
-        joined = " ".join(part.strip() if i else part.rstrip() for i, part in enumerate(buf))
+        buf.append(raw)
+        yield _strip_comment(" ".join(part.strip() if i else part.rstrip() for i, part in enumerate(buf)))
         buf = []
-        yield joined
     if buf:
-        yield " ".join(buf)
+        yield _strip_comment(" ".join(buf))
+
+
+def _strip_comment(line: str) -> str:
+    if line.startswith("\t"):  # a recipe line: the shell's business, kept as is
+        return line
+    return re.sub(r"(?<!\\)#.*$", "", line).rstrip()
 
 
 def read_scope(root: Path, directory: Path) -> _Scope | None:
@@ -339,17 +359,18 @@ def _parse_file(scope: _Scope, path: Path, seen: set[Path], level: int = 0) -> N
                 entry = _Entry("immediate", "", conditional)
             else:
                 entry = _Entry("=" if op in ("=", "?=") else "+=", value, conditional)
+            if entry.op != "+=" and not entry.conditional:
+                scope.symbols[lhs] = []  # an unconditional assignment replaces the value
             scope.variables.setdefault(lhs, []).append(entry)
+            text = entry.text if entry.op == "immediate" else value
             for sym in symbols or [""]:
-                scope.symbols.setdefault(lhs, []).append((value, sym))
+                scope.symbols.setdefault(lhs, []).append((text, sym))
         elif ":" in stripped:
             in_recipe = True  # a make rule; its recipe lines follow with a tab
-            target, _, deps = ev.expand(stripped).partition(":")
+            goal, _, deps = ev.expand(stripped).partition(":")
             words = deps.split()
-            if "%" in target and words and "%" in words[0] and words[0].endswith(SOURCE_SUFFIXES):
-                scope.patterns.append(
-                    (os.path.normpath(target.strip()), os.path.normpath(words[0]))
-                )
+            if "%" in goal and words and "%" in words[0] and words[0].endswith(SOURCE_SUFFIXES):
+                scope.patterns.append((os.path.normpath(goal.strip()), os.path.normpath(words[0])))
 
 
 def _source_for(obj: str, patterns: Iterable[tuple[str, str]] = ()) -> str | None:
@@ -394,7 +415,7 @@ def _rel(root: Path, path: str) -> str:
 def modules_of(scope: _Scope) -> tuple[list[Module], list[Path]]:
     """The modules a directory's Kbuild file defines, and the subdirectories it names."""
     ev = Evaluator(scope)
-    root, d = scope.root, scope.directory
+    d = scope.directory
     mods: list[Module] = []
     subdirs: list[Path] = []
     obj_vars = [n for n in scope.variables if re.fullmatch(r"(obj|lib)-(y|m)", n)]
@@ -425,6 +446,7 @@ def _module(scope: _Scope, ev: Evaluator, target: str, config: str) -> Module:
     files: list[str] = []
     conditions: list[tuple[str, str]] = []
     missing: list[str] = []
+    always: set[str] = set()  # parts listed without a condition somewhere
     composite = any(v in scope.variables for v in part_vars)
     if composite:
         for var in part_vars:
@@ -436,10 +458,14 @@ def _module(scope: _Scope, ev: Evaluator, target: str, config: str) -> Module:
                     src = _source_for(obj, scope.patterns)
                     if src is None:
                         missing.append(_rel(root, obj))
-                    elif src.endswith(".c") and _rel(root, src) not in files:
-                        files.append(_rel(root, src))
+                    elif src.endswith(".c"):
+                        rel = _rel(root, src)
+                        if rel not in files:
+                            files.append(rel)
                         if sym:
-                            conditions.append((_rel(root, src), sym))
+                            conditions.append((rel, sym))
+                        else:
+                            always.add(rel)
     else:
         src = _source_for(target, scope.patterns)
         if src is None:
@@ -457,9 +483,9 @@ def _module(scope: _Scope, ev: Evaluator, target: str, config: str) -> Module:
         name=name,
         path=_rel(root, target),
         config=config,
-        makefile=_rel(root, scope.makefile),
+        makefile=_rel(root, str(scope.makefile)),
         files=tuple(files),
-        conditions=tuple(conditions),
+        conditions=tuple(dict.fromkeys((f, c) for f, c in conditions if f not in always)),
         missing=tuple(missing),
     )
 
@@ -507,8 +533,6 @@ def read_kbuild(root: Path, top: str = "drivers") -> KbuildMap:
             queue.extend(subdirs)
 
     walk([start])
-    orphans = sorted(
-        {p.parent for name in ("Kbuild", "Makefile") for p in start.rglob(name)} - visited
-    )
+    orphans = sorted({p.parent for name in ("Kbuild", "Makefile") for p in start.rglob(name)} - visited)
     walk(orphans)
     return KbuildMap(tuple(modules), tuple(read))

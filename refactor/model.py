@@ -112,7 +112,7 @@ def tree_version(root: Path) -> str:
     """`VERSION.PATCHLEVEL.SUBLEVEL` + EXTRAVERSION from the top Makefile."""
     try:
         text = (root / "Makefile").read_text(errors="replace")[:4096]
-    except OSError as exc:
+    except OSError:
         raise TreeError(f"{root} is not a Linux kernel tree: no readable top-level Makefile") from None
     fields = dict(re.findall(r"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=[ \t]*(\S*)", text, re.M))
     if not fields.get("VERSION") or "PATCHLEVEL" not in fields:

@@ -6,6 +6,7 @@ Every call is logged, runs with an explicit `cwd` and an optional timeout, and r
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -77,7 +78,5 @@ def run(
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

@@ -46,7 +46,9 @@ def drivers_json(model: TreeModel, drivers: list[Driver]) -> str:
             for w in model.wrappers
         ],
         "unmapped": [{"file": a.file, "line": a.line, "call": a.call} for a in model.unmapped],
-        "api": [{"name": e.name, "kind": e.kind, "header": e.header, "line": e.line} for e in model.api.entries],
+        "api": [
+            {"name": e.name, "kind": e.kind, "header": e.header, "line": e.line} for e in model.api.entries
+        ],
         "stats": {
             "modules": len(model.kbuild.modules),
             "kbuild_files": len(model.kbuild.makefiles),
@@ -100,14 +102,19 @@ def sweep_json(result: SweepResult) -> str:
         "tool": {"name": "drmm-refactor", "version": __version__},
         "tree": {"path": str(model.root), "version": model.version},
         "spatch": {"version": result.spatch_version},
-        "rules": [{"id": r.id, "confidence": r.confidence.lower(), "description": r.description} for r in result.rules],
+        "rules": [
+            {"id": r.id, "confidence": r.confidence.lower(), "description": r.description}
+            for r in result.rules
+        ],
         "drivers": [
             {
                 "name": d.name,
                 "module": d.module.path,
                 "files": list(d.module.files),
                 "allocation": d.allocations[0].call if d.allocations else "",
-                "allocations": [{"call": a.call, "api": a.api, "file": a.file, "line": a.line} for a in d.allocations],
+                "allocations": [
+                    {"call": a.call, "api": a.api, "file": a.file, "line": a.line} for a in d.allocations
+                ],
             }
             for d in result.drivers
         ],
@@ -126,7 +133,9 @@ def sweep_json(result: SweepResult) -> str:
             }
             for f in result.findings
         ],
-        "skipped": [{"file": s.file, "rule": s.rule, "reason": s.reason, "detail": s.detail} for s in result.skipped],
+        "skipped": [
+            {"file": s.file, "rule": s.rule, "reason": s.reason, "detail": s.detail} for s in result.skipped
+        ],
         "patches": [],
         "stats": {
             "files": result.files,

@@ -211,13 +211,16 @@ def run_rule(
     argv = [
         spatch.path, "--sp-file", str(rule.path.resolve()), "-D", mode,
         "--quiet", "--verbose-parsing", "--timeout", str(timeout),
+        # without this, spatch in a git tree runs a whole-tree `git grep` for every file
+        "--no-scanner",
         *rule.options, *extra_options,
     ]  # fmt: skip
     batches = _plan_batches(files, cwd, jobs)
     total = _Outcome()
-    with tempfile.TemporaryDirectory(prefix="drmm-spatch-") as tmp, ThreadPoolExecutor(
-        max_workers=max(1, jobs)
-    ) as pool:
+    with (
+        tempfile.TemporaryDirectory(prefix="drmm-spatch-") as tmp,
+        ThreadPoolExecutor(max_workers=max(1, jobs)) as pool,
+    ):
 
         def work(batch: _Batch, index: int) -> _Outcome:
             out = _run_batch(argv, batch.files, cwd, Path(tmp) / f"groups-{index}", timeout)

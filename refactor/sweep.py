@@ -16,7 +16,7 @@ from pathlib import Path
 from refactor import cindex
 from refactor.errors import RefactorError
 from refactor.model import Driver, TreeModel
-from refactor.spatch import FileStatus, Rule, Spatch, run_rule, rules_in
+from refactor.spatch import FileStatus, Rule, Spatch, rules_in, run_rule
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "semantic_patches"
 

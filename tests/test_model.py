@@ -29,6 +29,8 @@ def test_corpus_drivers(corpus_tree: Path) -> None:
                       "corpdisp_probe", "struct corpdisp_device", "drm")],
         "legacyfb": [("drm_dev_alloc", "drm_dev_alloc", f"{drm}/legacyfb/legacyfb.c", 25,
                       "legacyfb_probe", "", "")],
+        "putpanel": [("devm_drm_dev_alloc", "devm_drm_dev_alloc", f"{drm}/tiny/putpanel.c", 19,
+                      "putpanel_probe", "struct putpanel", "drm")],
         # typeof(*tp) is resolved from tp's declaration
         "tinypanel": [("devm_drm_dev_alloc", "devm_drm_dev_alloc", f"{drm}/tiny/tinypanel.c", 20,
                        "tinypanel_probe", "struct tinypanel", "drm")],
@@ -69,7 +71,10 @@ def test_corpus_api_table(corpus_tree: Path) -> None:
     "make, message",
     [
         (lambda p: p / "missing", "{p}/missing: no such directory"),
-        (lambda p: (p / "f.c").write_text("int x;\n") and p / "f.c", "{p}/f.c is a file, not a kernel tree directory"),
+        (
+            lambda p: (p / "f.c").write_text("int x;\n") and p / "f.c",
+            "{p}/f.c is a file, not a kernel tree directory",
+        ),
         (lambda p: p, "{p} is not a Linux kernel tree: no readable top-level Makefile"),
     ],
 )
@@ -88,7 +93,9 @@ def test_tree_without_drm(tmp_path: Path) -> None:
 
 def test_makefile_without_version(tmp_path: Path) -> None:
     (tmp_path / "Makefile").write_text("all:\n\techo hi\n")
-    with pytest.raises(TreeError, match=r"is not a Linux kernel tree: its Makefile sets no VERSION/PATCHLEVEL$"):
+    with pytest.raises(
+        TreeError, match=r"is not a Linux kernel tree: its Makefile sets no VERSION/PATCHLEVEL$"
+    ):
         check_tree(tmp_path)
 
 
@@ -98,7 +105,14 @@ def test_cli_drivers_json(corpus_tree: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     doc = json.loads(out.read_text())
     assert doc["tree"] == {"path": str(corpus_tree.resolve()), "version": "7.2.0-corpus"}
-    assert [d["name"] for d in doc["drivers"]] == ["corpdisp", "legacyfb", "tinypanel", "wrapdev_core", "wrapdev_pci"]
+    assert [d["name"] for d in doc["drivers"]] == [
+        "corpdisp",
+        "legacyfb",
+        "putpanel",
+        "tinypanel",
+        "wrapdev_core",
+        "wrapdev_pci",
+    ]
     assert doc["drivers"][0]["allocations"][0]["line"] == 15
     assert [f.name for f in tmp_path.iterdir()] == ["drivers.json"]  # no temporary left
 
@@ -109,7 +123,7 @@ def test_cli_drivers_text_defaults_to_corpus(tmp_path: Path, monkeypatch: pytest
     assert res.exit_code == 0, res.output
     assert res.output.splitlines()[0].startswith("Linux 7.2.0-corpus at ")
     assert "wrapdev_device_create -> devm_drm_dev_alloc" in res.output
-    assert "5 drivers create a drm_device (4 with devm_drm_dev_alloc, 0 in test code)" in res.output
+    assert "6 drivers create a drm_device (5 with devm_drm_dev_alloc, 0 in test code)" in res.output
 
 
 def test_cli_bad_tree_exit_2(tmp_path: Path) -> None:

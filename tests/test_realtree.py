@@ -37,7 +37,9 @@ def test_drivers_account_for_grep(series: str, request: pytest.FixtureRequest) -
     # Only C files call: the other hits are documentation, the API's own headers and Rust
     # bindings (rust/kernel/drm), which the tool does not handle.
     others = sorted(set(calls) - set(c_files))
-    assert all(f.startswith(("Documentation/", "include/", "rust/")) or f.endswith(".h") for f in others), others
+    assert all(f.startswith(("Documentation/", "include/", "rust/")) or f.endswith(".h") for f in others), (
+        others
+    )
     assert len(c_files) > 80
     assert (len(c_files) - len(missed)) / len(c_files) >= 0.98, missed
 

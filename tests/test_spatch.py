@@ -135,10 +135,10 @@ def test_crash_costs_only_that_file(spatch: Spatch, tmp_path: Path) -> None:
     # The stand-in runs the real spatch, but dies of SIGSEGV on any batch holding crash.c.
     exe = _stand_in(
         tmp_path,
-        f'''for a in "$@"; do last="$a"; done
+        f"""for a in "$@"; do last="$a"; done
 if [ -f "$last" ] && grep -q '^crash.c$' "$last"; then kill -SEGV $$; fi
 exec {spatch.path} "$@"
-''',
+""",
     )
     work = _work(tmp_path, ["good.c", "unparsable.c", "other.c"])
     shutil.copy(DATA / "good.c", work / "crash.c")
