@@ -202,15 +202,17 @@ def identifiers_in(text: str) -> set[str]:
     return out
 
 
+def _function_node_at(root: tree_sitter.Node, line: int) -> tree_sitter.Node | None:
+    for node in _walk(root):
+        if node.type == "function_definition" and node.start_point[0] + 1 <= line <= node.end_point[0] + 1:
+            return node
+    return None
+
+
 def declared_type(source: bytes, line: int, name: str) -> str:
     """The type a local variable or parameter `name` is declared with, in the function
     containing `line` (pointer stars dropped: `struct foo *p` gives `struct foo`)."""
-    root = parse(source).root_node
-    func = None
-    for node in _walk(root):
-        if node.type == "function_definition" and node.start_point[0] + 1 <= line <= node.end_point[0] + 1:
-            func = node
-            break
+    func = _function_node_at(parse(source).root_node, line)
     if func is None:
         return ""
     for node in _walk(func):
@@ -225,9 +227,17 @@ def declared_type(source: bytes, line: int, name: str) -> str:
     return ""
 
 
-def function_at(source: bytes, line: int) -> str:
-    """The name of the function definition containing `line`, "" at file scope."""
-    for node in _walk(parse(source).root_node):
-        if node.type == "function_definition" and node.start_point[0] + 1 <= line <= node.end_point[0] + 1:
-            return _declarator_name(node.child_by_field_name("declarator"), source)
-    return ""
+def function_spans(source: bytes) -> list[tuple[int, int, str]]:
+    """(first line, last line, name) of every function definition, 1-based: parse a file
+    once, then look up many lines with `function_at`."""
+    spans = []
+    for n in _walk(parse(source).root_node):
+        if n.type == "function_definition":
+            name = _declarator_name(n.child_by_field_name("declarator"), source)
+            spans.append((n.start_point[0] + 1, n.end_point[0] + 1, name))
+    return spans
+
+
+def function_at(spans: list[tuple[int, int, str]], line: int) -> str:
+    """The name of the function containing `line`, "" at file scope."""
+    return next((name for first, last, name in spans if first <= line <= last), "")

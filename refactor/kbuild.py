@@ -131,11 +131,7 @@ class Evaluator:
             var, frm, to = sub.groups()
             if "%" not in frm:
                 frm, to = "%" + frm, "%" + to
-            words = []
-            for w in self.value(var, depth).split():
-                stem = _pattern(frm, w)
-                words.append(w if stem is None else to.replace("%", stem, 1))
-            return " ".join(words)
+            return _substitute(frm, to, self.value(var, depth))
         return self.value(name, depth)
 
 
@@ -178,15 +174,19 @@ def _pattern(pat: str, word: str) -> str | None:
     return None
 
 
-def _fn_patsubst(ev: Evaluator, a: list[str], d: int) -> str:
-    if len(a) < 3:
-        return ""
-    pat, rep = ev.expand(a[0], d).strip(), ev.expand(a[1], d).strip()
+def _substitute(pat: str, rep: str, text: str) -> str:
+    """make's patsubst: each word matching `pat` (one `%`) becomes `rep` with the stem."""
     out = []
-    for w in ev.expand(a[2], d).split():
+    for w in text.split():
         stem = _pattern(pat, w)
         out.append(w if stem is None else rep.replace("%", stem, 1))
     return " ".join(out)
+
+
+def _fn_patsubst(ev: Evaluator, a: list[str], d: int) -> str:
+    if len(a) < 3:
+        return ""
+    return _substitute(ev.expand(a[0], d).strip(), ev.expand(a[1], d).strip(), ev.expand(a[2], d))
 
 
 def _fn_filter(ev: Evaluator, a: list[str], d: int, keep: bool = True) -> str:

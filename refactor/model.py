@@ -181,12 +181,14 @@ def find_wrappers(root: Path) -> tuple[list[Wrapper], set[str]]:
     for _ in range(6):  # wrappers of wrappers, a few levels deep
         found: set[str] = set()
         for rel in files_containing(root, new, ["drivers", "include"]):
-            for d in cindex.definitions(_read(root, rel)):
+            source = _read(root, rel)
+            lines = source.decode(errors="replace").splitlines()
+            for d in cindex.definitions(source):
                 if d.name in ALLOC_APIS and d.kind != "prototype":
                     core.add(rel)
                 if d.name in api_of or d.kind == "prototype":
                     continue
-                if d.kind == "function" and _is_static(root, rel, d):
+                if d.kind == "function" and _is_static(lines, d):
                     continue
                 hit = cindex.identifiers_in(d.body) & set(api_of)
                 if hit:
@@ -200,8 +202,7 @@ def find_wrappers(root: Path) -> tuple[list[Wrapper], set[str]]:
     return wrappers, core
 
 
-def _is_static(root: Path, rel: str, d: cindex.Definition) -> bool:
-    lines = _read(root, rel).decode(errors="replace").splitlines()
+def _is_static(lines: list[str], d: cindex.Definition) -> bool:
     head = " ".join(lines[max(0, d.line - 2) : d.line])
     return bool(re.search(r"\bstatic\b", head))
 

@@ -96,7 +96,7 @@ def sweep(
     files = sorted(owner)
     findings: list[Finding] = []
     skipped: list[Skipped] = []
-    sources: dict[str, list[str]] = {}
+    sources: dict[str, tuple[list[str], list[tuple[int, int, str]]]] = {}  # lines, function spans
     for rule in rules:
         run = run_rule(spatch, rule, files, cwd=model.root, jobs=jobs, timeout=timeout, progress=progress)
         for res in run.results:
@@ -104,10 +104,12 @@ def sweep(
                 skipped.append(Skipped(res.file, rule.id, res.status.value, res.detail))
             for m in res.matches:
                 if res.file not in sources:
-                    sources[res.file] = (model.root / res.file).read_text(errors="replace").splitlines()
-                lines = sources[res.file]
+                    data = (model.root / res.file).read_bytes()
+                    text = data.decode(errors="replace")
+                    sources[res.file] = (text.splitlines(), cindex.function_spans(data))
+                lines, spans = sources[res.file]
                 code = lines[m.line - 1] if 0 < m.line <= len(lines) else ""
-                function = cindex.function_at("\n".join(lines).encode(), m.line)
+                function = cindex.function_at(spans, m.line)
                 fix, needs = FIXES.get(rule.id, ("", ""))
                 if needs and not model.api.has(needs):
                     fix = f"none: the tree does not declare {needs}"
