@@ -52,7 +52,7 @@ def _text(src: bytes, node: tree_sitter.Node) -> str:
     return " ".join(src[node.start_byte : node.end_byte].decode(errors="replace").split())
 
 
-def _walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+def walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
     cursor = node.walk()
     visited = False
     while True:
@@ -135,7 +135,7 @@ def calls(source: bytes, names: Iterable[str]) -> list[Call]:
     if not any(n.encode() in source for n in wanted):
         return []
     out = []
-    for node in _walk(parse(source).root_node):
+    for node in walk(parse(source).root_node):
         if node.type != "call_expression":
             continue
         fn = node.child_by_field_name("function")
@@ -158,7 +158,7 @@ def calls(source: bytes, names: Iterable[str]) -> list[Call]:
 def definitions(source: bytes) -> list[Definition]:
     """Function definitions, prototypes and macros at file scope (and inside #if blocks)."""
     out = []
-    for node in _walk(parse(source).root_node):
+    for node in walk(parse(source).root_node):
         t = node.type
         if t == "function_definition":
             name = _declarator_name(node.child_by_field_name("declarator"), source)
@@ -202,8 +202,8 @@ def identifiers_in(text: str) -> set[str]:
     return out
 
 
-def _function_node_at(root: tree_sitter.Node, line: int) -> tree_sitter.Node | None:
-    for node in _walk(root):
+def function_node_at(root: tree_sitter.Node, line: int) -> tree_sitter.Node | None:
+    for node in walk(root):
         if node.type == "function_definition" and node.start_point[0] + 1 <= line <= node.end_point[0] + 1:
             return node
     return None
@@ -212,10 +212,10 @@ def _function_node_at(root: tree_sitter.Node, line: int) -> tree_sitter.Node | N
 def declared_type(source: bytes, line: int, name: str) -> str:
     """The type a local variable or parameter `name` is declared with, in the function
     containing `line` (pointer stars dropped: `struct foo *p` gives `struct foo`)."""
-    func = _function_node_at(parse(source).root_node, line)
+    func = function_node_at(parse(source).root_node, line)
     if func is None:
         return ""
-    for node in _walk(func):
+    for node in walk(func):
         if node.type not in ("declaration", "parameter_declaration"):
             continue
         type_node = node.child_by_field_name("type")
@@ -227,11 +227,29 @@ def declared_type(source: bytes, line: int, name: str) -> str:
     return ""
 
 
+def called_in(source: bytes, function: str) -> set[str] | None:
+    """Names called in the body of the function `function` defined in `source` (None when
+    the file does not define it)."""
+    if function.encode() not in source:
+        return None
+    for node in walk(parse(source).root_node):
+        if node.type == "function_definition" and _declarator_name(
+            node.child_by_field_name("declarator"), source
+        ) == function:
+            names = set()
+            for n in walk(node):
+                fn = n.child_by_field_name("function") if n.type == "call_expression" else None
+                if fn is not None and fn.type == "identifier":
+                    names.add(_text(source, fn))
+            return names
+    return None
+
+
 def function_spans(source: bytes) -> list[tuple[int, int, str]]:
     """(first line, last line, name) of every function definition, 1-based: parse a file
     once, then look up many lines with `function_at`."""
     spans = []
-    for n in _walk(parse(source).root_node):
+    for n in walk(parse(source).root_node):
         if n.type == "function_definition":
             name = _declarator_name(n.child_by_field_name("declarator"), source)
             spans.append((n.start_point[0] + 1, n.end_point[0] + 1, name))

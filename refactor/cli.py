@@ -112,7 +112,7 @@ def rules_cmd() -> None:
     from refactor import sweep as sweep_mod
 
     def go() -> None:
-        rows = [[r.id, r.confidence.lower(), r.description] for r in sweep_mod.load_rules()]
+        rows = [[r.id, sweep_mod.confidence(r.confidence), r.description] for r in sweep_mod.load_rules()]
         click.echo(report.table(["RULE", "CONFIDENCE", "DESCRIPTION"], rows), nl=False)
 
     _run(go)

@@ -61,6 +61,9 @@ class Driver:
     module: Module
     allocations: tuple[AllocSite, ...]
     test: bool  # kunit or selftest code, not a device driver
+    # "drm": creates a drm_device; "component": a separate module whose component bind()
+    # callbacks attach mode objects to another module's drm_device
+    role: str = "drm"
 
     @property
     def name(self) -> str:
@@ -268,6 +271,16 @@ def load_tree(root: Path, paths: Sequence[str] = ()) -> TreeModel:
             continue
         test = all(is_test_path(s.file) for s in sites) or is_test_path(module.path)
         drivers.append(Driver(module, tuple(sites), test))
+    known = {d.module.path for d in drivers}
+    for rel in files_containing(root, ["component_add"], ["drivers/gpu/drm"]):
+        module = module_of.get(rel)
+        if module is None or module.path in known or not rel.endswith(".c"):
+            continue
+        if paths and not any(_under(f, p) for f in module.files for p in paths):
+            continue
+        known.add(module.path)
+        drivers.append(Driver(module, (), is_test_path(module.path), role="component"))
+    drivers.sort(key=lambda d: d.module.path)
     return TreeModel(root, version, kbuild, tuple(drivers), tuple(wrappers), read_api(root), tuple(unmapped))
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from refactor import __version__
 from refactor.model import Driver, TreeModel
-from refactor.sweep import SweepResult
+from refactor.sweep import SweepResult, confidence
 
 
 def _driver_json(d: Driver) -> dict[str, Any]:
@@ -81,13 +81,17 @@ def drivers_text(model: TreeModel, drivers: list[Driver]) -> str:
                     f"{a.struct}.{a.member}" if a.struct else "",
                 ]
             )
+        if not d.allocations:
+            rows.append([d.name, d.module.path, str(len(d.module.files)), f"({d.role})", "", ""])
     out = [f"Linux {model.version} at {model.root}\n"]
     out.append(table(["DRIVER", "MODULE", "FILES", "ALLOCATION", "SITE", "PRIVATE STRUCT"], rows))
     managed = sum(1 for d in drivers if any(a.managed for a in d.allocations))
     tests = sum(1 for d in drivers if d.test)
+    creators = sum(1 for d in drivers if d.allocations)
+    components = len(drivers) - creators
     out.append(
-        f"\n{len(drivers)} drivers create a drm_device ({managed} with devm_drm_dev_alloc, "
-        f"{tests} in test code); {len(model.kbuild.modules)} modules in "
+        f"\n{creators} drivers create a drm_device ({managed} with devm_drm_dev_alloc, "
+        f"{tests} in test code), {components} component modules bind to one; {len(model.kbuild.modules)} modules in "
         f"{len(model.kbuild.makefiles)} Kbuild files.\n"
     )
     if model.unmapped:
@@ -103,7 +107,7 @@ def sweep_json(result: SweepResult) -> str:
         "tree": {"path": str(model.root), "version": model.version},
         "spatch": {"version": result.spatch_version},
         "rules": [
-            {"id": r.id, "confidence": r.confidence.lower(), "description": r.description}
+            {"id": r.id, "confidence": confidence(r.confidence), "description": r.description}
             for r in result.rules
         ],
         "drivers": [
@@ -111,6 +115,7 @@ def sweep_json(result: SweepResult) -> str:
                 "name": d.name,
                 "module": d.module.path,
                 "files": list(d.module.files),
+                "role": d.role,
                 "allocation": d.allocations[0].call if d.allocations else "",
                 "allocations": [
                     {"call": a.call, "api": a.api, "file": a.file, "line": a.line} for a in d.allocations
@@ -147,31 +152,54 @@ def sweep_json(result: SweepResult) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
+def skipped_files(result: SweepResult) -> dict[str, tuple[str, str, list[str]]]:
+    """Each skipped file once: its reason, detail and the rules that could not check it."""
+    out: dict[str, tuple[str, str, list[str]]] = {}
+    for s in result.skipped:
+        reason, detail, rules = out.setdefault(s.file, (s.reason, s.detail, []))
+        rules.append(s.rule)
+    return out
+
+
 def sweep_text(result: SweepResult) -> str:
     model = result.model
-    rule_ids = [r.id for r in result.rules]
     per: dict[str, dict[str, int]] = {}
-    conf: dict[str, set[str]] = {}
+    levels: dict[str, dict[str, int]] = {}
     for f in result.findings:
         per.setdefault(f.driver, {}).setdefault(f.rule, 0)
         per[f.driver][f.rule] += 1
-        conf.setdefault(f.driver, set()).add(f.confidence)
+        levels.setdefault(f.driver, {}).setdefault(f.confidence, 0)
+        levels[f.driver][f.confidence] += 1
     out = [
         f"Linux {model.version} at {model.root}: {len(result.drivers)} drm drivers, {result.files} files, "
-        f"{len(rule_ids)} rules, spatch {result.spatch_version}, {result.seconds:.1f}s\n\n"
+        f"{len(result.rules)} rules, spatch {result.spatch_version}, {result.seconds:.1f}s\n\n"
     ]
     if per:
         rows = [
-            [drv, *[str(per[drv].get(r, 0) or "") for r in rule_ids], ",".join(sorted(conf[drv]))]
+            [
+                drv,
+                *[str(levels[drv].get(c, "")) for c in ("high", "medium", "low")],
+                ", ".join(f"{r} {n}" for r, n in sorted(per[drv].items())),
+            ]
             for drv in sorted(per)
         ]
-        out.append(table(["DRIVER", *rule_ids, "CONFIDENCE"], rows))
+        out.append(table(["DRIVER", "HIGH", "MEDIUM", "LOW", "RULES"], rows))
         out.append("\n")
         for f in result.findings:
             out.append(f"{f.file}:{f.line}: {f.function}(): [{f.rule}] {f.message}\n    fix: {f.fix}\n")
+    skipped = skipped_files(result)
+    reasons: dict[str, int] = {}
+    for reason, _, _ in skipped.values():
+        reasons[reason] = reasons.get(reason, 0) + 1
+    by_reason = f" ({', '.join(f'{r} {n}' for r, n in sorted(reasons.items()))})" if reasons else ""
+    by_rule: dict[str, int] = {}
+    for f in result.findings:
+        by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
     out.append(
-        f"\n{len(result.findings)} findings in {len(per)} drivers; {len(result.skipped)} files skipped.\n"
+        f"\n{len(result.findings)} findings in {len(per)} drivers"
+        + (f" ({', '.join(f'{r} {n}' for r, n in sorted(by_rule.items()))})" if by_rule else "")
+        + f"; {len(skipped)} files skipped{by_reason}.\n"
     )
-    for s in result.skipped:
-        out.append(f"  skipped {s.file} ({s.rule}): {s.reason}: {s.detail}\n")
+    for file, (reason, detail, rules) in sorted(skipped.items()):
+        out.append(f"  skipped {file}: {reason}: {detail} (rules: {', '.join(rules)})\n")
     return "".join(out)

@@ -11,13 +11,14 @@ hang costs only the file that caused it.
 from __future__ import annotations
 
 import enum
+import json
 import os
 import re
 import shlex
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,10 @@ class Rule:
     options: tuple[str, ...]
     requires: str
     modes: tuple[str, ...]
+    keywords: tuple[str, ...] = ()  # a file containing none of these cannot match
+
+    def may_match(self, source: bytes) -> bool:
+        return not self.keywords or any(k.encode() in source for k in self.keywords)
 
     @property
     def id(self) -> str:
@@ -113,6 +118,7 @@ def read_rule(path: Path) -> Rule:
         options=options,
         requires=fields.get("requires", ""),
         modes=modes,
+        keywords=tuple(k.strip() for k in fields.get("keywords", "").split(",") if k.strip()),
     )
 
 
@@ -132,6 +138,8 @@ class Match:
     column: int
     end_column: int
     message: str
+    # what the rule matched, when run by drmm-refactor (DRMM_REFACTOR=1): name -> text
+    data: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -200,6 +208,7 @@ def run_rule(
     mode: str = "report",
     extra_options: Sequence[str] = (),
     progress: Callable[[int], None] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> RuleRun:
     """Run `rule` in `mode` over `files` (paths relative to `cwd`).
 
@@ -223,11 +232,11 @@ def run_rule(
     ):
 
         def work(batch: _Batch, index: int) -> _Outcome:
-            out = _run_batch(argv, batch.files, cwd, Path(tmp) / f"groups-{index}", timeout)
+            out = _run_batch(argv, batch.files, cwd, Path(tmp) / f"groups-{index}", timeout, env)
             if out is None:  # the process died or hung: isolate the file responsible
                 out = _Outcome()
                 singles = [
-                    _run_single(argv, f, cwd, Path(tmp) / f"single-{index}-{i}", timeout)
+                    _run_single(argv, f, cwd, Path(tmp) / f"single-{index}-{i}", timeout, env)
                     for i, f in enumerate(batch.files)
                 ]
                 for single in singles:
@@ -274,12 +283,14 @@ def _plan_batches(files: Sequence[str], cwd: Path, jobs: int) -> list[_Batch]:
     return [b for b in batches if b.files]
 
 
-def _run_batch(argv: list[str], files: list[str], cwd: Path, groups: Path, timeout: int) -> _Outcome | None:
+def _run_batch(
+    argv: list[str], files: list[str], cwd: Path, groups: Path, timeout: int, env: Mapping[str, str] | None = None
+) -> _Outcome | None:
     """One spatch process over several files; None when it died or hung."""
     if len(files) == 1:
-        return _run_single(argv, files[0], cwd, groups, timeout)
+        return _run_single(argv, files[0], cwd, groups, timeout, env)
     groups.write_text("\n\n".join(files) + "\n")
-    res = proc.run([*argv, "--file-groups", str(groups)], cwd=cwd, timeout=timeout * len(files) + 60)
+    res = proc.run([*argv, "--file-groups", str(groups)], cwd=cwd, timeout=timeout * len(files) + 60, env=env)
     if not res.ok:
         return None
     out = _parse(res.stdout, res.stderr, set(files))
@@ -287,11 +298,13 @@ def _run_batch(argv: list[str], files: list[str], cwd: Path, groups: Path, timeo
     return out
 
 
-def _run_single(argv: list[str], file: str, cwd: Path, groups: Path, timeout: int) -> _Outcome:
+def _run_single(
+    argv: list[str], file: str, cwd: Path, groups: Path, timeout: int, env: Mapping[str, str] | None = None
+) -> _Outcome:
     """One spatch process over one file: any failure is that file's."""
     groups.write_text(file + "\n")
     try:
-        res = proc.run([*argv, "--file-groups", str(groups)], cwd=cwd, timeout=timeout + 30)
+        res = proc.run([*argv, "--file-groups", str(groups)], cwd=cwd, timeout=timeout + 30, env=env)
     except OSError as exc:
         return _Outcome(problems={file: (FileStatus.CRASH, f"cannot run spatch: {exc}")}, processes=1)
     out = _parse(res.stdout, res.stderr, {file})
@@ -358,11 +371,26 @@ def _split_stdout(stdout: str, owner: Callable[[str], str | None], out: _Outcome
         m = _REPORT.match(line.rstrip("\n"))
         f = owner(m.group("file")) if m else None
         if m and f is not None:
+            message, data = _message_data(m.group("msg"))
             out.matches.setdefault(f, []).append(
-                Match(f, int(m.group("line")), int(m.group("col")), int(m.group("end")), m.group("msg"))
+                Match(f, int(m.group("line")), int(m.group("col")), int(m.group("end")), message, data)
             )
         elif line.strip():
             out.stray.append(line.rstrip("\n"))
+
+
+def _message_data(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """Split `message<TAB>{json}` (a rule run with DRMM_REFACTOR=1) into the two parts."""
+    message, sep, tail = text.partition("\t{")
+    if not sep:
+        return text, ()
+    try:
+        data = json.loads("{" + tail)
+    except ValueError:
+        return text, ()
+    if not isinstance(data, dict):
+        return text, ()
+    return message, tuple(sorted((str(k), "" if v is None else str(v)) for k, v in data.items()))
 
 
 def _merge(into: _Outcome, other: _Outcome) -> None:

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refactor import cindex
+from refactor.classify import Classifier
 from refactor.errors import RefactorError
 from refactor.model import Driver, TreeModel
 from refactor.spatch import FileStatus, Rule, Spatch, rules_in, run_rule
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "semantic_patches"
 
-# What each rule proposes, by the helper the tree must declare for it ("" = nothing needed).
-FIXES: dict[str, tuple[str, str]] = {
-    "double-put": ("drop the drm_dev_put(): devres drops the reference on unbind", ""),
+# Fixes of rules that need no struct knowledge (the others are chosen in classify.py).
+FIXES: dict[str, str] = {
+    "double-put": "drop the drm_dev_put(): devres drops the reference on unbind",
 }
 
 
@@ -60,6 +61,12 @@ class SweepResult:
     seconds: float
 
 
+def confidence(header: str) -> str:
+    """The JSON contract's high/medium/low from a kernel-style `// Confidence:` value."""
+    value = header.strip().lower()
+    return {"moderate": "medium"}.get(value, value)
+
+
 def load_rules(names: Sequence[str] = (), directory: Path = RULES_DIR) -> list[Rule]:
     rules = list(rules_in(directory))
     if names:
@@ -94,36 +101,41 @@ def sweep(
         for f in d.module.files:
             owner.setdefault(f, d)
     files = sorted(owner)
+    contents = {f: _read(model.root / f) for f in files}
+    classifier = Classifier(model)
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     sources: dict[str, tuple[list[str], list[tuple[int, int, str]]]] = {}  # lines, function spans
     for rule in rules:
-        run = run_rule(spatch, rule, files, cwd=model.root, jobs=jobs, timeout=timeout, progress=progress)
+        candidates = [f for f in files if rule.may_match(contents[f])]
+        run = run_rule(spatch, rule, candidates, cwd=model.root, jobs=jobs, timeout=timeout,
+                       progress=progress, env={"DRMM_REFACTOR": "1"})  # fmt: skip
         for res in run.results:
             if res.status is not FileStatus.OK:
                 skipped.append(Skipped(res.file, rule.id, res.status.value, res.detail))
             for m in res.matches:
+                verdict = classifier.classify(rule.id, owner[res.file], m)
+                if verdict is None:
+                    continue
                 if res.file not in sources:
-                    data = (model.root / res.file).read_bytes()
+                    data = contents[res.file]
                     text = data.decode(errors="replace")
                     sources[res.file] = (text.splitlines(), cindex.function_spans(data))
                 lines, spans = sources[res.file]
                 code = lines[m.line - 1] if 0 < m.line <= len(lines) else ""
                 function = cindex.function_at(spans, m.line)
-                fix, needs = FIXES.get(rule.id, ("", ""))
-                if needs and not model.api.has(needs):
-                    fix = f"none: the tree does not declare {needs}"
+                fix = verdict.fix or FIXES.get(rule.id, "")
                 findings.append(
                     Finding(
                         id=finding_id(rule.id, res.file, function, code),
                         rule=rule.id,
-                        confidence=rule.confidence.lower(),
+                        confidence=confidence(rule.confidence),
                         driver=owner[res.file].name,
                         file=res.file,
                         line=m.line,
                         column=m.column,
                         function=function,
-                        message=m.message,
+                        message=verdict.message,
                         fix=fix,
                     )
                 )
@@ -138,3 +150,10 @@ def sweep(
         files=len(files),
         seconds=time.monotonic() - start,
     )
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""

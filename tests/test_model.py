@@ -24,7 +24,11 @@ def test_corpus_drivers(corpus_tree: Path) -> None:
         for d in model.drivers
     }
     drm = "drivers/gpu/drm"
-    assert got == {
+    assert set(got) == {"bufdisp", "cleandisp", "compdisp", "corpdisp", "legacyfb", "legacylcd", "oldcrtc",
+                        "pipedisp", "rootdemo", "rootgroup", "splitcrtc", "putpanel", "tinypanel",
+                        "wrapdev_core", "wrapdev_pci", "compdisp_lvds"}  # fmt: skip
+    assert {name: got[name] for name in ("corpdisp", "legacyfb", "putpanel", "tinypanel", "wrapdev_core",
+                                         "wrapdev_pci")} == {
         "corpdisp": [("devm_drm_dev_alloc", "devm_drm_dev_alloc", f"{drm}/corpdisp/corpdisp_drv.c", 15,
                       "corpdisp_probe", "struct corpdisp_device", "drm")],
         "legacyfb": [("drm_dev_alloc", "drm_dev_alloc", f"{drm}/legacyfb/legacyfb.c", 25,
@@ -44,6 +48,9 @@ def test_corpus_drivers(corpus_tree: Path) -> None:
     assert corpdisp.module.files == (f"{drm}/corpdisp/corpdisp_drv.c", f"{drm}/corpdisp/corpdisp_kms.c")
     assert corpdisp.module.config == "CONFIG_DRM_CORPDISP"
     assert not any(d.test for d in model.drivers)
+    # a separate module whose component bind() attaches an encoder to compdisp's drm_device
+    lvds = next(d for d in model.drivers if d.name == "compdisp_lvds")
+    assert (lvds.role, lvds.allocations) == ("component", ())
     # drivers/misc/corpus-led is a module, but creates no drm_device
     assert "drivers/misc/corpus-led.o" in {m.path for m in model.kbuild.modules}
     assert [w.name for w in model.wrappers] == ["wrapdev_device_create"]
@@ -62,7 +69,7 @@ def test_corpus_api_table(corpus_tree: Path) -> None:
     assert api.get("drm_dev_enter").header == "include/drm/drm_drv.h"  # type: ignore[union-attr]
     assert api.has("drmm_crtc_alloc_with_planes") and api.has("drmm_universal_plane_alloc")
     # the corpus, like a 6.1 tree, has neither refcounted bridge nor panel allocator
-    assert not api.has("devm_drm_bridge_alloc") and not api.has("drmm_encoder_alloc")
+    assert not api.has("devm_drm_bridge_alloc") and not api.has("devm_drm_panel_alloc")
     # non-API names in the same headers are not recorded
     assert not api.has("drm_crtc_cleanup") and not api.has("drm_mode_config_init")
 
@@ -105,15 +112,10 @@ def test_cli_drivers_json(corpus_tree: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     doc = json.loads(out.read_text())
     assert doc["tree"] == {"path": str(corpus_tree.resolve()), "version": "7.2.0-corpus"}
-    assert [d["name"] for d in doc["drivers"]] == [
-        "corpdisp",
-        "legacyfb",
-        "putpanel",
-        "tinypanel",
-        "wrapdev_core",
-        "wrapdev_pci",
-    ]
-    assert doc["drivers"][0]["allocations"][0]["line"] == 15
+    names = [d["name"] for d in doc["drivers"]]
+    assert names[:4] == ["bufdisp", "cleandisp", "compdisp", "compdisp_lvds"] and len(names) == 16
+    corpdisp = next(d for d in doc["drivers"] if d["name"] == "corpdisp")
+    assert corpdisp["allocations"][0]["line"] == 15
     assert [f.name for f in tmp_path.iterdir()] == ["drivers.json"]  # no temporary left
 
 
@@ -123,7 +125,7 @@ def test_cli_drivers_text_defaults_to_corpus(tmp_path: Path, monkeypatch: pytest
     assert res.exit_code == 0, res.output
     assert res.output.splitlines()[0].startswith("Linux 7.2.0-corpus at ")
     assert "wrapdev_device_create -> devm_drm_dev_alloc" in res.output
-    assert "6 drivers create a drm_device (5 with devm_drm_dev_alloc, 0 in test code)" in res.output
+    assert "15 drivers create a drm_device (13 with devm_drm_dev_alloc, 0 in test code), 1 component" in res.output
 
 
 def test_cli_bad_tree_exit_2(tmp_path: Path) -> None:

@@ -14,18 +14,20 @@ from refactor.model import load_tree
 from refactor.spatch import Spatch
 from refactor.sweep import finding_id, load_rules, sweep
 
-_MARK = re.compile(r"//\s*(ruleid|ok):\s*([\w-]+)")
+_MARK = re.compile(r"//\s*(expect|ok):\s*([\w-]+)\s*$")
 
 
 def _marks(tree: Path, kind: str) -> set[tuple[str, str, int]]:
-    """(rule, file, line) of the statement after each `// ruleid: X` (or `// ok: X`) mark."""
+    """(rule, file, line) of each `// expect: X` (or `// ok: X`) mark: the line it ends, or
+    the next line when the comment stands alone."""
     out = set()
     for path in sorted((tree / "drivers").rglob("*.c")):
         lines = path.read_text().splitlines()
         for i, line in enumerate(lines):
             m = _MARK.search(line)
             if m and m.group(1) == kind:
-                out.add((m.group(2), str(path.relative_to(tree)), i + 2))
+                alone = line.strip().startswith("//")
+                out.add((m.group(2), str(path.relative_to(tree)), i + 2 if alone else i + 1))
     return out
 
 
@@ -34,7 +36,7 @@ def test_findings_match_marks(corpus_tree: Path, spatch: Spatch) -> None:
     result = sweep(load_tree(corpus_tree), spatch, rules, jobs=2)
     ids = {r.id for r in rules}
     got = {(f.rule, f.file, f.line) for f in result.findings}
-    expected = {m for m in _marks(corpus_tree, "ruleid") if m[0] in ids}
+    expected = {m for m in _marks(corpus_tree, "expect") if m[0] in ids}
     assert expected, "the corpus has no marked case for the catalogue's rules"
     assert got == expected
     assert not got & _marks(corpus_tree, "ok")
@@ -62,12 +64,15 @@ def test_cli_sweep_json_and_exit_status(corpus_tree: Path, tmp_path: Path) -> No
     doc = json.loads(out.read_text())
     assert doc["tree"]["version"] == "7.2.0-corpus"
     assert doc["spatch"]["version"].startswith("1.")
-    assert {(f["rule"], f["line"]) for f in doc["findings"]} == {("double-put", 27), ("double-put", 40)}
-    assert doc["skipped"] == [] and doc["stats"]["drivers"] == 6
+    puts = {(f["file"], f["line"]) for f in doc["findings"] if f["rule"] == "double-put"}
+    assert puts == {("drivers/gpu/drm/tiny/putpanel.c", 27), ("drivers/gpu/drm/tiny/putpanel.c", 40)}
+    assert {f["rule"] for f in doc["findings"]} == {r["id"] for r in doc["rules"]}
+    assert all(f["fix"] and f["message"] and f["function"] for f in doc["findings"])
+    assert doc["skipped"] == [] and doc["stats"]["drivers"] == 16
 
 
 def test_cli_sweep_clean_exit_0(corpus_tree: Path) -> None:
-    res = CliRunner().invoke(main, ["sweep", str(corpus_tree), "--paths", "drivers/gpu/drm/corpdisp"])
+    res = CliRunner().invoke(main, ["sweep", str(corpus_tree), "--paths", "drivers/gpu/drm/cleandisp"])
     assert res.exit_code == 0, res.output
     assert "0 findings in 0 drivers; 0 files skipped." in res.output
 
@@ -75,7 +80,7 @@ def test_cli_sweep_clean_exit_0(corpus_tree: Path) -> None:
 def test_cli_unknown_rule(corpus_tree: Path) -> None:
     res = CliRunner().invoke(main, ["sweep", str(corpus_tree), "--rules", "nope"])
     assert res.exit_code == 2
-    assert res.output.startswith("drmm-refactor: unknown rule nope: known rules are double-put")
+    assert res.output.startswith("drmm-refactor: unknown rule nope: known rules are devm-action-on-drm, devm-drm-memory")
 
 
 @pytest.mark.parametrize("args", [["rules"]])

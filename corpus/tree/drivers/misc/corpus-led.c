@@ -11,6 +11,7 @@ static int corpus_led_probe(struct platform_device *pdev)
 {
 	struct corpus_led *led;
 
+	// ok: devm-drm-memory
 	led = devm_kzalloc(&pdev->dev, sizeof(*led), GFP_KERNEL);
 	if (!led)
 		return -ENOMEM;

@@ -6,11 +6,24 @@
 
 struct drm_device;
 struct drm_plane;
-struct drm_crtc_funcs;
+struct drm_crtc;
+struct drm_atomic_state;
+
+struct drm_crtc_funcs {
+	void (*reset)(struct drm_crtc *crtc);
+	void (*destroy)(struct drm_crtc *crtc);
+};
+
+struct drm_crtc_helper_funcs {
+	void (*atomic_enable)(struct drm_crtc *crtc, struct drm_atomic_state *state);
+	void (*atomic_disable)(struct drm_crtc *crtc, struct drm_atomic_state *state);
+};
 
 struct drm_crtc {
 	struct drm_device *dev;
 	const struct drm_crtc_funcs *funcs;
+	const struct drm_crtc_helper_funcs *helper_private;
+	unsigned int index;
 };
 
 int drm_crtc_init_with_planes(struct drm_device *dev, struct drm_crtc *crtc,
@@ -26,5 +39,7 @@ void *__drmm_crtc_alloc_with_planes(struct drm_device *dev, size_t size, size_t 
 	((type *)__drmm_crtc_alloc_with_planes(dev, sizeof(type), offsetof(type, member), \
 					       primary, cursor, funcs, name))
 void drm_crtc_cleanup(struct drm_crtc *crtc);
+void drm_crtc_helper_add(struct drm_crtc *crtc, const struct drm_crtc_helper_funcs *funcs);
+bool drm_crtc_handle_vblank(struct drm_crtc *crtc);
 
 #endif

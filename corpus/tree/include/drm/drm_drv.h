@@ -5,8 +5,20 @@
 
 #include <linux/device.h>
 
-struct drm_device;
-struct drm_driver;
+struct drm_driver {
+	const char *name;
+	const char *desc;
+	u32 driver_features;
+};
+
+/* Reference-counted: lives until the last drm_dev_put(), not until unbind. */
+struct drm_device {
+	struct device *dev;
+	const struct drm_driver *driver;
+	void *dev_private;
+	bool registered;
+	bool unplugged;
+};
 
 void *__devm_drm_dev_alloc(struct device *parent, const struct drm_driver *driver,
 			   size_t size, size_t offset);

@@ -8,7 +8,9 @@
 struct drm_device;
 struct mutex;
 
-int __drmm_add_action_or_reset(struct drm_device *dev, void (*action)(struct drm_device *, void *),
+typedef void (*drmres_release_t)(struct drm_device *dev, void *res);
+
+int __drmm_add_action_or_reset(struct drm_device *dev, drmres_release_t action,
 			       void *data, const char *name);
 #define drmm_add_action_or_reset(dev, action, data) \
 	__drmm_add_action_or_reset(dev, action, data, #action)
@@ -17,6 +19,11 @@ void *drmm_kmalloc(struct drm_device *dev, size_t size, gfp_t gfp);
 static inline void *drmm_kzalloc(struct drm_device *dev, size_t size, gfp_t gfp)
 {
 	return drmm_kmalloc(dev, size, gfp);
+}
+static inline void *drmm_kmalloc_array(struct drm_device *dev, size_t n, size_t size,
+				       gfp_t flags)
+{
+	return drmm_kmalloc(dev, n * size, flags);
 }
 void *drmm_kcalloc(struct drm_device *dev, size_t n, size_t size, gfp_t flags);
 char *drmm_kstrdup(struct drm_device *dev, const char *s, gfp_t gfp);

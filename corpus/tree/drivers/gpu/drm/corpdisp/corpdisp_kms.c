@@ -13,10 +13,12 @@ int corpdisp_modeset_init(struct corpdisp_device *cdev, struct device *dev)
 	struct corpdisp_crtc *ccrtc;
 	int ret;
 
+	// ok: unmanaged-mode-config
 	ret = drmm_mode_config_init(&cdev->drm);
 	if (ret)
 		return ret;
 
+	// expect: devm-mode-object
 	ccrtc = devm_kzalloc(dev, sizeof(*ccrtc), GFP_KERNEL);
 	if (!ccrtc)
 		return -ENOMEM;

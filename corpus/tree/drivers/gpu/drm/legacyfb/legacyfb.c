@@ -18,7 +18,7 @@ static int legacyfb_probe(struct platform_device *pdev)
 	struct drm_device *drm;
 	int ret;
 
-	priv = devm_kzalloc(&pdev->dev, sizeof(*priv), GFP_KERNEL);
+	priv = devm_kzalloc(&pdev->dev, sizeof(*priv), GFP_KERNEL); // expect: devm-drm-private
 	if (!priv)
 		return -ENOMEM;
 
@@ -28,12 +28,12 @@ static int legacyfb_probe(struct platform_device *pdev)
 	priv->drm = drm;
 	drm->dev_private = priv;
 
-	drm_mode_config_init(drm);
+	drm_mode_config_init(drm); // expect: unmanaged-mode-config
 
 	ret = drm_dev_register(drm, 0);
 	if (ret) {
 		drm_mode_config_cleanup(drm);
-		drm_dev_put(drm);
+		drm_dev_put(drm); // ok: double-put
 		return ret;
 	}
 	platform_set_drvdata(pdev, priv);
@@ -46,5 +46,5 @@ static void legacyfb_remove(struct platform_device *pdev)
 
 	drm_dev_unregister(priv->drm);
 	drm_mode_config_cleanup(priv->drm);
-	drm_dev_put(priv->drm);
+	drm_dev_put(priv->drm); // ok: double-put
 }

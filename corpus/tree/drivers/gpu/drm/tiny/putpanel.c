@@ -23,7 +23,7 @@ static int putpanel_probe(struct platform_device *pdev)
 	platform_set_drvdata(pdev, pp);
 	ret = drm_dev_register(&pp->drm, 0);
 	if (ret) {
-		// ruleid: double-put
+		// expect: double-put
 		drm_dev_put(&pp->drm);
 		return ret;
 	}
@@ -36,7 +36,7 @@ static void putpanel_remove(struct platform_device *pdev)
 	struct drm_device *drm = &pp->drm;
 
 	drm_dev_unregister(drm);
-	// ruleid: double-put
+	// expect: double-put
 	drm_dev_put(drm);
 }
 

@@ -21,6 +21,7 @@ static int tinypanel_probe(struct spi_device *spi)
 	if (IS_ERR(tp))
 		return PTR_ERR(tp);
 
+	// expect: devm-drm-memory
 	tp->tx_buf = devm_kzalloc(dev, 4096, GFP_KERNEL);
 	if (!tp->tx_buf)
 		return -ENOMEM;

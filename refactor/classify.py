@@ -1,0 +1,410 @@
+"""Decide which spatch matches are findings, with what the driver's structs say.
+
+Under drmm-refactor (`DRMM_REFACTOR=1` in spatch's environment) the rules report every
+candidate with the expressions they matched; this module resolves their types against the
+module's struct index (`structs.py`) and keeps the real ones: memory that holds mode
+objects, memory reachable from the drm device, locks on drm-lifetime data, devm actions
+that tear down drm state.  It also chooses the fix, only from helpers the tree declares.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import tree_sitter
+
+from refactor import cindex, structs
+from refactor.model import Driver, TreeModel
+from refactor.spatch import Match
+from refactor.structs import CType, Resolver, StructDef, StructIndex
+
+MODE_OBJECTS = {
+    "struct drm_crtc": "CRTC",
+    "struct drm_plane": "plane",
+    "struct drm_encoder": "encoder",
+    "struct drm_connector": "connector",
+    "struct drm_writeback_connector": "writeback connector",
+    "struct drm_private_obj": "private object",
+}
+# Handles to hardware: right to keep in devm_ memory (guarded by drm_dev_enter()).
+HW_TYPES = {
+    f"struct {n}"
+    for n in (
+        "clk clk_bulk_data regulator regulator_bulk_data reset_control reset_control_bulk_data "
+        "gpio_desc gpio_descs regmap regmap_field phy device platform_device i2c_client i2c_adapter "
+        "spi_device mipi_dsi_device mipi_dsi_host resource pwm_device backlight_device dma_chan "
+        "mbox_chan pinctrl pinctrl_state extcon_dev irq_domain device_node fwnode_handle "
+        "iommu_domain syscon nvmem_cell"
+    ).split()
+}
+_SCALARS = ("struct", "union")
+# drm_ calls that say nothing about drm-lifetime state in a devm action.
+_HARMLESS_DRM = ("drm_dbg", "drm_err", "drm_warn", "drm_info", "drm_notice", "drm_WARN", "drm_dev_enter",
+                 "drm_dev_exit", "drm_dev_dbg", "drm_printf")  # fmt: skip
+DRMM_OF = {
+    "devm_kzalloc": "drmm_kzalloc",
+    "devm_kmalloc": "drmm_kmalloc",
+    "devm_kcalloc": "drmm_kcalloc",
+    "devm_kmalloc_array": "drmm_kmalloc_array",
+    "devm_kstrdup": "drmm_kstrdup",
+}
+ALLOC_HELPERS = {  # mode object kind -> (allocating helper, init helper)
+    "CRTC": ("drmm_crtc_alloc_with_planes", "drmm_crtc_init_with_planes"),
+    "plane": ("drmm_universal_plane_alloc", "drmm_universal_plane_init"),
+    "encoder": ("drmm_encoder_alloc", "drmm_encoder_init"),
+    "connector": ("", "drmm_connector_init"),
+    "writeback connector": ("", "drmm_writeback_connector_init"),
+    "private object": ("", ""),
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A candidate confirmed as a finding: what to say and what to propose."""
+
+    message: str
+    fix: str
+
+
+@dataclass
+class Facts:
+    """What the sweep knows about one driver's data."""
+
+    driver: Driver
+    index: StructIndex
+    private: frozenset[str]
+    unmanaged: bool
+    _holders: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    reachable: frozenset[str] = frozenset()
+
+    def holds(self, name: str, depth: int = 0) -> tuple[str, ...]:
+        """Kinds of mode objects embedded (by value, at any depth) in the struct `name`."""
+        name = self.index.canonical(name)
+        if name in MODE_OBJECTS:
+            return (MODE_OBJECTS[name],)
+        if name in self._holders:
+            return self._holders[name]
+        self._holders[name] = ()  # cycle guard
+        s = self.index.get(name)
+        kinds: list[str] = []
+        if s is not None and depth < 8:
+            for f in s.fields:
+                if f.pointer == 0 and not f.function and f.type.startswith(_SCALARS):
+                    kinds.extend(k for k in self.holds(f.type, depth + 1) if k not in kinds)
+        self._holders[name] = tuple(kinds)
+        return self._holders[name]
+
+    def hardware_only(self, s: StructDef, depth: int = 0) -> bool:
+        """Every field is a hardware handle or a plain scalar: nothing userspace reaches."""
+        for f in s.fields:
+            if f.function:
+                return False
+            if f.pointer and (f.iomem or self.index.canonical(f.type) in HW_TYPES):
+                continue
+            if f.pointer == 0 and not f.type.startswith(_SCALARS):
+                continue
+            if f.pointer == 0 and self.index.canonical(f.type) in HW_TYPES:
+                continue
+            inner = self.index.get(f.type) if f.pointer == 0 else None
+            if inner is not None and depth < 4 and self.hardware_only(inner, depth + 1):
+                continue
+            return False
+        return True
+
+
+class Classifier:
+    """Per-sweep caches of parsed files and per-driver facts."""
+
+    def __init__(self, model: TreeModel) -> None:
+        self.model = model
+        self.root = model.root
+        self._decls: dict[str, structs.FileDecls] = {}
+        self._sources: dict[str, tuple[bytes, tree_sitter.Tree]] = {}
+        self._facts: dict[str, Facts] = {}
+        self._core: StructIndex | None = None
+        self._calls: dict[tuple[str, str], list[cindex.Call]] = {}
+
+    # -- files ------------------------------------------------------------------------
+    def source(self, rel: str) -> tuple[bytes, tree_sitter.Tree]:
+        if rel not in self._sources:
+            try:
+                data = (self.root / rel).read_bytes()
+            except OSError:
+                data = b""
+            self._sources[rel] = (data, cindex.parse(data))
+        return self._sources[rel]
+
+    def decls(self, rel: str) -> structs.FileDecls:
+        if rel not in self._decls:
+            try:
+                data = (self.root / rel).read_bytes()
+            except OSError:
+                data = b""
+            self._decls[rel] = structs.declarations(data, rel)
+        return self._decls[rel]
+
+    def calls(self, driver: Driver, name: str) -> list[cindex.Call]:
+        """Calls of `name` anywhere in the driver's module."""
+        key = (driver.module.path, name)
+        if key not in self._calls:
+            self._calls[key] = [c for f in driver.module.files for c in cindex.calls(self.source(f)[0], [name])]
+        return self._calls[key]
+
+    def core_index(self) -> StructIndex:
+        if self._core is None:
+            self._core = StructIndex()
+            inc = self.root / "include/drm"
+            for header in sorted(inc.rglob("*.h")) if inc.is_dir() else []:
+                rel = str(header.relative_to(self.root))
+                self._core.add(self.decls(rel), rel)
+        return self._core
+
+    def facts(self, driver: Driver) -> Facts:
+        if driver.module.path in self._facts:
+            return self._facts[driver.module.path]
+        core = self.core_index()
+        index = StructIndex(dict(core.structs), dict(core.typedefs), dict(core.returns), {})
+        own: set[str] = set()
+        files = list(driver.module.files)
+        dirs = sorted({os.path.dirname(f) for f in files})
+        for d in dirs:
+            try:
+                headers = sorted(p.name for p in (self.root / d).iterdir() if p.suffix == ".h")
+            except OSError:
+                headers = []
+            files.extend(f"{d}/{h}" for h in headers)
+        for rel in files:
+            decls = self.decls(rel)
+            index.add(decls, rel)
+            own.update(s.name for s in decls.structs)
+        unmanaged = any(not a.managed for a in driver.allocations)
+        private = {index.canonical(a.struct) for a in driver.allocations if a.struct}
+        private |= {s for s in own if any(f.type == "struct drm_device" and f.pointer == 0
+                                          for f in index.structs[s].fields)}  # fmt: skip
+        for a in driver.allocations:
+            if not a.managed and ("->" in a.assigned_to or "." in a.assigned_to):
+                container = a.assigned_to.rsplit("->", 1)[0].rsplit(".", 1)[0]
+                s, _ = self.resolver(index, a.file, a.line).struct_of(container)
+                if s is not None:
+                    private.add(s.name)
+        facts = Facts(driver, index, frozenset(private), unmanaged)
+        roots = set(private) | {s for s in own if facts.holds(s)}
+        seen, todo = set(roots), list(roots)
+        while todo:
+            s = index.structs.get(todo.pop())
+            for f in s.fields if s else ():
+                t = index.canonical(f.type)
+                if not f.function and t in own and t not in seen:
+                    seen.add(t)
+                    todo.append(t)
+        facts.reachable = frozenset(seen)
+        self._facts[driver.module.path] = facts
+        return facts
+
+    def resolver(self, index: StructIndex, file: str, line: int) -> Resolver:
+        data, tree = self.source(file)
+        return Resolver(index, structs.local_types(data, tree, line), file)
+
+    # -- rules --------------------------------------------------------------------------
+    def classify(self, rule: str, driver: Driver, match: Match) -> Verdict | None:
+        """The finding a match is, or None when the driver's types say it is harmless."""
+        decide = _DECIDERS.get(rule)
+        if decide is None:
+            return Verdict(match.message, "")
+        return decide(self, self.facts(driver), match, dict(match.data))
+
+    def element(self, facts: Facts, match: Match, data: dict[str, str]) -> CType:
+        """The type of one element of the memory an allocation matched by a rule returns."""
+        if data.get("type"):
+            return CType(facts.index.canonical(data["type"]), 0)
+        if data.get("size"):
+            r = self.resolver(facts.index, match.file, match.line)
+            return structs.sizeof_type(facts.index, r, data["size"])
+        return structs.UNKNOWN
+
+    def api(self, name: str) -> bool:
+        return self.model.api.has(name)
+
+
+def member_of(expr: str) -> tuple[str, str]:
+    """(`container`, `member`) of a member access `container->member` or `container.member`;
+    ("", "") for anything else (a local variable, an array element, ...)."""
+    src = f"void __drmm_probe(void) {{ ({expr}); }}".encode()
+    tree = cindex.parse(src)
+    node = next((n for n in cindex.walk(tree.root_node) if n.type == "parenthesized_expression"), None)
+    inner = next((c for c in node.children if c.is_named), None) if node is not None else None
+    if inner is None or inner.type != "field_expression":
+        return "", ""
+    arg, fld = inner.child_by_field_name("argument"), inner.child_by_field_name("field")
+    if arg is None or fld is None:
+        return "", ""
+    text = src.decode()
+    return " ".join(text[arg.start_byte : arg.end_byte].split()), text[fld.start_byte : fld.end_byte]
+
+
+def _tidy(expr: str) -> str:
+    """spatch prints `a -> b . c`; show it as the driver writes it."""
+    return re.sub(r"\s*(->|\.)\s*", r"\1", expr)
+
+
+def _how(facts: Facts) -> str:
+    return " (the driver allocates its drm_device with drm_dev_alloc())" if facts.unmanaged else ""
+
+
+def _mode_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
+    elem = c.element(facts, m, data)
+    if not elem.known or elem.pointer:
+        return None
+    kinds = facts.holds(elem.name)
+    if not kinds or (facts.unmanaged and _is_private(c, facts, m, elem)):
+        return None  # devm-drm-private reports the private struct of a drm_dev_alloc() driver
+    named = [("an " if k[0] in "aeiou" else "a ") + k for k in kinds]
+    what = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    message = (f"{elem.name} embeds {what} but comes from {data['alloc']}(): freed at unbind "
+               f"while the drm_device still uses it{_how(facts)}")  # fmt: skip
+    return Verdict(message, _mode_fix(c, elem.name, kinds, data["alloc"]))
+
+
+def _mode_fix(c: Classifier, struct: str, kinds: tuple[str, ...], alloc: str) -> str:
+    if len(kinds) == 1 and alloc in ("devm_kzalloc", "devm_kmalloc"):
+        helper, init = ALLOC_HELPERS[kinds[0]]
+        if helper and c.api(helper):
+            return f"allocate {struct} with {helper}()"
+    counterpart = DRMM_OF.get(alloc, "drmm_kzalloc")
+    if not c.api(counterpart):
+        return f"none: the tree does not declare {counterpart}()"
+    inits = [ALLOC_HELPERS[k][1] for k in kinds if ALLOC_HELPERS[k][1] and c.api(ALLOC_HELPERS[k][1])]
+    tail = f" and initialise with {', '.join(dict.fromkeys(i + '()' for i in inits))}" if inits else ""
+    return f"allocate with {counterpart}(){tail}"
+
+
+def _is_private(c: Classifier, facts: Facts, m: Match, elem: CType) -> bool:
+    if elem.name in facts.private:
+        return True
+    s = facts.index.get(elem.name)
+    holds_drm = s is not None and any(f.type == "struct drm_device" for f in s.fields)
+    function = cindex.function_at(cindex.function_spans(c.source(m.file)[0]), m.line)
+    return holds_drm and any(not a.managed and a.file == m.file and a.function == function
+                             for a in facts.driver.allocations)  # fmt: skip
+
+
+def _drm_private(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
+    elem = c.element(facts, m, data)
+    if not facts.unmanaged or not elem.known or elem.pointer or not _is_private(c, facts, m, elem):
+        return None
+    fix = (f"embed the drm_device in {elem.name} and allocate both with devm_drm_dev_alloc()"
+           if c.api("devm_drm_dev_alloc") else "none: the tree does not declare devm_drm_dev_alloc()")  # fmt: skip
+    message = (f"{elem.name} holds the drm_device of a drm_dev_alloc() driver but comes from "
+               f"{data['alloc']}(): freed at unbind while the drm_device lives on")  # fmt: skip
+    return Verdict(message, fix)
+
+
+def _drm_memory(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
+    lhs = " ".join(data.get("lhs", "").split())
+    container, _ = member_of(lhs)
+    if not container:
+        return None  # not stored in a struct: memory used only where it was allocated
+    r = c.resolver(facts.index, m.file, m.line)
+    holder, _ = r.struct_of(container)
+    if holder is None or holder.name not in facts.reachable:
+        return None
+    elem = c.element(facts, m, data)
+    target = facts.index.get(elem.name) if elem.known and not elem.pointer else None
+    if target is not None:
+        if facts.holds(target.name) or target.name in facts.private or facts.hardware_only(target):
+            return None  # devm-mode-object or devm-drm-private own those; hardware is devm_'s
+    elif elem.known and elem.pointer == 0 and elem.name.startswith(_SCALARS):
+        if facts.index.canonical(elem.name) in HW_TYPES:
+            return None  # arrays of clk_bulk_data and the like
+    elif elem.pointer and facts.index.canonical(elem.name) in HW_TYPES:
+        return None
+    alloc = data["alloc"]
+    counterpart = DRMM_OF.get(alloc)
+    if counterpart and c.api(counterpart):
+        fix = f"allocate with {counterpart}()"
+    elif alloc == "devm_kmemdup" and c.api("drmm_kmalloc"):
+        fix = "allocate with drmm_kmalloc() and copy"
+    else:
+        fix = f"none: the tree declares no drmm_ counterpart of {alloc}()"
+    via = f" (through {data['via']})" if data.get("via") else ""
+    message = (f"{alloc}() memory stored in {_tidy(lhs)}{via}, reachable from the drm_device: freed at "
+               f"unbind while DRM callbacks can still use it{_how(facts)}")  # fmt: skip
+    return Verdict(message, fix)
+
+
+def _mode_config(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
+    fix = ("use drmm_mode_config_init() and drop the drm_mode_config_cleanup() calls"
+           if c.api("drmm_mode_config_init") else "none: the tree does not declare drmm_mode_config_init()")  # fmt: skip
+    return Verdict(f"drm_mode_config_init() leaves the cleanup to the driver's own paths{_how(facts)}", fix)
+
+
+def _mutex(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
+    lock = " ".join(data.get("lock", "").split())
+    container, member = member_of(lock)
+    if not container:
+        return None
+    holder, _ = c.resolver(facts.index, m.file, m.line).struct_of(container)
+    if holder is None or holder.name not in facts.reachable:
+        return None
+    if data.get("call") == "mutex_init":
+        for call in c.calls(facts.driver, "mutex_destroy"):
+            if call.args and member_of(call.args[0].lstrip("&").strip())[1] == member:
+                return None  # destroyed by hand somewhere in the module
+        why = "no mutex_destroy() in the module"
+    else:
+        why = "devm_ destroys it at unbind while the drm_device still uses it"
+    fix = "use drmm_mutex_init()" if c.api("drmm_mutex_init") else "none: the tree does not declare drmm_mutex_init()"
+    return Verdict(f"{data.get('call')}() of {_tidy(lock)} in {holder.name}, which lives as long as the drm_device: "
+                   f"{why}{_how(facts)}", fix)  # fmt: skip
+
+
+def _devm_action(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
+    action, arg = data.get("action", ""), data.get("arg", "")
+    r = c.resolver(facts.index, m.file, m.line)
+    argtype = r.type_of(arg) if arg else structs.UNKNOWN
+    reason = ""
+    if argtype.known and (argtype.name == "struct drm_device" or argtype.name in facts.private):
+        reason = f"its data is the drm device ({_tidy(arg)})"
+    else:
+        for f in facts.driver.module.files:
+            called = cindex.called_in(c.source(f)[0], action)
+            if called is None:
+                continue
+            drm_calls = sorted(n for n in called if n.startswith("drm_") and not n.startswith(_HARMLESS_DRM))
+            if drm_calls:
+                reason = f"{action}() calls {', '.join(drm_calls[:3])}()"
+            break
+    if not reason:
+        return None
+    fix = ("register the action with drmm_add_action_or_reset() on the drm_device"
+           if c.api("drmm_add_action_or_reset") else "none: the tree does not declare drmm_add_action_or_reset()")  # fmt: skip
+    return Verdict(f"{data.get('call')}() runs at unbind, before the drm_device is released, and {reason}", fix)
+
+
+def _unbound(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
+    source = data.get("source", "")
+    if source.startswith("platform_device"):
+        bound = any(c.calls(facts.driver, n) for n in ("__platform_driver_register", "platform_driver_register",
+                                                       "platform_register_drivers", "module_platform_driver"))
+        if bound:
+            return None  # the module's own platform driver binds to it
+    message = (f"the parent device comes from {source}() and never has a driver bound: its devres "
+               "is only released on its final put, which waits for the drm_device, which waits for "
+               "devres, so nothing is ever freed")  # fmt: skip
+    return Verdict(message, "none (report only): bind a driver to the parent (a platform device and driver), "
+                            "or use drm_dev_alloc() with an explicit drm_dev_put()")  # fmt: skip
+
+
+_DECIDERS: dict[str, Callable[[Classifier, Facts, Match, dict[str, str]], Verdict | None]] = {
+    "devm-mode-object": _mode_object,
+    "devm-drm-private": _drm_private,
+    "devm-drm-memory": _drm_memory,
+    "unmanaged-mode-config": _mode_config,
+    "unmanaged-mutex": _mutex,
+    "devm-action-on-drm": _devm_action,
+    "unbound-parent": _unbound,
+}
+

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/// Memory from devm_kzalloc(), devm_kcalloc(), devm_kstrdup() and friends
+/// stored in a struct that the drm_device reaches: its private struct, the
+/// structs that hold mode objects, and what those point to.  devres frees it
+/// when the parent device unbinds; DRM callbacks reached from userspace can
+/// still use it afterwards.  Memory used only where it was allocated, and
+/// structs that hold nothing but hardware handles (registers, clocks,
+/// regulators, GPIOs: devm_ is right for those), are not reported.
+/// Fix: the drmm_ counterpart of the allocator.
+//
+// Confidence: Moderate
+// Options: --no-includes --include-headers
+// Requires: 1.1
+// Keywords: devm_kzalloc, devm_kmalloc, devm_kcalloc, devm_kmalloc_array, devm_kstrdup, devm_kmemdup
+// Comments: Moderate because whether a DRM callback reads the memory after
+//  unbind is not proven: some of it is only read at probe time.  Under make
+//  coccicheck, stores into any struct member are reported; drmm-refactor runs
+//  the rule with DRMM_REFACTOR=1 and keeps only the structs its index shows
+//  reachable from the drm_device.
+
+virtual report
+
+@initialize:python@
+@@
+import json, os
+# drmm-refactor sets DRMM_REFACTOR=1: then every candidate is reported with the
+# expressions matched (after a tab, as JSON) and its struct index decides.
+TOOL = bool(os.environ.get("DRMM_REFACTOR"))
+
+def emit(p, msg, **data):
+    coccilib.report.print_report(p[0], msg + ("\t" + json.dumps(data) if TOOL else ""))
+
+@direct depends on report@
+expression L, dev, gfp, n, src, sz;
+expression S;
+type T;
+identifier a = {devm_kzalloc, devm_kmalloc};
+identifier arr = {devm_kcalloc, devm_kmalloc_array};
+identifier str = {devm_kstrdup, devm_kmemdup};
+position p;
+@@
+(
+ L = a@p(dev, sizeof(T), gfp)
+|
+ L = a@p(dev, sizeof(S), gfp)
+|
+ L = a@p(dev, sz, gfp)
+|
+ L = arr@p(dev, n, sizeof(T), gfp)
+|
+ L = arr@p(dev, n, sizeof(S), gfp)
+|
+ L = arr@p(dev, n, sz, gfp)
+|
+ L = str@p(dev, src, ...)
+)
+
+@via depends on report@
+local idexpression x;
+expression L, E2, dev, gfp, n, src, sz;
+expression S;
+type T;
+identifier a = {devm_kzalloc, devm_kmalloc};
+identifier arr = {devm_kcalloc, devm_kmalloc_array};
+identifier str = {devm_kstrdup, devm_kmemdup};
+position p;
+@@
+(
+ x = a@p(dev, sizeof(T), gfp)
+|
+ x = a@p(dev, sizeof(S), gfp)
+|
+ x = a@p(dev, sz, gfp)
+|
+ x = arr@p(dev, n, sizeof(T), gfp)
+|
+ x = arr@p(dev, n, sizeof(S), gfp)
+|
+ x = arr@p(dev, n, sz, gfp)
+|
+ x = str@p(dev, src, ...)
+)
+ ... when != x = E2
+ L = x
+
+@script:python depends on report@
+p << direct.p;
+L << direct.L;
+a << direct.a = "";
+arr << direct.arr = "";
+str << direct.str = "";
+T << direct.T = "";
+S << direct.S = "";
+@@
+fn = a or arr or str
+# Only stores into a struct member can outlive the function (a field access
+# is printed with -> or .); drmm-refactor checks which struct it is.
+if TOOL or "->" in L or "." in L:
+    emit(p, "%s() memory stored in %s: freed at unbind while the drm_device can still reach it" % (fn, L),
+         alloc=fn, lhs=L, type=T, size=S)
+
+@script:python depends on report@
+p << via.p;
+x << via.x;
+L << via.L;
+a << via.a = "";
+arr << via.arr = "";
+str << via.str = "";
+T << via.T = "";
+S << via.S = "";
+@@
+fn = a or arr or str
+if TOOL or "->" in L or "." in L:
+    emit(p, "%s() memory stored in %s through %s: freed at unbind while the drm_device can still reach it"
+         % (fn, L, x), alloc=fn, lhs=L, type=T, size=S, via=x)
