@@ -256,6 +256,20 @@ def function_spans(source: bytes) -> list[tuple[int, int, str]]:
     return spans
 
 
+def toplevel_spans(source: bytes) -> list[tuple[int, int]]:
+    """(first line, last line), 1-based, of every top-level item: functions, declarations,
+    initialised tables, looking inside #if blocks."""
+    out = []
+    stack = list(parse(source).root_node.children)
+    while stack:
+        node = stack.pop()
+        if node.type.startswith("preproc_if") or node.type in ("preproc_else", "preproc_elif"):
+            stack.extend(node.children)
+        else:
+            out.append((node.start_point[0] + 1, node.end_point[0] + 1))
+    return sorted(out)
+
+
 def function_at(spans: list[tuple[int, int, str]], line: int) -> str:
     """The name of the function containing `line`, "" at file scope."""
     return next((name for first, last, name in spans if first <= line <= last), "")

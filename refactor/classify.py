@@ -32,18 +32,42 @@ MODE_OBJECTS = {
 # Handles to hardware: right to keep in devm_ memory (guarded by drm_dev_enter()).
 HW_TYPES = {
     f"struct {n}"
-    for n in (
-        "clk clk_bulk_data regulator regulator_bulk_data reset_control reset_control_bulk_data "
-        "gpio_desc gpio_descs regmap regmap_field phy device platform_device i2c_client i2c_adapter "
-        "spi_device mipi_dsi_device mipi_dsi_host resource pwm_device backlight_device dma_chan "
-        "mbox_chan pinctrl pinctrl_state extcon_dev irq_domain device_node fwnode_handle "
-        "iommu_domain syscon nvmem_cell"
-    ).split()
+    for n in [
+        "clk",
+        "clk_bulk_data",
+        "regulator",
+        "regulator_bulk_data",
+        "reset_control",
+        "reset_control_bulk_data",
+        "gpio_desc",
+        "gpio_descs",
+        "regmap",
+        "regmap_field",
+        "phy",
+        "device",
+        "platform_device",
+        "i2c_client",
+        "i2c_adapter",
+        "spi_device",
+        "mipi_dsi_device",
+        "mipi_dsi_host",
+        "resource",
+        "pwm_device",
+        "backlight_device",
+        "dma_chan",
+        "mbox_chan",
+        "pinctrl",
+        "pinctrl_state",
+        "extcon_dev",
+        "irq_domain",
+        "device_node",
+        "fwnode_handle",
+        "iommu_domain",
+        "syscon",
+        "nvmem_cell",
+    ]
 }
 _SCALARS = ("struct", "union")
-# drm_ calls that say nothing about drm-lifetime state in a devm action.
-_HARMLESS_DRM = ("drm_dbg", "drm_err", "drm_warn", "drm_info", "drm_notice", "drm_WARN", "drm_dev_enter",
-                 "drm_dev_exit", "drm_dev_dbg", "drm_printf")  # fmt: skip
 DRMM_OF = {
     "devm_kzalloc": "drmm_kzalloc",
     "devm_kmalloc": "drmm_kmalloc",
@@ -67,6 +91,13 @@ class Verdict:
 
     message: str
     fix: str
+
+    @property
+    def helpers(self) -> tuple[str, ...]:
+        """The DRM helpers the fix proposes (none when the fix says "none")."""
+        if self.fix.startswith("none"):
+            return ()
+        return tuple(dict.fromkeys(re.findall(r"\b((?:__)?(?:drmm|devm_drm)_\w+)\(\)", self.fix)))
 
 
 @dataclass
@@ -150,8 +181,18 @@ class Classifier:
         """Calls of `name` anywhere in the driver's module."""
         key = (driver.module.path, name)
         if key not in self._calls:
-            self._calls[key] = [c for f in driver.module.files for c in cindex.calls(self.source(f)[0], [name])]
+            self._calls[key] = [
+                c for f in driver.module.files for c in cindex.calls(self.source(f)[0], [name])
+            ]
         return self._calls[key]
+
+    def called_in_module(self, driver: Driver, function: str) -> set[str] | None:
+        """Names called by `function`, defined in one of the driver's files (None if not)."""
+        for f in driver.module.files:
+            called = cindex.called_in(self.source(f)[0], function)
+            if called is not None:
+                return called
+        return None
 
     def core_index(self) -> StructIndex:
         if self._core is None:
@@ -245,6 +286,11 @@ def member_of(expr: str) -> tuple[str, str]:
     return " ".join(text[arg.start_byte : arg.end_byte].split()), text[fld.start_byte : fld.end_byte]
 
 
+def _needs(c: Classifier, helper: str, fix: str) -> str:
+    """`fix` when the tree declares `helper`, else why no fix is proposed."""
+    return fix if c.api(helper) else f"none: the tree does not declare {helper}()"
+
+
 def _tidy(expr: str) -> str:
     """spatch prints `a -> b . c`; show it as the driver writes it."""
     return re.sub(r"\s*(->|\.)\s*", r"\1", expr)
@@ -295,8 +341,11 @@ def _drm_private(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) ->
     elem = c.element(facts, m, data)
     if not facts.unmanaged or not elem.known or elem.pointer or not _is_private(c, facts, m, elem):
         return None
-    fix = (f"embed the drm_device in {elem.name} and allocate both with devm_drm_dev_alloc()"
-           if c.api("devm_drm_dev_alloc") else "none: the tree does not declare devm_drm_dev_alloc()")  # fmt: skip
+    fix = _needs(
+        c,
+        "devm_drm_dev_alloc",
+        f"embed the drm_device in {elem.name} and allocate both with devm_drm_dev_alloc()",
+    )
     message = (f"{elem.name} holds the drm_device of a drm_dev_alloc() driver but comes from "
                f"{data['alloc']}(): freed at unbind while the drm_device lives on")  # fmt: skip
     return Verdict(message, fix)
@@ -336,8 +385,9 @@ def _drm_memory(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> 
 
 
 def _mode_config(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
-    fix = ("use drmm_mode_config_init() and drop the drm_mode_config_cleanup() calls"
-           if c.api("drmm_mode_config_init") else "none: the tree does not declare drmm_mode_config_init()")  # fmt: skip
+    fix = _needs(
+        c, "drmm_mode_config_init", "use drmm_mode_config_init() and drop the drm_mode_config_cleanup() calls"
+    )
     return Verdict(f"drm_mode_config_init() leaves the cleanup to the driver's own paths{_how(facts)}", fix)
 
 
@@ -356,39 +406,61 @@ def _mutex(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdi
         why = "no mutex_destroy() in the module"
     else:
         why = "devm_ destroys it at unbind while the drm_device still uses it"
-    fix = "use drmm_mutex_init()" if c.api("drmm_mutex_init") else "none: the tree does not declare drmm_mutex_init()"
-    return Verdict(f"{data.get('call')}() of {_tidy(lock)} in {holder.name}, which lives as long as the drm_device: "
+    fix = (
+        "use drmm_mutex_init()"
+        if c.api("drmm_mutex_init")
+        else "none: the tree does not declare drmm_mutex_init()"
+    )
+    where = f"{_tidy(lock)} in {holder.name}"
+    return Verdict(f"{data.get('call')}() of {where}, which lives as long as the drm_device: "
                    f"{why}{_how(facts)}", fix)  # fmt: skip
 
 
+_TEARDOWN = re.compile(r"^drm_\w*_(cleanup|fini|takedown|release|put|destroy|unregister|remove|free)$")
+_FREES = ("kfree", "kvfree", "vfree", "kfree_sensitive", "mutex_destroy", "idr_destroy", "ida_destroy")
+
+
 def _devm_action(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
+    """The action tears down DRM state (a drm_*_cleanup/fini/put/... call, one level of the
+    module's own helpers deep), or frees memory while its data is the drm device.  Quiescing
+    the hardware (drm_atomic_helper_shutdown()) belongs at unbind and is not reported."""
     action, arg = data.get("action", ""), data.get("arg", "")
-    r = c.resolver(facts.index, m.file, m.line)
-    argtype = r.type_of(arg) if arg else structs.UNKNOWN
-    reason = ""
-    if argtype.known and (argtype.name == "struct drm_device" or argtype.name in facts.private):
-        reason = f"its data is the drm device ({_tidy(arg)})"
-    else:
-        for f in facts.driver.module.files:
-            called = cindex.called_in(c.source(f)[0], action)
-            if called is None:
-                continue
-            drm_calls = sorted(n for n in called if n.startswith("drm_") and not n.startswith(_HARMLESS_DRM))
-            if drm_calls:
-                reason = f"{action}() calls {', '.join(drm_calls[:3])}()"
-            break
-    if not reason:
+    called = c.called_in_module(facts.driver, action)
+    if called is None:
         return None
-    fix = ("register the action with drmm_add_action_or_reset() on the drm_device"
-           if c.api("drmm_add_action_or_reset") else "none: the tree does not declare drmm_add_action_or_reset()")  # fmt: skip
-    return Verdict(f"{data.get('call')}() runs at unbind, before the drm_device is released, and {reason}", fix)
+    deeper = set(called)
+    for name in called:
+        deeper |= c.called_in_module(facts.driver, name) or set()
+    teardown = sorted(n for n in deeper if _TEARDOWN.match(n))
+    argtype = c.resolver(facts.index, m.file, m.line).type_of(arg) if arg else structs.UNKNOWN
+    is_drm = argtype.known and (argtype.name == "struct drm_device" or argtype.name in facts.private)
+    frees = sorted(n for n in called if n in _FREES)
+    if teardown:
+        reason = f"{action}() calls {', '.join(teardown[:3])}()"
+    elif is_drm and frees:
+        reason = f"{action}() frees state of the drm device ({_tidy(arg)}) with {', '.join(frees)}()"
+    else:
+        return None
+    fix = _needs(
+        c, "drmm_add_action_or_reset", "register the action with drmm_add_action_or_reset() on the drm_device"
+    )
+    return Verdict(
+        f"{data.get('call')}() runs at unbind, before the drm_device is released, and {reason}", fix
+    )
 
 
 def _unbound(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
     source = data.get("source", "")
     if source.startswith("platform_device"):
-        bound = any(c.calls(facts.driver, n) for n in ("__platform_driver_register", "platform_driver_register",
-                                                       "platform_register_drivers", "module_platform_driver"))
+        bound = any(
+            c.calls(facts.driver, n)
+            for n in (
+                "__platform_driver_register",
+                "platform_driver_register",
+                "platform_register_drivers",
+                "module_platform_driver",
+            )
+        )
         if bound:
             return None  # the module's own platform driver binds to it
     message = (f"the parent device comes from {source}() and never has a driver bound: its devres "
@@ -407,4 +479,3 @@ _DECIDERS: dict[str, Callable[[Classifier, Facts, Match, dict[str, str]], Verdic
     "devm-action-on-drm": _devm_action,
     "unbound-parent": _unbound,
 }
-

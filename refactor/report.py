@@ -91,7 +91,8 @@ def drivers_text(model: TreeModel, drivers: list[Driver]) -> str:
     components = len(drivers) - creators
     out.append(
         f"\n{creators} drivers create a drm_device ({managed} with devm_drm_dev_alloc, "
-        f"{tests} in test code), {components} component modules bind to one; {len(model.kbuild.modules)} modules in "
+        f"{tests} in test code), {components} component modules bind to one; "
+        f"{len(model.kbuild.modules)} modules in "
         f"{len(model.kbuild.makefiles)} Kbuild files.\n"
     )
     if model.unmapped:
@@ -134,6 +135,7 @@ def sweep_json(result: SweepResult) -> str:
                 "function": f.function,
                 "message": f.message,
                 "fix": f.fix,
+                "fix_helpers": list(f.helpers),
                 "patch": None,
             }
             for f in result.findings

@@ -149,6 +149,7 @@ class FileResult:
     detail: str = ""
     matches: tuple[Match, ...] = ()
     diff: str = ""
+    unparsed: tuple[int, ...] = ()  # lines where spatch's parser gave up (PARSE_ERROR)
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ class _Outcome:
     matches: dict[str, list[Match]] = field(default_factory=dict)
     diffs: dict[str, list[str]] = field(default_factory=dict)
     problems: dict[str, tuple[FileStatus, str]] = field(default_factory=dict)
+    unparsed: dict[str, list[int]] = field(default_factory=dict)
     stray: list[str] = field(default_factory=list)
     processes: int = 0
 
@@ -259,6 +261,7 @@ def run_rule(
                 detail=detail,
                 matches=tuple(total.matches.get(f, ())),
                 diff="".join(total.diffs.get(f, ())),
+                unparsed=tuple(total.unparsed.get(f, ())) if status is FileStatus.PARSE_ERROR else (),
             )
         )
     return RuleRun(rule.id, tuple(results), tuple(total.stray), time.monotonic() - start, total.processes)
@@ -284,7 +287,12 @@ def _plan_batches(files: Sequence[str], cwd: Path, jobs: int) -> list[_Batch]:
 
 
 def _run_batch(
-    argv: list[str], files: list[str], cwd: Path, groups: Path, timeout: int, env: Mapping[str, str] | None = None
+    argv: list[str],
+    files: list[str],
+    cwd: Path,
+    groups: Path,
+    timeout: int,
+    env: Mapping[str, str] | None = None,
 ) -> _Outcome | None:
     """One spatch process over several files; None when it died or hung."""
     if len(files) == 1:
@@ -349,6 +357,7 @@ def _parse(stdout: str, stderr: str, files: set[str]) -> _Outcome:
         if f is not None:
             around = f" near '{m.group('around')}'" if m.group("around") else ""
             parse_errors.setdefault(f, []).append(f"line {m.group('line')}{around}")
+            out.unparsed.setdefault(f, []).append(int(m.group("line")))
     for f, where in parse_errors.items():
         if f not in out.problems:
             out.problems[f] = (FileStatus.PARSE_ERROR, "code not parsed at " + ", ".join(where))
@@ -399,6 +408,7 @@ def _merge(into: _Outcome, other: _Outcome) -> None:
     for k, d in other.diffs.items():
         into.diffs.setdefault(k, []).extend(d)
     into.problems.update(other.problems)
+    into.unparsed.update(other.unparsed)
     into.stray.extend(other.stray)
     into.processes += other.processes
 

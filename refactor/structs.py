@@ -69,7 +69,11 @@ class FileDecls:
 
 
 def _text(src: bytes, node: tree_sitter.Node | None) -> str:
-    return "" if node is None else " ".join(src[node.start_byte : node.end_byte].decode(errors="replace").split())
+    return (
+        ""
+        if node is None
+        else " ".join(src[node.start_byte : node.end_byte].decode(errors="replace").split())
+    )
 
 
 def type_name(src: bytes, node: tree_sitter.Node | None) -> str:
@@ -118,10 +122,14 @@ def _fields(src: bytes, body: tree_sitter.Node, file: str, out: list[StructDef],
                 continue
             # `union { ... } u;`: a nested type named after where it is
             nested = f"{tnode.type.split('_')[0]} {prefix}.{decl.start_point[0] + 1}"
-            out.append(StructDef(nested, file, decl.start_point[0] + 1, tuple(_fields(src, inner, file, out, nested))))
+            out.append(
+                StructDef(
+                    nested, file, decl.start_point[0] + 1, tuple(_fields(src, inner, file, out, nested))
+                )
+            )
             tname = nested
         else:
-            if inner is not None:
+            if inner is not None and tnode is not None:
                 _struct(src, tnode, file, out)
             tname = type_name(src, tnode)
         for d in declarators:
@@ -145,8 +153,8 @@ def _top_nodes(root: tree_sitter.Node) -> Iterable[tree_sitter.Node]:
     stack = list(reversed(root.children))
     while stack:
         node = stack.pop()
-        if node.type.startswith("preproc_if") or node.type in ("preproc_else", "preproc_elif", "linkage_specification",
-                                                                "declaration_list"):  # fmt: skip
+        nested = ("preproc_else", "preproc_elif", "linkage_specification", "declaration_list")
+        if node.type.startswith("preproc_if") or node.type in nested:
             stack.extend(reversed(node.children))
         else:
             yield node
@@ -260,7 +268,9 @@ class Resolver:
                 return self._type(src, n)
         return UNKNOWN
 
-    def _type(self, src: bytes, node: tree_sitter.Node) -> CType:
+    def _type(self, src: bytes, node: tree_sitter.Node | None) -> CType:
+        if node is None:
+            return UNKNOWN
         t = node.type
         if t == "parenthesized_expression":
             inner = next((c for c in node.children if c.is_named), None)
@@ -270,29 +280,29 @@ class Resolver:
             found = self.variables.get(name) or self.index.globals.get(self.file, {}).get(name)
             return found or UNKNOWN
         if t == "field_expression":
-            base = self._type(src, node.child_by_field_name("argument"))  # type: ignore[arg-type]
+            base = self._type(src, node.child_by_field_name("argument"))
             struct = self.index.get(base.name) if base.known else None
             fld = struct.field(_text(src, node.child_by_field_name("field"))) if struct else None
             if fld is None:
                 return UNKNOWN
             return CType(fld.type, fld.pointer + int(fld.array))
         if t == "pointer_expression":
-            inner = self._type(src, node.child_by_field_name("argument"))  # type: ignore[arg-type]
+            operand = self._type(src, node.child_by_field_name("argument"))
             op = node.children[0].type
-            if not inner.known:
+            if not operand.known:
                 return UNKNOWN
-            return CType(inner.name, inner.pointer + (1 if op == "&" else -1))
+            return CType(operand.name, operand.pointer + (1 if op == "&" else -1))
         if t == "subscript_expression":
-            inner = self._type(src, node.child_by_field_name("argument"))  # type: ignore[arg-type]
-            return CType(inner.name, inner.pointer - 1) if inner.known else UNKNOWN
+            array = self._type(src, node.child_by_field_name("argument"))
+            return CType(array.name, array.pointer - 1) if array.known else UNKNOWN
         if t == "cast_expression":
             tdesc = node.child_by_field_name("type")
             if tdesc is None:
                 return UNKNOWN
-            base = type_name(src, tdesc.child_by_field_name("type"))
+            cast = type_name(src, tdesc.child_by_field_name("type"))
             _, pointer, _, _ = _declarator(src, tdesc.child_by_field_name("declarator"))
             stars = _text(src, tdesc).count("*")
-            return CType(base, max(pointer, stars))
+            return CType(cast, max(pointer, stars))
         if t == "call_expression":
             fn = node.child_by_field_name("function")
             if fn is not None and fn.type == "identifier":

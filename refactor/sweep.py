@@ -39,6 +39,7 @@ class Finding:
     function: str
     message: str
     fix: str
+    helpers: tuple[str, ...] = ()  # the helpers the fix proposes, all declared by the tree
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,11 @@ def sweep(
         run = run_rule(spatch, rule, candidates, cwd=model.root, jobs=jobs, timeout=timeout,
                        progress=progress, env={"DRMM_REFACTOR": "1"})  # fmt: skip
         for res in run.results:
-            if res.status is not FileStatus.OK:
+            if res.status is FileStatus.PARSE_ERROR and not _hides_match(
+                rule, contents[res.file], res.unparsed
+            ):
+                pass  # the code spatch could not parse cannot hold what the rule looks for
+            elif res.status is not FileStatus.OK:
                 skipped.append(Skipped(res.file, rule.id, res.status.value, res.detail))
             for m in res.matches:
                 verdict = classifier.classify(rule.id, owner[res.file], m)
@@ -137,6 +142,7 @@ def sweep(
                         function=function,
                         message=verdict.message,
                         fix=fix,
+                        helpers=verdict.helpers,
                     )
                 )
     findings.sort(key=lambda f: (f.driver, f.file, f.line, f.rule))
@@ -150,6 +156,21 @@ def sweep(
         files=len(files),
         seconds=time.monotonic() - start,
     )
+
+
+def _hides_match(rule: Rule, source: bytes, lines: Sequence[int]) -> bool:
+    """Whether a top-level definition spatch failed to parse mentions the rule's keywords
+    (without keywords, or without line numbers, assume it may)."""
+    if not rule.keywords or not lines:
+        return True
+    spans = cindex.toplevel_spans(source)
+    text = source.splitlines()
+    for line in lines:
+        first, last = next(((a, b) for a, b in spans if a <= line <= b), (line, line))
+        chunk = b"\n".join(text[first - 1 : last])
+        if rule.may_match(chunk):
+            return True
+    return False
 
 
 def _read(path: Path) -> bytes:

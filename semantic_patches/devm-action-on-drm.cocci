@@ -1,20 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /// A devm_add_action() or devm_add_action_or_reset() whose action tears down
-/// drm-lifetime state: it is handed the drm_device (or the private struct
-/// that embeds it), or it calls into DRM (drm_mode_config_cleanup(),
-/// drm_kms_helper_poll_fini(), ...).  devres runs it at unbind, while the
-/// drm_device may live on because userspace holds it open.
+/// drm-lifetime state: it calls DRM teardown (drm_mode_config_cleanup(),
+/// drm_kms_helper_poll_fini(), drm_*_cleanup/fini/put(), ...), or it is
+/// handed the drm_device (or the private struct that embeds it) and frees
+/// memory of it.  devres runs it at unbind, while the drm_device may live on
+/// because userspace holds it open.  Quiescing the hardware
+/// (drm_atomic_helper_shutdown()) belongs at unbind and is not reported.
 /// Fix: drmm_add_action_or_reset() on the drm_device.
 //
 // Confidence: Moderate
 // Options: --no-includes --include-headers
 // Requires: 1.1
 // Keywords: devm_add_action
-// Comments: Moderate: some drm_ teardown calls are meant to run at unbind
-//  (drm_atomic_helper_shutdown() quiesces the hardware); such actions are
-//  reported all the same and need a reviewer's eye.  Under make coccicheck
-//  only actions defined in the same file that call a drm_ function are
-//  reported.
+// Comments: Moderate: a teardown that only touches hardware state can be
+//  named like a DRM one.  Under make coccicheck only actions defined in the
+//  same file that call a drm_ teardown function directly are reported;
+//  drmm-refactor also follows one level of the module's own helpers and
+//  looks at what the action's data is.
 
 virtual report
 
@@ -47,7 +49,7 @@ if TOOL:
 
 @calls_drm depends on r@
 identifier r.action;
-identifier g =~ "^drm_(mode_config|kms_helper|atomic_helper|crtc|plane|encoder|connector|dev_put|dev_unregister|bridge|panel|writeback|gem|fb)";
+identifier g =~ "^drm_[a-z0-9_]*_(cleanup|fini|takedown|release|put|destroy|unregister|remove|free)$";
 @@
  action(...) {
  <+...

@@ -125,7 +125,10 @@ def test_cli_drivers_text_defaults_to_corpus(tmp_path: Path, monkeypatch: pytest
     assert res.exit_code == 0, res.output
     assert res.output.splitlines()[0].startswith("Linux 7.2.0-corpus at ")
     assert "wrapdev_device_create -> devm_drm_dev_alloc" in res.output
-    assert "15 drivers create a drm_device (13 with devm_drm_dev_alloc, 0 in test code), 1 component" in res.output
+    assert (
+        "15 drivers create a drm_device (13 with devm_drm_dev_alloc, 0 in test code), 1 component"
+        in res.output
+    )
 
 
 def test_cli_bad_tree_exit_2(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from refactor.model import is_test_path, load_tree, read_api
+from refactor.spatch import Spatch
+from refactor.sweep import load_rules, sweep
 
 pytestmark = pytest.mark.realtree
 
@@ -78,3 +80,29 @@ def test_api_table_differs_between_6_1_and_7_2(linux_6_1: Path, linux_7_2: Path)
     assert not only_new & old.names
     assert new.get("devm_drm_bridge_alloc").header == "include/drm/drm_bridge.h"  # type: ignore[union-attr]
     assert new.get("devm_drm_bridge_alloc").kind == "macro"  # type: ignore[union-attr]
+
+
+def test_sweep_logicvc_on_7_2(linux_7_2: Path, spatch: Spatch) -> None:
+    """The issue's reference case: logicvc's CRTC, encoder and planes live in devm_ memory."""
+    result = sweep(
+        load_tree(linux_7_2, ["drivers/gpu/drm/logicvc"]), spatch, load_rules(["devm-mode-object"])
+    )
+    got = {(f.file.rsplit("/", 1)[1], f.function, f.helpers) for f in result.findings}
+    assert got == {
+        ("logicvc_crtc.c", "logicvc_crtc_init", ("drmm_crtc_alloc_with_planes",)),
+        ("logicvc_interface.c", "logicvc_interface_init",
+         ("drmm_kzalloc", "drmm_encoder_init", "drmm_connector_init")),
+        ("logicvc_layer.c", "logicvc_layer_init", ("drmm_universal_plane_alloc",)),
+    }  # fmt: skip
+    assert result.skipped == ()
+
+
+def test_no_fix_proposes_a_helper_6_1_lacks(linux_6_1: Path, spatch: Spatch) -> None:
+    """A whole sweep of 6.1: every helper a fix names is declared in that tree's include/drm."""
+    model = load_tree(linux_6_1)
+    result = sweep(model, spatch, load_rules(), jobs=2)
+    assert len(result.findings) > 50
+    proposed = {h for f in result.findings for h in f.helpers}
+    assert proposed and proposed <= model.api.names
+    # 7.2 has drmm_writeback_connector_init, 6.1 does not: no fix may mention it
+    assert not any("drmm_writeback_connector_init" in f.fix for f in result.findings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 
 from refactor.cli import main
 from refactor.model import load_tree
-from refactor.spatch import Spatch
+from refactor.spatch import Spatch, run_rule
 from refactor.sweep import finding_id, load_rules, sweep
 
 _MARK = re.compile(r"//\s*(expect|ok):\s*([\w-]+)\s*$")
@@ -80,7 +81,9 @@ def test_cli_sweep_clean_exit_0(corpus_tree: Path) -> None:
 def test_cli_unknown_rule(corpus_tree: Path) -> None:
     res = CliRunner().invoke(main, ["sweep", str(corpus_tree), "--rules", "nope"])
     assert res.exit_code == 2
-    assert res.output.startswith("drmm-refactor: unknown rule nope: known rules are devm-action-on-drm, devm-drm-memory")
+    assert res.output.startswith(
+        "drmm-refactor: unknown rule nope: known rules are devm-action-on-drm, devm-drm-memory"
+    )
 
 
 @pytest.mark.parametrize("args", [["rules"]])
@@ -88,3 +91,56 @@ def test_cli_rules_lists_headers(args: list[str]) -> None:
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0
     assert re.search(r"^double-put\s+high\s+drm_dev_put\(\) on a drm_device", res.output, re.M)
+
+
+def test_every_rule_has_firing_and_silent_cases(corpus_tree: Path) -> None:
+    ids = {r.id for r in load_rules()}
+    fire = {m[0] for m in _marks(corpus_tree, "expect")}
+    silent = {m[0] for m in _marks(corpus_tree, "ok")}
+    assert ids <= fire, ids - fire
+    assert ids <= silent, ids - silent
+
+
+def test_fixes_use_only_declared_helpers(corpus_tree: Path, spatch: Spatch) -> None:
+    """Without drmm_crtc_alloc_with_planes and drmm_kcalloc in the tree, no fix names them."""
+    model = load_tree(corpus_tree)
+    entries = tuple(
+        e for e in model.api.entries if e.name not in ("drmm_crtc_alloc_with_planes", "drmm_kcalloc")
+    )
+    poorer = dataclasses.replace(model, api=dataclasses.replace(model.api, entries=entries))
+    rules = load_rules(["devm-mode-object", "devm-drm-memory"])
+    rich_findings = sweep(model, spatch, rules).findings
+    poor_findings = sweep(poorer, spatch, rules).findings
+    rich = {(f.file, f.line): f.fix for f in rich_findings}
+    poor = {(f.file, f.line): f.fix for f in poor_findings}
+    assert rich.keys() == poor.keys()
+    assert rich[("drivers/gpu/drm/corpdisp/corpdisp_kms.c", 22)] == (
+        "allocate struct corpdisp_crtc with drmm_crtc_alloc_with_planes()"
+    )
+    assert poor[("drivers/gpu/drm/corpdisp/corpdisp_kms.c", 22)] == (
+        "allocate with drmm_kzalloc() and initialise with drmm_crtc_init_with_planes()"
+    )
+    assert poor[("drivers/gpu/drm/bufdisp/bufdisp.c", 137)] == (
+        "none: the tree declares no drmm_ counterpart of devm_kcalloc()"
+    )
+    assert any("drmm_kcalloc" in f.helpers for f in rich_findings)
+    assert all(set(f.helpers) <= poorer.api.names for f in poor_findings)
+
+
+def test_rules_run_standalone_as_under_coccicheck(corpus_tree: Path, spatch: Spatch) -> None:
+    """Without DRMM_REFACTOR=1 each rule filters by itself (same-file knowledge only)."""
+    files = ["drivers/gpu/drm/rootdemo/rootdemo.c", "drivers/gpu/drm/rootdemo/rootgroup.c",
+             "drivers/gpu/drm/oldcrtc/oldcrtc.c", "drivers/gpu/drm/legacyfb/legacyfb.c"]  # fmt: skip
+    found = set()
+    for rule in load_rules():
+        run = run_rule(spatch, rule, files, cwd=corpus_tree)
+        assert all(r.status.value == "ok" for r in run.results), rule.id
+        for r in run.results:
+            for m in r.matches:
+                assert "\t" not in m.message and m.data == ()
+                found.add((rule.id, m.file, m.line))
+    assert ("unbound-parent", "drivers/gpu/drm/rootdemo/rootdemo.c", 31) in found
+    assert not any(f[1].endswith("rootgroup.c") and f[0] == "unbound-parent" for f in found)
+    assert ("devm-drm-private", "drivers/gpu/drm/legacyfb/legacyfb.c", 21) in found
+    assert ("unmanaged-mode-config", "drivers/gpu/drm/oldcrtc/oldcrtc.c", 90) in found
+    assert ("devm-action-on-drm", "drivers/gpu/drm/oldcrtc/oldcrtc.c", 94) in found

@@ -83,6 +83,7 @@ static int pipedisp_probe(struct platform_device *pdev)
 	if (ret)
 		return ret;
 
-	// expect: devm-action-on-drm
+	/* quiescing the hardware belongs at unbind: not a drm-lifetime teardown */
+	// ok: devm-action-on-drm
 	return devm_add_action(dev, pipedisp_shutdown, &pdd->drm);
 }
