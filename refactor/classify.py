@@ -386,7 +386,10 @@ def _drm_memory(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> 
 
 def _mode_config(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
     fix = _needs(
-        c, "drmm_mode_config_init", "use drmm_mode_config_init() and drop the drm_mode_config_cleanup() calls"
+        c,
+        "drmm_mode_config_init",
+        "use drmm_mode_config_init(); drop drm_mode_config_cleanup() only where everything it "
+        "cleans up is drm-managed",
     )
     return Verdict(f"drm_mode_config_init() leaves the cleanup to the driver's own paths{_how(facts)}", fix)
 

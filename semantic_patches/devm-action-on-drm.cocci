@@ -8,12 +8,13 @@
 /// (drm_atomic_helper_shutdown()) belongs at unbind and is not reported.
 /// Fix: drmm_add_action_or_reset() on the drm_device.
 //
-// Confidence: Moderate
+// Confidence: Low
 // Options: --no-includes --include-headers
 // Requires: 1.1
 // Keywords: devm_add_action
-// Comments: Moderate: a teardown that only touches hardware state can be
-//  named like a DRM one.  Under make coccicheck only actions defined in the
+// Comments: Low: on Linux 7.2 (docs/review-7.2.md) 1 of 3 findings was
+//  real.  A teardown named like a DRM one can release hardware-bound state,
+//  which must happen at unbind (xe_migrate moved from drmm to devm for that).  Under make coccicheck only actions defined in the
 //  same file that call a drm_ teardown function directly are reported;
 //  drmm-refactor also follows one level of the module's own helpers and
 //  looks at what the action's data is.

@@ -8,12 +8,16 @@
 /// regulators, GPIOs: devm_ is right for those), are not reported.
 /// Fix: the drmm_ counterpart of the allocator.
 //
-// Confidence: Moderate
+// Confidence: Low
 // Options: --no-includes --include-headers
 // Requires: 1.1
 // Keywords: devm_kzalloc, devm_kmalloc, devm_kcalloc, devm_kmalloc_array, devm_kstrdup, devm_kmemdup
-// Comments: Moderate because whether a DRM callback reads the memory after
-//  unbind is not proven: some of it is only read at probe time.  Under make
+// Comments: Low: on a review of 8 random findings on Linux 7.2
+//  (docs/review-7.2.md) 2 were real.  Whether a DRM callback reads the memory
+//  after unbind is not proven: most buffers are only read at probe or bind,
+//  or only inside drm_dev_enter() sections of a driver that calls
+//  drm_dev_unplug(), or by users registered with devm after them, or they
+//  sit in a container that is itself devm memory.  Under make
 //  coccicheck, stores into any struct member are reported; drmm-refactor runs
 //  the rule with DRMM_REFACTOR=1 and keeps only the structs its index shows
 //  reachable from the drm_device.
