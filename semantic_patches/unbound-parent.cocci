@@ -45,7 +45,6 @@ expression parent.P;
 
 @alloc@
 expression parent.P;
-identifier parent.src;
 position p;
 @@
 (
