@@ -233,9 +233,10 @@ def called_in(source: bytes, function: str) -> set[str] | None:
     if function.encode() not in source:
         return None
     for node in walk(parse(source).root_node):
-        if node.type == "function_definition" and _declarator_name(
-            node.child_by_field_name("declarator"), source
-        ) == function:
+        if (
+            node.type == "function_definition"
+            and _declarator_name(node.child_by_field_name("declarator"), source) == function
+        ):
             names = set()
             for n in walk(node):
                 fn = n.child_by_field_name("function") if n.type == "call_expression" else None
@@ -245,29 +246,33 @@ def called_in(source: bytes, function: str) -> set[str] | None:
     return None
 
 
-def function_spans(source: bytes) -> list[tuple[int, int, str]]:
+def function_spans(source: bytes, tree: tree_sitter.Tree | None = None) -> list[tuple[int, int, str]]:
     """(first line, last line, name) of every function definition, 1-based: parse a file
-    once, then look up many lines with `function_at`."""
+    once (or pass its tree), then look up many lines with `function_at`."""
     spans = []
-    for n in walk(parse(source).root_node):
+    for n in walk((tree or parse(source)).root_node):
         if n.type == "function_definition":
             name = _declarator_name(n.child_by_field_name("declarator"), source)
             spans.append((n.start_point[0] + 1, n.end_point[0] + 1, name))
     return spans
 
 
-def toplevel_spans(source: bytes) -> list[tuple[int, int]]:
-    """(first line, last line), 1-based, of every top-level item: functions, declarations,
-    initialised tables, looking inside #if blocks."""
-    out = []
-    stack = list(parse(source).root_node.children)
+def top_nodes(root: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    """Top-level items in file order (functions, declarations, initialised tables), looking
+    inside #if/#ifdef blocks and extern "C"-like wrappers."""
+    nested = ("preproc_else", "preproc_elif", "linkage_specification", "declaration_list")
+    stack = list(reversed(root.children))
     while stack:
         node = stack.pop()
-        if node.type.startswith("preproc_if") or node.type in ("preproc_else", "preproc_elif"):
-            stack.extend(node.children)
+        if node.type.startswith("preproc_if") or node.type in nested:
+            stack.extend(reversed(node.children))
         else:
-            out.append((node.start_point[0] + 1, node.end_point[0] + 1))
-    return sorted(out)
+            yield node
+
+
+def toplevel_spans(source: bytes) -> list[tuple[int, int]]:
+    """(first line, last line), 1-based, of every top-level item."""
+    return sorted((n.start_point[0] + 1, n.end_point[0] + 1) for n in top_nodes(parse(source).root_node))
 
 
 def function_at(spans: list[tuple[int, int, str]], line: int) -> str:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import tree_sitter
 
 from refactor import cindex, structs
-from refactor.model import Driver, TreeModel
+from refactor.model import Driver, TreeModel, read_source
 from refactor.spatch import Match
-from refactor.structs import CType, Resolver, StructDef, StructIndex
+from refactor.structs import CType, Resolver, StructDef, StructIndex, member_of
 
 MODE_OBJECTS = {
     "struct drm_crtc": "CRTC",
@@ -152,30 +152,38 @@ class Classifier:
     def __init__(self, model: TreeModel) -> None:
         self.model = model
         self.root = model.root
+        self._data: dict[str, bytes] = {}
         self._decls: dict[str, structs.FileDecls] = {}
         self._sources: dict[str, tuple[bytes, tree_sitter.Tree]] = {}
+        self._spans: dict[str, list[tuple[int, int, str]]] = {}
         self._facts: dict[str, Facts] = {}
         self._core: StructIndex | None = None
         self._calls: dict[tuple[str, str], list[cindex.Call]] = {}
 
     # -- files ------------------------------------------------------------------------
+    def data(self, rel: str) -> bytes:
+        """A file's bytes, read once per sweep."""
+        if rel not in self._data:
+            self._data[rel] = read_source(self.root, rel)
+        return self._data[rel]
+
     def source(self, rel: str) -> tuple[bytes, tree_sitter.Tree]:
+        """A file's bytes and its tree-sitter tree, parsed once per sweep."""
         if rel not in self._sources:
-            try:
-                data = (self.root / rel).read_bytes()
-            except OSError:
-                data = b""
+            data = self.data(rel)
             self._sources[rel] = (data, cindex.parse(data))
         return self._sources[rel]
 
     def decls(self, rel: str) -> structs.FileDecls:
         if rel not in self._decls:
-            try:
-                data = (self.root / rel).read_bytes()
-            except OSError:
-                data = b""
-            self._decls[rel] = structs.declarations(data, rel)
+            self._decls[rel] = structs.declarations(read_source(self.root, rel), rel)
         return self._decls[rel]
+
+    def function_at(self, rel: str, line: int) -> str:
+        """The function containing `line` of `rel`, "" at file scope."""
+        if rel not in self._spans:
+            self._spans[rel] = cindex.function_spans(*self.source(rel))
+        return cindex.function_at(self._spans[rel], line)
 
     def calls(self, driver: Driver, name: str) -> list[cindex.Call]:
         """Calls of `name` anywhere in the driver's module."""
@@ -226,8 +234,8 @@ class Classifier:
         private |= {s for s in own if any(f.type == "struct drm_device" and f.pointer == 0
                                           for f in index.structs[s].fields)}  # fmt: skip
         for a in driver.allocations:
-            if not a.managed and ("->" in a.assigned_to or "." in a.assigned_to):
-                container = a.assigned_to.rsplit("->", 1)[0].rsplit(".", 1)[0]
+            container, _ = member_of(a.assigned_to) if not a.managed else ("", "")
+            if container:
                 s, _ = self.resolver(index, a.file, a.line).struct_of(container)
                 if s is not None:
                     private.add(s.name)
@@ -268,22 +276,6 @@ class Classifier:
 
     def api(self, name: str) -> bool:
         return self.model.api.has(name)
-
-
-def member_of(expr: str) -> tuple[str, str]:
-    """(`container`, `member`) of a member access `container->member` or `container.member`;
-    ("", "") for anything else (a local variable, an array element, ...)."""
-    src = f"void __drmm_probe(void) {{ ({expr}); }}".encode()
-    tree = cindex.parse(src)
-    node = next((n for n in cindex.walk(tree.root_node) if n.type == "parenthesized_expression"), None)
-    inner = next((c for c in node.children if c.is_named), None) if node is not None else None
-    if inner is None or inner.type != "field_expression":
-        return "", ""
-    arg, fld = inner.child_by_field_name("argument"), inner.child_by_field_name("field")
-    if arg is None or fld is None:
-        return "", ""
-    text = src.decode()
-    return " ".join(text[arg.start_byte : arg.end_byte].split()), text[fld.start_byte : fld.end_byte]
 
 
 def _needs(c: Classifier, helper: str, fix: str) -> str:
@@ -332,7 +324,7 @@ def _is_private(c: Classifier, facts: Facts, m: Match, elem: CType) -> bool:
         return True
     s = facts.index.get(elem.name)
     holds_drm = s is not None and any(f.type == "struct drm_device" for f in s.fields)
-    function = cindex.function_at(cindex.function_spans(c.source(m.file)[0]), m.line)
+    function = c.function_at(m.file, m.line)
     return holds_drm and any(not a.managed and a.file == m.file and a.function == function
                              for a in facts.driver.allocations)  # fmt: skip
 

@@ -164,7 +164,8 @@ def files_containing(root: Path, needles: Iterable[str], paths: Sequence[str]) -
     return sorted({os.path.normpath(line) for line in res.stdout.splitlines() if line})
 
 
-def _read(root: Path, rel: str) -> bytes:
+def read_source(root: Path, rel: str) -> bytes:
+    """The bytes of a file of the tree, empty when it cannot be read."""
     try:
         return (root / rel).read_bytes()
     except OSError:
@@ -184,7 +185,7 @@ def find_wrappers(root: Path) -> tuple[list[Wrapper], set[str]]:
     for _ in range(6):  # wrappers of wrappers, a few levels deep
         found: set[str] = set()
         for rel in files_containing(root, new, ["drivers", "include"]):
-            source = _read(root, rel)
+            source = read_source(root, rel)
             lines = source.decode(errors="replace").splitlines()
             for d in cindex.definitions(source):
                 if d.name in ALLOC_APIS and d.kind != "prototype":
@@ -212,7 +213,7 @@ def _is_static(lines: list[str], d: cindex.Definition) -> bool:
 
 def _sites(root: Path, rel: str, api_of: dict[str, str]) -> list[AllocSite]:
     out = []
-    source = _read(root, rel)
+    source = read_source(root, rel)
     for c in cindex.calls(source, api_of):
         struct = member = ""
         if c.name == "devm_drm_dev_alloc" and len(c.args) >= 4:
@@ -234,7 +235,7 @@ def read_api(root: Path) -> ApiTable:
     inc = root / "include/drm"
     for header in sorted(inc.rglob("*.h")) if inc.is_dir() else []:
         rel = str(header.relative_to(root))
-        for d in cindex.definitions(_read(root, rel)):
+        for d in cindex.definitions(read_source(root, rel)):
             if API_PATTERN.match(d.name) and d.name not in entries:
                 entries[d.name] = ApiEntry(d.name, d.kind, rel, d.line)
     return ApiTable(tuple(sorted(entries.values(), key=lambda e: e.name)))

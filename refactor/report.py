@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from refactor import __version__
@@ -165,13 +166,11 @@ def skipped_files(result: SweepResult) -> dict[str, tuple[str, str, list[str]]]:
 
 def sweep_text(result: SweepResult) -> str:
     model = result.model
-    per: dict[str, dict[str, int]] = {}
-    levels: dict[str, dict[str, int]] = {}
+    per: dict[str, Counter[str]] = {}
+    levels: dict[str, Counter[str]] = {}
     for f in result.findings:
-        per.setdefault(f.driver, {}).setdefault(f.rule, 0)
-        per[f.driver][f.rule] += 1
-        levels.setdefault(f.driver, {}).setdefault(f.confidence, 0)
-        levels[f.driver][f.confidence] += 1
+        per.setdefault(f.driver, Counter())[f.rule] += 1
+        levels.setdefault(f.driver, Counter())[f.confidence] += 1
     out = [
         f"Linux {model.version} at {model.root}: {len(result.drivers)} drm drivers, {result.files} files, "
         f"{len(result.rules)} rules, spatch {result.spatch_version}, {result.seconds:.1f}s\n\n"
@@ -180,7 +179,7 @@ def sweep_text(result: SweepResult) -> str:
         rows = [
             [
                 drv,
-                *[str(levels[drv].get(c, "")) for c in ("high", "medium", "low")],
+                *[str(levels[drv][c] or "") for c in ("high", "medium", "low")],
                 ", ".join(f"{r} {n}" for r, n in sorted(per[drv].items())),
             ]
             for drv in sorted(per)
@@ -190,13 +189,9 @@ def sweep_text(result: SweepResult) -> str:
         for f in result.findings:
             out.append(f"{f.file}:{f.line}: {f.function}(): [{f.rule}] {f.message}\n    fix: {f.fix}\n")
     skipped = skipped_files(result)
-    reasons: dict[str, int] = {}
-    for reason, _, _ in skipped.values():
-        reasons[reason] = reasons.get(reason, 0) + 1
+    reasons = Counter(reason for reason, _, _ in skipped.values())
     by_reason = f" ({', '.join(f'{r} {n}' for r, n in sorted(reasons.items()))})" if reasons else ""
-    by_rule: dict[str, int] = {}
-    for f in result.findings:
-        by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
+    by_rule = sum(per.values(), Counter())
     out.append(
         f"\n{len(result.findings)} findings in {len(per)} drivers"
         + (f" ({', '.join(f'{r} {n}' for r, n in sorted(by_rule.items()))})" if by_rule else "")

@@ -12,7 +12,6 @@ function, so the sweep can classify what spatch matched.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import tree_sitter
@@ -148,18 +147,6 @@ def _struct(src: bytes, node: tree_sitter.Node, file: str, out: list[StructDef],
     return name
 
 
-def _top_nodes(root: tree_sitter.Node) -> Iterable[tree_sitter.Node]:
-    """Top-level nodes, looking inside #if/#ifdef blocks and extern "C"-like wrappers."""
-    stack = list(reversed(root.children))
-    while stack:
-        node = stack.pop()
-        nested = ("preproc_else", "preproc_elif", "linkage_specification", "declaration_list")
-        if node.type.startswith("preproc_if") or node.type in nested:
-            stack.extend(reversed(node.children))
-        else:
-            yield node
-
-
 def declarations(source: bytes, file: str) -> FileDecls:
     """The struct definitions, typedefs, function return types and globals of one file."""
     root = cindex.parse(source).root_node
@@ -167,7 +154,7 @@ def declarations(source: bytes, file: str) -> FileDecls:
     typedefs: list[tuple[str, str]] = []
     returns: list[tuple[str, CType]] = []
     globals_: list[tuple[str, CType]] = []
-    for node in _top_nodes(root):
+    for node in cindex.top_nodes(root):
         t = node.type
         tnode = node.child_by_field_name("type")
         if t == "struct_specifier" or t == "union_specifier":
@@ -260,13 +247,8 @@ class Resolver:
         self.file = file
 
     def type_of(self, expr: str) -> CType:
-        src = f"void __drmm_probe(void) {{ ({expr}); }}".encode()
-        tree = cindex.parse(src)
-        node = tree.root_node
-        for n in cindex.walk(node):
-            if n.type == "parenthesized_expression":
-                return self._type(src, n)
-        return UNKNOWN
+        src, node = parse_expression(expr)
+        return self._type(src, node)
 
     def _type(self, src: bytes, node: tree_sitter.Node | None) -> CType:
         if node is None:
@@ -315,11 +297,32 @@ class Resolver:
         return (self.index.get(ctype.name) if ctype.known else None), ctype
 
 
+def parse_expression(expr: str) -> tuple[bytes, tree_sitter.Node | None]:
+    """Parse one C expression (as spatch prints it); the source parsed and the expression's
+    node, None when it does not parse as one."""
+    src = f"void __drmm_probe(void) {{ ({expr}); }}".encode()
+    paren = next(
+        (n for n in cindex.walk(cindex.parse(src).root_node) if n.type == "parenthesized_expression"), None
+    )
+    return src, next((c for c in paren.children if c.is_named), None) if paren is not None else None
+
+
+def member_of(expr: str) -> tuple[str, str]:
+    """(`container`, `member`) of a member access `container->member` or `container.member`;
+    ("", "") for anything else (a local variable, an array element, ...)."""
+    src, node = parse_expression(expr)
+    if node is None or node.type != "field_expression":
+        return "", ""
+    arg, fld = node.child_by_field_name("argument"), node.child_by_field_name("field")
+    if arg is None or fld is None:
+        return "", ""
+    return _text(src, arg), _text(src, fld)
+
+
 def sizeof_type(index: StructIndex, resolver: Resolver, size: str) -> CType:
     """The type a `sizeof` operand names, `struct foo`, `*p` or `p[0]`: the allocated element."""
-    src = f"void __drmm_probe(void) {{ sizeof({size}); }}".encode()
-    node = next((n for n in cindex.walk(cindex.parse(src).root_node) if n.type == "sizeof_expression"), None)
-    if node is None:
+    src, node = parse_expression(f"sizeof({size})")
+    if node is None or node.type != "sizeof_expression":
         return UNKNOWN
     tdesc = node.child_by_field_name("type")
     if tdesc is not None:

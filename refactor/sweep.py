@@ -102,18 +102,17 @@ def sweep(
         for f in d.module.files:
             owner.setdefault(f, d)
     files = sorted(owner)
-    contents = {f: _read(model.root / f) for f in files}
     classifier = Classifier(model)
     findings: list[Finding] = []
     skipped: list[Skipped] = []
-    sources: dict[str, tuple[list[str], list[tuple[int, int, str]]]] = {}  # lines, function spans
+    lines_of: dict[str, list[str]] = {}
     for rule in rules:
-        candidates = [f for f in files if rule.may_match(contents[f])]
+        candidates = [f for f in files if rule.may_match(classifier.data(f))]
         run = run_rule(spatch, rule, candidates, cwd=model.root, jobs=jobs, timeout=timeout,
                        progress=progress, env={"DRMM_REFACTOR": "1"})  # fmt: skip
         for res in run.results:
             if res.status is FileStatus.PARSE_ERROR and not _hides_match(
-                rule, contents[res.file], res.unparsed
+                rule, classifier.data(res.file), res.unparsed
             ):
                 pass  # the code spatch could not parse cannot hold what the rule looks for
             elif res.status is not FileStatus.OK:
@@ -122,13 +121,11 @@ def sweep(
                 verdict = classifier.classify(rule.id, owner[res.file], m)
                 if verdict is None:
                     continue
-                if res.file not in sources:
-                    data = contents[res.file]
-                    text = data.decode(errors="replace")
-                    sources[res.file] = (text.splitlines(), cindex.function_spans(data))
-                lines, spans = sources[res.file]
+                if res.file not in lines_of:
+                    lines_of[res.file] = classifier.data(res.file).decode(errors="replace").splitlines()
+                lines = lines_of[res.file]
                 code = lines[m.line - 1] if 0 < m.line <= len(lines) else ""
-                function = cindex.function_at(spans, m.line)
+                function = classifier.function_at(res.file, m.line)
                 fix = verdict.fix or FIXES.get(rule.id, "")
                 findings.append(
                     Finding(
@@ -171,10 +168,3 @@ def _hides_match(rule: Rule, source: bytes, lines: Sequence[int]) -> bool:
         if rule.may_match(chunk):
             return True
     return False
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return b""
