@@ -91,6 +91,7 @@ class Verdict:
 
     message: str
     fix: str
+    detail: tuple[tuple[str, str], ...] = ()  # what the patch planner needs (the struct, ...)
 
     @property
     def helpers(self) -> tuple[str, ...]:
@@ -303,7 +304,7 @@ def _mode_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) ->
     what = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
     message = (f"{elem.name} embeds {what} but comes from {data['alloc']}(): freed at unbind "
                f"while the drm_device still uses it{_how(facts)}")  # fmt: skip
-    return Verdict(message, _mode_fix(c, elem.name, kinds, data["alloc"]))
+    return Verdict(message, _mode_fix(c, elem.name, kinds, data["alloc"]), (("struct", elem.name),))
 
 
 def _mode_fix(c: Classifier, struct: str, kinds: tuple[str, ...], alloc: str) -> str:

@@ -417,3 +417,31 @@ def rules_in(directory: Path) -> Iterable[Rule]:
     """Every `.cocci` in `directory`, sorted by id."""
     for path in sorted(directory.glob("*.cocci")):
         yield read_rule(path)
+
+
+def apply_rule(
+    spatch: Spatch,
+    rule: Rule,
+    files: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: int = 300,
+) -> str:
+    """Run `rule` in patch mode over `files` (relative to `cwd`), editing them in place.
+
+    Used on scratch copies only.  Returns "" on success, else the reason it failed.
+    """
+    argv = [
+        spatch.path, "--sp-file", str(rule.path.resolve()), "-D", "patch",
+        "--very-quiet", "--in-place", "--timeout", str(timeout), "--no-scanner",
+        "--max-width", "100",  # the kernel's line length: spatch wraps added code at 80
+        *rule.options, *files,
+    ]  # fmt: skip
+    res = proc.run(argv, cwd=cwd, timeout=timeout + 30, env=env)
+    if res.timed_out:
+        return f"spatch timed out after {timeout}s"
+    if res.returncode != 0:
+        lines = [ln for ln in (res.stderr + res.stdout).splitlines() if ln.strip()]
+        return f"spatch exited with {res.returncode}: {(lines[-1] if lines else '').strip()[:200]}"
+    return ""

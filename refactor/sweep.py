@@ -40,6 +40,7 @@ class Finding:
     message: str
     fix: str
     helpers: tuple[str, ...] = ()  # the helpers the fix proposes, all declared by the tree
+    data: tuple[tuple[str, str], ...] = ()  # what the rule matched, for the patch planner
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def sweep(
                         message=verdict.message,
                         fix=fix,
                         helpers=verdict.helpers,
+                        data=tuple(m.data) + verdict.detail,
                     )
                 )
     findings.sort(key=lambda f: (f.driver, f.file, f.line, f.rule))

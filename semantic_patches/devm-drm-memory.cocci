@@ -23,6 +23,7 @@
 //  reachable from the drm_device.
 
 virtual report
+virtual patch
 
 @initialize:python@
 @@
@@ -33,6 +34,43 @@ TOOL = bool(os.environ.get("DRMM_REFACTOR"))
 
 def emit(p, msg, **data):
     coccilib.report.print_report(p[0], msg + ("\t" + json.dumps(data) if TOOL else ""))
+
+# Patch mode follows drmm-refactor's plan (DRMM_REFACTOR_PLAN): each edit is keyed by
+# file, function and the normalised text of its line (or a table's or function's name),
+# with the values it needs.  Each edit made is written back (DRMM_REFACTOR_APPLIED), so
+# that a plan is never applied in part.  Without a plan, patch mode changes nothing.
+PLAN, _LINES = {}, {}
+if os.environ.get("DRMM_REFACTOR_PLAN"):
+    with open(os.environ["DRMM_REFACTOR_PLAN"]) as fh:
+        PLAN = dict((op["key"], op["args"]) for op in json.load(fh))
+
+def _code(p):
+    f = p[0].file
+    if f not in _LINES:
+        with open(f, errors="replace") as fh:
+            _LINES[f] = fh.read().splitlines()
+    lines = _LINES[f]
+    n = int(p[0].line)
+    return " ".join(lines[n - 1].split()) if 0 < n <= len(lines) else ""
+
+def key(kind, p, name=None):
+    # after an edit spatch matches a temporary copy: drmm-refactor names the file
+    rel = os.environ.get("DRMM_REFACTOR_FILE") or os.path.relpath(p[0].file)
+    if name is None:
+        return "\0".join([kind, rel, p[0].current_element, _code(p)])
+    return "\0".join([kind, rel, str(name), ""])
+
+def want(kind, p, name=None):
+    """The planned edit's values, or None (and the match is dropped) when not planned."""
+    args = PLAN.get(key(kind, p, name))
+    if args is None:
+        cocci.include_match(False)
+    return args
+
+def applied(kind, p, name=None):
+    if os.environ.get("DRMM_REFACTOR_APPLIED"):
+        with open(os.environ["DRMM_REFACTOR_APPLIED"], "a") as fh:
+            fh.write(json.dumps(key(kind, p, name)) + "\n")
 
 @direct depends on report@
 expression L, dev, gfp, n, src, sz;
@@ -117,3 +155,36 @@ fn = a or arr or str
 if TOOL or "->" in L or "." in L:
     emit(p, "%s() memory stored in %s through %s: freed at unbind while the drm_device can still reach it"
          % (fn, L, x), alloc=fn, lhs=L, type=T, size=S, via=x)
+
+// ---- patch mode: the edits drmm-refactor planned ----
+
+@pa depends on patch@
+identifier a = {devm_kzalloc, devm_kmalloc, devm_kcalloc, devm_kmalloc_array, devm_kstrdup};
+expression dev;
+position p;
+@@
+ a@p(dev, ...)
+
+@script:python pas depends on pa@
+p << pa.p;
+drm;
+helper;
+@@
+op = want("alloc", p)
+if op is not None:
+    coccinelle.drm = cocci.make_expr(op["drm"])
+    coccinelle.helper = cocci.make_ident(op["helper"])
+
+@pat depends on patch@
+identifier pa.a, pas.helper;
+expression pa.dev, pas.drm;
+position pa.p, q;
+@@
+- a@p@q(dev,
++ helper(drm,
+  ...)
+
+@script:python depends on pat@
+q << pat.q;
+@@
+applied("alloc", q)

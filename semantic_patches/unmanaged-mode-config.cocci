@@ -13,6 +13,7 @@
 //  managed version, so the finding is a clean-up more often than a bug.
 
 virtual report
+virtual patch
 
 @initialize:python@
 @@
@@ -23,6 +24,43 @@ TOOL = bool(os.environ.get("DRMM_REFACTOR"))
 
 def emit(p, msg, **data):
     coccilib.report.print_report(p[0], msg + ("\t" + json.dumps(data) if TOOL else ""))
+
+# Patch mode follows drmm-refactor's plan (DRMM_REFACTOR_PLAN): each edit is keyed by
+# file, function and the normalised text of its line (or a table's or function's name),
+# with the values it needs.  Each edit made is written back (DRMM_REFACTOR_APPLIED), so
+# that a plan is never applied in part.  Without a plan, patch mode changes nothing.
+PLAN, _LINES = {}, {}
+if os.environ.get("DRMM_REFACTOR_PLAN"):
+    with open(os.environ["DRMM_REFACTOR_PLAN"]) as fh:
+        PLAN = dict((op["key"], op["args"]) for op in json.load(fh))
+
+def _code(p):
+    f = p[0].file
+    if f not in _LINES:
+        with open(f, errors="replace") as fh:
+            _LINES[f] = fh.read().splitlines()
+    lines = _LINES[f]
+    n = int(p[0].line)
+    return " ".join(lines[n - 1].split()) if 0 < n <= len(lines) else ""
+
+def key(kind, p, name=None):
+    # after an edit spatch matches a temporary copy: drmm-refactor names the file
+    rel = os.environ.get("DRMM_REFACTOR_FILE") or os.path.relpath(p[0].file)
+    if name is None:
+        return "\0".join([kind, rel, p[0].current_element, _code(p)])
+    return "\0".join([kind, rel, str(name), ""])
+
+def want(kind, p, name=None):
+    """The planned edit's values, or None (and the match is dropped) when not planned."""
+    args = PLAN.get(key(kind, p, name))
+    if args is None:
+        cocci.include_match(False)
+    return args
+
+def applied(kind, p, name=None):
+    if os.environ.get("DRMM_REFACTOR_APPLIED"):
+        with open(os.environ["DRMM_REFACTOR_APPLIED"], "a") as fh:
+            fh.write(json.dumps(key(kind, p, name)) + "\n")
 
 @r depends on report@
 expression D;
@@ -35,3 +73,46 @@ p << r.p;
 D << r.D;
 @@
 emit(p, "drm_mode_config_init() leaves the cleanup to the driver's own paths", arg=D)
+
+// ---- patch mode: the edits drmm-refactor planned ----
+
+@pm depends on patch@
+expression D;
+position p;
+@@
+ drm_mode_config_init@p(D)
+
+@script:python pms depends on pm@
+p << pm.p;
+v;
+st;
+@@
+op = PLAN.get(key("mode-config-checked", p))
+if op is None:
+    op = want("mode-config", p)
+if op is not None:
+    coccinelle.v = cocci.make_ident(op.get("var", "ret"))
+    coccinelle.st = cocci.make_stmt(op.get("exit", "return ret;"))
+
+@pmc depends on patch@
+expression pm.D;
+identifier pms.v;
+statement pms.st;
+position pm.p, q;
+@@
+(
+- drm_mode_config_init@p@q(D);
++ v = drmm_mode_config_init(D);
++ if (v)
++ 	st
+|
+- drm_mode_config_init@p@q(D)
++ drmm_mode_config_init(D)
+)
+
+@script:python depends on pmc@
+q << pmc.q;
+@@
+for k in ("mode-config-checked", "mode-config"):
+    if PLAN.get(key(k, q)) is not None:
+        applied(k, q)

@@ -1,0 +1,241 @@
+"""Generate: the patches that fix the findings, written by the rules' `virtual patch` mode.
+
+For each driver, the fix families are applied in a fixed order (one future commit each)
+to a scratch copy of the driver's files: the planner (`plan.py`) decides the edits, the
+semantic patches make them, and every planned edit must be reported as made, or the
+family's patch is dropped and its findings say why.  Each patch is a unified diff that
+applies with `patch -p1` (or `git apply`) at the tree root on top of the patches of the
+same driver before it.  The user's tree is only read.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from refactor.classify import Classifier
+from refactor.model import Driver
+from refactor.plan import FAMILIES, FAMILY_OF, NO_PATCH, Plan, Planner
+from refactor.spatch import Rule, Spatch, apply_rule
+from refactor.sweep import Finding, SweepResult
+
+
+@dataclass(frozen=True)
+class Patch:
+    id: str
+    driver: str
+    family: str
+    rules: tuple[str, ...]
+    findings: tuple[str, ...]  # ids of the findings it fixes
+    files: tuple[str, ...]
+    diff: str
+
+
+@dataclass(frozen=True)
+class Generated:
+    patches: tuple[Patch, ...]
+    refused: tuple[tuple[str, str], ...]  # (finding id, why it has no patch)
+    seconds: float
+
+    def patch_of(self, finding: str) -> str:
+        return next((p.id for p in self.patches if finding in p.findings), "")
+
+    def why_not(self, finding: str) -> str:
+        return next((why for fid, why in self.refused if fid == finding), "")
+
+
+def generate(result: SweepResult, spatch: Spatch, *, jobs: int = 2, timeout: int = 300) -> Generated:
+    """Patches for the findings of `result`, one per driver and fix family."""
+    start = time.monotonic()
+    planner = Planner(Classifier(result.model))
+    rules = {r.id: r for r in result.rules}
+    by_driver: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        by_driver.setdefault(f.driver, []).append(f)
+    drivers = {d.name: d for d in result.drivers}
+    # planning parses files with caches that are not thread-safe: plan first, then run spatch
+    plans = {name: _plans(planner, drivers[name], found) for name, found in sorted(by_driver.items())}
+
+    def work(name: str) -> tuple[list[Patch], list[tuple[str, str]]]:
+        return _driver_patches(result.model.root, drivers[name], plans[name], rules, spatch, timeout)
+
+    patches: list[Patch] = []
+    refused: list[tuple[str, str]] = []
+    for name, found in sorted(by_driver.items()):
+        refused.extend((f.id, NO_PATCH[f.rule]) for f in found if f.rule in NO_PATCH)
+        refused.extend(r for p in plans[name] for r in p.refused)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for made, failed in pool.map(work, sorted(plans)):
+            patches.extend(made)
+            refused.extend(failed)
+    return Generated(tuple(patches), tuple(refused), time.monotonic() - start)
+
+
+def _plans(planner: Planner, driver: Driver, findings: Sequence[Finding]) -> list[Plan]:
+    plans = []
+    for family in FAMILIES:
+        mine = [f for f in findings if FAMILY_OF.get(f.rule) == family]
+        if mine:
+            plans.append(planner.plan(driver, family, mine))
+    return plans
+
+
+def _driver_patches(
+    root: Path, driver: Driver, plans: Sequence[Plan], rules: dict[str, Rule], spatch: Spatch, timeout: int
+) -> tuple[list[Patch], list[tuple[str, str]]]:
+    patches: list[Patch] = []
+    refused: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="drmm-generate-") as tmp:
+        scratch = Path(tmp) / "tree"
+        for rel in driver.module.files:
+            (scratch / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / rel, scratch / rel)
+        for plan in plans:
+            if not plan.ops:
+                continue
+            files = sorted({op.file for op in plan.ops})
+            before = {f: (scratch / f).read_text(errors="surrogateescape") for f in files}
+            why = _apply(plan, files, scratch, Path(tmp), rules, spatch, timeout)
+            after = {f: _tidy(before[f], (scratch / f).read_text(errors="surrogateescape")) for f in files}
+            diff = "".join(_unified(f, before[f], after[f]) for f in files if before[f] != after[f])
+            if not why and not diff:
+                why = "the semantic patch changed nothing"
+            if why:
+                for f in files:
+                    (scratch / f).write_text(before[f], errors="surrogateescape")
+                refused.extend((fid, why) for fid in plan.findings)
+                continue
+            for f in files:
+                (scratch / f).write_text(after[f], errors="surrogateescape")
+            touched = tuple(f for f in files if before[f] != after[f])
+            pid = hashlib.sha256(f"{driver.name}\0{plan.family}\0{diff}".encode()).hexdigest()[:12]
+            patches.append(Patch(pid, driver.name, plan.family, plan.rules, plan.findings, touched, diff))
+    return patches, refused
+
+
+def _apply(
+    plan: Plan, files: list[str], scratch: Path, tmp: Path, rules: dict[str, Rule], spatch: Spatch, timeout: int
+) -> str:
+    """Run the family's rules in patch mode with the plan; "" when every edit was made."""
+    plan_file = tmp / f"plan-{plan.family}.json"
+    applied_file = tmp / f"applied-{plan.family}.jsonl"
+    plan_file.write_text(json.dumps([{"key": op.key, "args": dict(op.args)} for op in plan.ops]))
+    applied_file.write_text("")
+    env = {"DRMM_REFACTOR": "1", "DRMM_REFACTOR_PLAN": str(plan_file), "DRMM_REFACTOR_APPLIED": str(applied_file)}
+    for rule_id in FAMILIES[plan.family]:
+        rule = rules.get(rule_id)
+        if rule is None or rule_id not in plan.rules:
+            continue
+        for file in files:  # one file a run: the rule names it in its keys
+            failed = apply_rule(spatch, rule, [file], cwd=scratch, env={**env, "DRMM_REFACTOR_FILE": file},
+                                timeout=timeout)  # fmt: skip
+            if failed:
+                return failed
+    made = {json.loads(line) for line in applied_file.read_text().splitlines() if line.strip()}
+    missing = [op for op in plan.ops if op.key not in made]
+    if missing:
+        op = missing[0]
+        where = f"{op.file}: {op.name}" + (f": {op.code}" if op.code else "")
+        return f"the semantic patch could not make the planned {op.kind} edit ({where})"
+    return ""
+
+
+def _unified(rel: str, old: str, new: str) -> str:
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{rel}", f"b/{rel}", n=3
+    )
+    out = []
+    for line in lines:
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _tidy(old: str, new: str) -> str:
+    """What spatch's pretty printer leaves for a person to fix: blank lines doubled where
+    code went, comments dropped with a statement, arguments aligned to a paren that moved."""
+    return _realign(old, _keep_comments(old, _tidy_blank_lines(old, new)))
+
+
+def _width(text: str) -> int:
+    return len(text.expandtabs(8))
+
+
+def _open_paren(line: str) -> int | None:
+    """The display column of the last unclosed `(` of a line, None when all are closed."""
+    stack: list[int] = []
+    col = 0
+    for ch in line:
+        if ch == "(":
+            stack.append(col)
+        elif ch == ")" and stack:
+            stack.pop()
+        col = (col // 8 + 1) * 8 if ch == "\t" else col + 1
+    return stack[-1] if stack else None
+
+
+def _indent(width: int) -> str:
+    return "\t" * (width // 8) + " " * (width % 8)
+
+
+def _realign(old: str, new: str) -> str:
+    """Continuation lines aligned to the open paren of a line the patch changed (a renamed
+    call) move with the paren, as checkpatch expects."""
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    out = list(b)
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag != "replace":
+            continue
+        for k in range(min(i2 - i1, j2 - j1)):
+            was, now = _open_paren(a[i1 + k]), _open_paren(b[j1 + k])
+            if was is None or now is None or was == now:
+                continue
+            j = j1 + k + 1
+            while j < len(out) and j - j1 < (j2 - j1) + 8:
+                body = out[j].lstrip(" \t")
+                lead = out[j][: len(out[j]) - len(body)]
+                if not body.strip() or _width(lead) != was + 1 or (j < j2 and j - j1 < j2 - j1):
+                    break
+                out[j] = _indent(now + 1) + body
+                if body.rstrip().endswith((";", "{", ")")) and _open_paren(out[j]) is None:
+                    break
+                j += 1
+    return "".join(out)
+
+
+def _keep_comments(old: str, new: str) -> str:
+    """spatch drops the comment lines above a statement it removes: put them back (a
+    whole function removed at file scope takes its comment with it)."""
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    out: list[str] = []
+    comment = re.compile(r"^\s+(//.*|/\*.*\*/)\s*$")
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag in ("replace", "delete") and not any(x[:1].isalpha() for x in a[i1:i2]):
+            kept = [x for x in a[i1:i2] if comment.match(x) and x not in b[j1:j2]]
+            out.extend(kept)
+        out.extend(b[j1:j2])
+    return "".join(out)
+
+
+def _tidy_blank_lines(old: str, new: str) -> str:
+    """Where the patch removed code (a function, a statement), spatch can leave a blank
+    line behind: drop blank lines that now double one kept next to them, or open the file."""
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        chunk = b[j1:j2]
+        if tag in ("replace", "insert") and i2 > i1 and all(not x.strip() for x in chunk):
+            prev_blank = (not out) or not out[-1].strip()
+            next_blank = j2 < len(b) and not b[j2].strip()
+            if prev_blank or next_blank:
+                chunk = []
+        out.extend(chunk)
+    return "".join(out)

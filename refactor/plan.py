@@ -1,0 +1,394 @@
+"""Plan the fix of each driver's findings: which edits the semantic patches make, where.
+
+A plan is one driver and one fix family (a future commit).  It lists operations, each
+keyed the way the `virtual patch` rules see the code (file, function, the normalised
+text of the line, or the name of a table or function), with the values the rule needs
+(the drm_device expression in scope, the error exit).  A finding the planner cannot fix
+safely gets a refusal with the reason instead; a plan never holds a partial fix of a
+finding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from refactor import cindex
+from refactor.cfunc import Function
+from refactor.classify import DRMM_OF, MODE_OBJECTS, Classifier, Facts
+from refactor.model import Driver
+from refactor.sweep import Finding
+
+# family -> the rules it fixes; the order is the order of the commits of a driver
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "double-put": ("double-put",),
+    "drmm-alloc": ("devm-mode-object", "devm-drm-memory"),
+    "drmm-mode-config": ("unmanaged-mode-config",),
+    "drmm-mutex": ("unmanaged-mutex",),
+    "drmm-action": ("devm-action-on-drm",),
+}
+FAMILY_OF = {rule: family for family, rules in FAMILIES.items() for rule in rules}
+NO_PATCH = {
+    "devm-drm-private": "embedding the drm_device in the private struct changes every use of "
+    "its pointer and the driver's put: convert to devm_drm_dev_alloc() by hand",
+    "unbound-parent": "report only: the parent device needs a bound driver",
+}
+
+# mode object kind -> {unmanaged init: (managed replacement, index of the funcs argument)}
+INITS: dict[str, dict[str, tuple[str, int]]] = {
+    "CRTC": {"drm_crtc_init_with_planes": ("drmm_crtc_init_with_planes", 4)},
+    "encoder": {"drm_encoder_init": ("drmm_encoder_init", 2), "drm_simple_encoder_init": ("drmm_encoder_init", -1)},
+    "connector": {"drm_connector_init": ("drmm_connector_init", 2),
+                  "drm_connector_init_with_ddc": ("drmm_connector_init", 2)},  # fmt: skip
+    "plane": {"drm_universal_plane_init": ("drmm_universal_plane_alloc", 3)},
+}
+CLEANUPS = {"CRTC": "drm_crtc_cleanup", "encoder": "drm_encoder_cleanup",
+            "connector": "drm_connector_cleanup", "plane": "drm_plane_cleanup"}  # fmt: skip
+_MANAGED_WRAPPER = re.compile(r"drm_mode_config_init\(struct drm_device \*dev\)\s*\{\s*return drmm_mode_config_init")
+
+
+@dataclass(frozen=True)
+class Op:
+    """One edit a semantic patch makes, keyed as the rule sees the code."""
+
+    kind: str
+    file: str
+    name: str  # the enclosing function, or the table/function an op is about
+    code: str  # the normalised text of the line ("" for ops keyed by name)
+    args: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> str:
+        return "\0".join([self.kind, self.file, self.name, self.code])
+
+
+@dataclass(frozen=True)
+class Plan:
+    driver: str
+    family: str
+    rules: tuple[str, ...]
+    findings: tuple[str, ...]  # ids of the findings the plan fixes
+    ops: tuple[Op, ...]
+    refused: tuple[tuple[str, str], ...]  # (finding id, why no patch)
+
+
+class Refusal(Exception):
+    """Why a finding gets no patch."""
+
+
+def norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+class Planner:
+    def __init__(self, classifier: Classifier) -> None:
+        self.c = classifier
+        root = classifier.root / "include/drm/drm_mode_config.h"
+        text = root.read_text(errors="replace") if root.is_file() else ""
+        self.managed_mode_config = bool(_MANAGED_WRAPPER.search(norm(text).replace("( ", "(")))
+
+    # -- helpers ------------------------------------------------------------------------
+    def code(self, file: str, line: int) -> str:
+        lines = self.c.data(file).decode(errors="replace").splitlines()
+        return norm(lines[line - 1]) if 0 < line <= len(lines) else ""
+
+    def op(self, kind: str, file: str, line: int, **args: str) -> Op:
+        return Op(kind, file, self.c.function_at(file, line), self.code(file, line), tuple(sorted(args.items())))
+
+    def function(self, file: str, line: int) -> Function:
+        data, tree = self.c.source(file)
+        fn = Function.at(data, tree, line)
+        if fn is None:
+            raise Refusal(f"no function around {file}:{line}")
+        return fn
+
+    def call_at(self, file: str, line: int, names: Sequence[str]) -> cindex.Call:
+        for call in cindex.calls(self.c.data(file), names):
+            if call.line == line:
+                return call
+        raise Refusal(f"no call of {'/'.join(names)}() at {file}:{line}")
+
+    def drm_at(self, facts: Facts, file: str, line: int, avoid: str = "") -> str:
+        fn = self.function(file, line)
+        drm = fn.drm_at(line, facts.index, avoid=avoid)
+        if drm:
+            return drm
+        if fn.creates_drm_after(line):
+            raise Refusal(f"{fn.name}() allocates this before it creates the drm_device: "
+                          "move the allocation after it by hand")  # fmt: skip
+        raise Refusal(f"no drm_device is in scope in {fn.name}() at line {line}")
+
+    def error_handling(self, file: str, line: int) -> tuple[str, str]:
+        fn = self.function(file, line)
+        var = fn.error_var()
+        if not var:
+            raise Refusal(f"{fn.name}() has no error variable for the drmm_ call's result")
+        exit_ = fn.error_exit(line, var)
+        if exit_ is None:
+            why = "returns void" if fn.returns == "void" else "unwinds errors in a way the tool cannot follow here"
+            raise Refusal(f"{fn.name}() {why}: add the error handling of the drmm_ call by hand")
+        return var, exit_
+
+    # -- families -----------------------------------------------------------------------
+    def plan(self, driver: Driver, family: str, findings: Sequence[Finding]) -> Plan:
+        facts = self.c.facts(driver)
+        planned: dict[str, list[Op]] = {}
+        refused: list[tuple[str, str]] = []
+        planner = getattr(self, "_" + family.replace("-", "_"))
+        shared: dict[str, Op] = {}
+        for f in findings:
+            try:
+                planned[f.id] = planner(facts, f, shared)
+            except Refusal as why:
+                refused.append((f.id, str(why)))
+        extra: list[Op] = []
+        if family == "drmm-alloc" and planned:
+            extra, why = self._mode_config_cleanup(driver, findings, planned)
+            if why:
+                for f in findings:
+                    if f.rule == "devm-mode-object" and f.id in planned:
+                        del planned[f.id]
+                        refused.append((f.id, why))
+        ops: list[Op] = []
+        for new in [*planned.values(), extra]:
+            ops.extend(o for o in new if o not in ops)
+        rules = tuple(sorted({f.rule for f in findings if f.id in planned}))
+        return Plan(driver.name, family, rules, tuple(planned), tuple(ops), tuple(refused))
+
+    def _double_put(self, facts: Facts, f: Finding, shared: dict[str, Op]) -> list[Op]:
+        self.call_at(f.file, f.line, ["drm_dev_put"])
+        fn = self.function(f.file, f.line)
+        stmt = fn.statement_at(f.line)
+        if stmt is None or stmt.type != "expression_statement":
+            raise Refusal("the drm_dev_put() is not a statement of its own")
+        return [self.op("put", f.file, f.line)]
+
+    def _drmm_mode_config(self, facts: Facts, f: Finding, shared: dict[str, Op]) -> list[Op]:
+        if not self.c.api("drmm_mode_config_init"):
+            raise Refusal("the tree does not declare drmm_mode_config_init()")
+        self.call_at(f.file, f.line, ["drm_mode_config_init"])
+        fn = self.function(f.file, f.line)
+        stmt = fn.statement_at(f.line)
+        if stmt is not None and stmt.type == "expression_statement" and norm(
+            fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace")
+        ).startswith("drm_mode_config_init("):
+            var, exit_ = self.error_handling(f.file, f.line)
+            return [self.op("mode-config-checked", f.file, f.line, var=var, exit=exit_)]
+        return [self.op("mode-config", f.file, f.line)]
+
+    def _drmm_mutex(self, facts: Facts, f: Finding, shared: dict[str, Op]) -> list[Op]:
+        if not self.c.api("drmm_mutex_init"):
+            raise Refusal("the tree does not declare drmm_mutex_init()")
+        call = self.call_at(f.file, f.line, ["mutex_init", "devm_mutex_init"])
+        fn = self.function(f.file, f.line)
+        lock = call.args[-1] if call.args else ""
+        root = re.match(r"&\s*(\w+)", lock)
+        drm = self.drm_at(facts, f.file, f.line)
+        stmt = fn.statement_at(f.line)
+        bare = stmt is not None and stmt.type == "expression_statement" and norm(
+            fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace")).startswith(call.name + "(")  # fmt: skip
+        if call.name == "devm_mutex_init" and not bare:
+            return [self.op("devm-mutex", f.file, f.line, drm=drm)]
+        if not bare:
+            raise Refusal("the mutex_init() is not a statement of its own")
+        if root and root.group(1) not in fn.variables:
+            pass  # a global or static lock: still drm-lifetime data reached by the finding
+        var, exit_ = self.error_handling(f.file, f.line)
+        kind = "mutex" if call.name == "mutex_init" else "devm-mutex-checked"
+        return [self.op(kind, f.file, f.line, drm=drm, var=var, exit=exit_)]
+
+    def _drmm_action(self, facts: Facts, f: Finding, shared: dict[str, Op]) -> list[Op]:
+        raise Refusal("the action's signature changes to (struct drm_device *, void *): convert by hand")
+
+    # -- drmm-alloc ---------------------------------------------------------------------
+    def _drmm_alloc(self, facts: Facts, f: Finding, shared: dict[str, Op]) -> list[Op]:
+        data = dict(f.data)
+        alloc = data.get("alloc", "")
+        helper = DRMM_OF.get(alloc)
+        if helper is None or not self.c.api(helper):
+            raise Refusal(f"the tree declares no drmm_ counterpart of {alloc}()")
+        call = self.call_at(f.file, f.line, [alloc])
+        if f.rule == "devm-drm-memory":
+            self._no_devm_kfree(facts, call.assigned_to)
+            drm = self.drm_at(facts, f.file, f.line, avoid=call.assigned_to)
+            return [self.op("alloc", f.file, f.line, drm=drm, helper=helper)]
+        struct = data.get("struct", "")
+        members = self.members(facts, struct)
+        if not members:
+            raise Refusal(f"no mode object member found in {struct}")
+        kinds = {kind for _, kind in members}
+        if "plane" in kinds:
+            return self._plane_alloc(facts, f, call, struct, members)
+        drm = self.drm_at(facts, f.file, f.line, avoid=call.assigned_to)
+        ops = [self.op("object-alloc", f.file, f.line, drm=drm, helper=helper)]
+        for path, kind in members:
+            file, init, funcs = self.init_of(facts, struct, path, kind)
+            ops.append(self.op("init-" + init.name, file, init.line))
+            ops.extend(self.destroy_ops(facts, funcs, kind, shared))
+        return ops
+
+    def members(self, facts: Facts, struct: str, prefix: str = "", depth: int = 0) -> list[tuple[str, str]]:
+        """(member path, kind) of every mode object embedded in `struct`."""
+        s = facts.index.get(struct)
+        out: list[tuple[str, str]] = []
+        for fld in s.fields if s and depth < 6 else ():
+            if fld.pointer or fld.function:
+                continue
+            t = facts.index.canonical(fld.type)
+            if t in MODE_OBJECTS or facts.holds(t):
+                if fld.array:
+                    raise Refusal(f"{struct} holds an array of mode objects ({prefix}{fld.name}[])")
+                if t == "struct drm_simple_display_pipe":
+                    raise Refusal(f"{struct} embeds a drm_simple_display_pipe, which has no drmm_ init")
+            if t in MODE_OBJECTS:
+                kind = MODE_OBJECTS[t]
+                if kind not in INITS:
+                    raise Refusal(f"{struct} embeds a {kind}, which has no drmm_ init in this tool's reach")
+                out.append((prefix + fld.name, kind))
+            elif facts.holds(t):
+                out.extend(self.members(facts, t, f"{prefix}{fld.name}.", depth + 1))
+        return out
+
+    def init_of(self, facts: Facts, struct: str, path: str, kind: str) -> tuple[str, cindex.Call, str]:
+        """The file and the unmanaged init call of the member `path` of `struct`, and the
+        name of its funcs table."""
+        found: list[tuple[str, cindex.Call]] = []
+        for file in facts.driver.module.files:
+            for call in cindex.calls(self.c.data(file), INITS[kind]):
+                if len(call.args) > 1 and self._names_member(facts, file, call, struct, path):
+                    found.append((file, call))
+        if not found:
+            raise Refusal(f"the tool could not find where the {kind} {path} of {struct} is initialised")
+        if len(found) > 1:
+            raise Refusal(f"the {kind} {path} of {struct} is initialised in {len(found)} places")
+        file, call = found[0]
+        index = INITS[kind][call.name][1]
+        funcs = call.args[index].lstrip("&").strip() if 0 <= index < len(call.args) else ""
+        return file, call, funcs
+
+    def _names_member(self, facts: Facts, file: str, call: cindex.Call, struct: str, path: str) -> bool:
+        arg = call.args[1].replace(" ", "")
+        if re.fullmatch(r"\w+", arg):  # an alias: `crtc = &priv->crtc; ...init(drm, crtc, ...)`
+            text = self.c.data(file).decode(errors="replace")
+            m = re.search(rf"\b{arg}\s*=\s*(&\s*\w+\s*->\s*[\w.\s]+?)\s*;", text)
+            arg = m.group(1).replace(" ", "") if m else arg
+        m = re.fullmatch(r"&(\w+)->([\w.]+)", arg)
+        if not m or m.group(2) != path:
+            return False
+        root = self.c.resolver(facts.index, file, call.line).type_of(m.group(1))
+        return root.pointer == 1 and facts.index.canonical(root.name) == struct
+
+    def destroy_ops(self, facts: Facts, funcs: str, kind: str, shared: dict[str, Op]) -> list[Op]:
+        """Drop `.destroy` from the funcs table (drmm_ inits forbid it) when it only cleans up."""
+        if not funcs:
+            return []
+        if not re.fullmatch(r"\w+", funcs):
+            raise Refusal(f"the funcs argument {funcs} is not a named table")
+        for file in facts.driver.module.files:
+            text = self.c.data(file).decode(errors="replace")
+            m = re.search(rf"\b{funcs}\s*=\s*\{{(.*?)\n\}};", text, re.S)
+            if not m:
+                continue
+            d = re.search(r"\.destroy\s*=\s*(\w+)\s*,?", m.group(1))
+            if not d:
+                return []
+            hook = d.group(1)
+            ops = [Op("destroy-entry", file, funcs, "")]
+            if hook == CLEANUPS[kind]:
+                return ops
+            body = self._function_body(facts, hook)
+            if body is None or norm(body) not in (f"{CLEANUPS[kind]}({p});" for p in re.findall(r"\w+", body)):
+                raise Refusal(f"the .destroy hook {hook}() does more than {CLEANUPS[kind]}(): "
+                              f"drmm_ helpers forbid a destroy hook, so it needs converting by hand")  # fmt: skip
+            uses = sum(len(re.findall(rf"\b{hook}\b", self.c.data(x).decode(errors="replace")))
+                       for x in facts.driver.module.files)  # fmt: skip
+            if uses > 2:
+                raise Refusal(f"{hook}() is used outside the {funcs} table")
+            return ops + [Op("remove-function", self._defined_in(facts, hook), hook, "")]
+        raise Refusal(f"the tool could not find the table {funcs}")
+
+    def _function_body(self, facts: Facts, name: str) -> str | None:
+        for file in facts.driver.module.files:
+            for d in cindex.definitions(self.c.data(file)):
+                if d.name == name and d.kind in ("function", "inline"):
+                    return d.body.strip().removeprefix("{").removesuffix("}")
+        return None
+
+    def _defined_in(self, facts: Facts, name: str) -> str:
+        for file in facts.driver.module.files:
+            if any(d.name == name and d.kind == "function" for d in cindex.definitions(self.c.data(file))):
+                return file
+        raise Refusal(f"no definition of {name}()")
+
+    def _no_devm_kfree(self, facts: Facts, lhs: str) -> None:
+        target = norm(lhs).replace(" ", "")
+        for file in facts.driver.module.files:
+            for call in cindex.calls(self.c.data(file), ["devm_kfree"]):
+                if len(call.args) == 2 and call.args[1].replace(" ", "") == target:
+                    raise Refusal(f"{lhs} is freed early with devm_kfree() at {file}:{call.line}: convert by hand")
+
+    def _plane_alloc(self, facts: Facts, f: Finding, call: cindex.Call, struct: str,
+                     members: list[tuple[str, str]]) -> list[Op]:  # fmt: skip
+        if len(members) != 1:
+            raise Refusal(f"{struct} holds a plane and other mode objects: drmm_universal_plane_alloc() "
+                          "allocates one plane per struct")  # fmt: skip
+        if not self.c.api("drmm_universal_plane_alloc"):
+            raise Refusal("the tree does not declare drmm_universal_plane_alloc()")
+        path, _ = members[0]
+        file, init, funcs = self.init_of(facts, struct, path, "plane")
+        fn = self.function(f.file, f.line)
+        target = call.assigned_to
+        if file != f.file or init.function != fn.name or not re.fullmatch(r"\w+", target):
+            raise Refusal("the plane is initialised away from its allocation: drmm_universal_plane_alloc() "
+                          "must replace both, so convert by hand")  # fmt: skip
+        if call.args[-1].replace(" ", "") != "GFP_KERNEL" or len(call.args) != 3:
+            raise Refusal("the allocation is not a plain GFP_KERNEL allocation of one struct")
+        between = range(f.line + 1, init.line + 1)
+        rest = init.args[2:]
+        for arg in (init.args[0], *rest):
+            names = cindex.identifiers_in(arg)
+            if target in names:
+                raise Refusal(f"the plane's init arguments use {target}, which does not exist yet")
+            for n in names & set(fn.variables):
+                v = fn.variables[n]
+                if any(x in between for x in v.set_at) or not (v.param or any(x < f.line for x in v.set_at)):
+                    raise Refusal(f"{n} is only set after the allocation: the init cannot move there")
+        stmt = fn.statement_at(init.line)
+        text = norm(fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace")) if stmt is not None else ""
+        shape = "return" if text.startswith("return ") else "checked"
+        if shape == "checked" and not re.match(r"^\w+ = drm_universal_plane_init\(", text):
+            raise Refusal("the drm_universal_plane_init() result is not checked in a form the tool knows")
+        check = fn.statement_at(f.line + _stmt_lines(fn, f.line))
+        if check is None or check.type != "if_statement" or target not in cindex.identifiers_in(
+            norm(fn.src[check.start_byte : check.end_byte].decode(errors="replace")).split(")")[0]
+        ):
+            raise Refusal(f"the allocation of {target} is not followed by its NULL check")
+        ops = [self.op("plane-alloc", f.file, f.line, drm=init.args[0], type=struct, member=path,
+                       args=", ".join(rest))]  # fmt: skip
+        ops.append(self.op("plane-init-" + shape, f.file, init.line))
+        ops.extend(self.destroy_ops(facts, funcs, "plane", {}))
+        return ops
+
+    def _mode_config_cleanup(self, driver: Driver, findings: Sequence[Finding],
+                             planned: dict[str, list[Op]]) -> tuple[list[Op], str]:  # fmt: skip
+        """drmm_ inits forbid `.destroy`, which a manual drm_mode_config_cleanup() calls: drop
+        those calls too when every mode object of the driver becomes drm-managed; otherwise
+        say why the mode-object fixes cannot be made."""
+        if not any(o.kind == "destroy-entry" for ops in planned.values() for o in ops):
+            return [], ""
+        cleanups = [(file, call) for file in driver.module.files
+                    for call in cindex.calls(self.c.data(file), ["drm_mode_config_cleanup"])]  # fmt: skip
+        if not cleanups:
+            return [], ""
+        if any(f.rule == "devm-mode-object" and f.id not in planned for f in findings):
+            return [], ("the driver calls drm_mode_config_cleanup() by hand, which needs the .destroy "
+                        "hooks the drmm_ helpers forbid, and not all its mode objects can be converted")  # fmt: skip
+        if not self.managed_mode_config and not self.c.calls(driver, "drmm_mode_config_init"):
+            return [], "the driver's mode config is not drm-managed, so drm_mode_config_cleanup() must stay"
+        return [self.op("cleanup", file, call.line) for file, call in cleanups], ""
+
+
+def _stmt_lines(fn: Function, line: int) -> int:
+    stmt = fn.statement_at(line)
+    return 1 if stmt is None else stmt.end_point[0] - stmt.start_point[0] + 1
