@@ -18,7 +18,15 @@ from refactor.structs import CType, StructIndex, _declarator, type_name
 
 ERROR_VARS = ("ret", "err", "error", "rc", "r", "retval")
 MODE_OBJECT_PARAMS = ("struct drm_crtc", "struct drm_plane", "struct drm_encoder", "struct drm_connector")
-_LOGGING = re.compile(r"^(dev_|drm_|DRM_|pr_|DRM_DEV_)\w*\(")
+_LOGGING = re.compile(r"^(\w+_)?(err|error|warn|warning|dbg|debug|info|notice|printk?)(_\w+)?\(", re.I)
+# Set-up that cannot fail and acquires nothing to undo: skipped when looking for the error
+# check that follows a new call.
+_INFALLIBLE = re.compile(
+    r"^(mutex_init|spin_lock_init|raw_spin_lock_init|rwlock_init|init_rwsem|seqlock_init|"
+    r"INIT_LIST_HEAD|INIT_HLIST_HEAD|INIT_WORK|INIT_DELAYED_WORK|INIT_KFIFO|init_waitqueue_head|"
+    r"init_completion|atomic_set|atomic64_set|atomic_long_set|refcount_set|hash_init|xa_init|"
+    r"xa_init_flags|idr_init|idr_init_base|ida_init|init_llist_head|lockdep_set_class\w*|"
+    r"timer_setup|drm_mm_init|kref_init|bitmap_zero|memset)\(")
 
 
 def _text(src: bytes, node: tree_sitter.Node | None) -> str:
@@ -158,6 +166,8 @@ class Function:
             return None
         siblings = [c for c in stmt.parent.children if c.is_named and c.type != "comment"]
         after = siblings[siblings.index(stmt) + 1 :]
+        while after and self._infallible(after[0]):
+            after = after[1:]
         for i, node in enumerate(after[:2]):
             if node.type == "if_statement":
                 exit_ = self._exit_of(node, var)
@@ -169,6 +179,18 @@ class Function:
             return f"return {var};" if self.returns == "int" else f"return ERR_PTR({var});"
         return None
 
+    def _infallible(self, node: tree_sitter.Node) -> bool:
+        """A statement that cannot fail and sets up nothing to undo: a known init call, or
+        an assignment with no call in it."""
+        if node.type != "expression_statement":
+            return False
+        text = " ".join(_text(self.src, node).split())
+        if _INFALLIBLE.match(text):
+            return True
+        expr = node.named_children[0] if node.named_children else None
+        return (expr is not None and expr.type == "assignment_expression"
+                and not any(n.type == "call_expression" for n in cindex.walk(expr)))  # fmt: skip
+
     def _exit_of(self, if_node: tree_sitter.Node, var: str) -> str | None:
         body = if_node.child_by_field_name("consequence")
         if body is None or if_node.child_by_field_name("alternative") is not None:
@@ -178,9 +200,9 @@ class Function:
         if not stmts:
             return None
         *before, last = stmts
-        for s in before:
+        for s in before:  # logging, or setting the error code that the exit returns
             text = " ".join(_text(self.src, s).split())
-            if s.type != "expression_statement" or not _LOGGING.match(text):
+            if s.type != "expression_statement" or not (_LOGGING.match(text) or text.startswith(f"{var} =")):
                 return None
         if last.type == "goto_statement":
             label = last.child_by_field_name("label")

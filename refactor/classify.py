@@ -308,9 +308,11 @@ def _mode_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) ->
 
 
 def _mode_fix(c: Classifier, struct: str, kinds: tuple[str, ...], alloc: str) -> str:
-    if len(kinds) == 1 and alloc in ("devm_kzalloc", "devm_kmalloc"):
-        helper, init = ALLOC_HELPERS[kinds[0]]
-        if helper and c.api(helper):
+    """drmm_kzalloc() and the drmm_ inits (the documented pattern); a plane, for which trees
+    offer no drmm_ init, with drmm_universal_plane_alloc()."""
+    if kinds == ("plane",) and alloc in ("devm_kzalloc", "devm_kmalloc"):
+        helper = ALLOC_HELPERS["plane"][0]
+        if c.api(helper):
             return f"allocate {struct} with {helper}()"
     counterpart = DRMM_OF.get(alloc, "drmm_kzalloc")
     if not c.api(counterpart):

@@ -77,6 +77,8 @@ def drivers(tree: str | None, fmt: str, out: Path | None, paths: tuple[str, ...]
 @click.option("--paths", multiple=True, help="Only modules with files under this path (repeatable).")
 @click.option("--timeout", type=click.IntRange(1), default=120, show_default=True, help="Seconds per file.")
 @click.option("--include-tests", is_flag=True, help="Sweep kunit and selftest modules too.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the patches the fixes would make, not the report.")
+@click.option("--no-patches", is_flag=True, help="Find only: generate no patches.")
 def sweep(
     tree: str | None,
     fmt: str,
@@ -86,20 +88,33 @@ def sweep(
     paths: tuple[str, ...],
     timeout: int,
     include_tests: bool,
+    show_diff: bool,
+    no_patches: bool,
 ) -> None:
-    """Dry run: find lifetime bugs in TREE's drm drivers; change nothing.
+    """Dry run: find lifetime bugs in TREE's drm drivers and the patches that fix them;
+    change nothing.
 
     Exit status 0 when nothing is found, 1 when something is, 2 on error.
     """
+    from refactor import generate as generate_mod
     from refactor import spatch as spatch_mod
     from refactor import sweep as sweep_mod
+
+    if show_diff and no_patches:
+        raise click.UsageError("--diff needs the patches: drop --no-patches")
 
     def go() -> int:
         rules = sweep_mod.load_rules([n for n in (rule_names or "").split(",") if n])
         sp = spatch_mod.find_spatch()
         tm = model.load_tree(find_tree(tree), paths)
         result = sweep_mod.sweep(tm, sp, rules, jobs=jobs, timeout=timeout, include_tests=include_tests)
-        text = report.sweep_json(result) if fmt == "json" else report.sweep_text(result)
+        gen = None if no_patches else generate_mod.generate(result, sp, jobs=jobs)
+        if show_diff and gen is not None:
+            text = report.patches_text(gen)
+        elif fmt == "json":
+            text = report.sweep_json(result, gen)
+        else:
+            text = report.sweep_text(result, gen)
         output.write_text(text, out)
         return 1 if result.findings else 0
 

@@ -105,7 +105,8 @@ def _driver_patches(
             files = sorted({op.file for op in plan.ops})
             before = {f: (scratch / f).read_text(errors="surrogateescape") for f in files}
             why = _apply(plan, files, scratch, Path(tmp), rules, spatch, timeout)
-            after = {f: _tidy(before[f], (scratch / f).read_text(errors="surrogateescape")) for f in files}
+            after = {f: _with_includes(before[f], _tidy(before[f], (scratch / f).read_text(errors="surrogateescape")))
+                     for f in files}  # fmt: skip
             diff = "".join(_unified(f, before[f], after[f]) for f in files if before[f] != after[f])
             if not why and not diff:
                 why = "the semantic patch changed nothing"
@@ -163,6 +164,38 @@ def _tidy(old: str, new: str) -> str:
     """What spatch's pretty printer leaves for a person to fix: blank lines doubled where
     code went, comments dropped with a statement, arguments aligned to a paren that moved."""
     return _realign(old, _keep_comments(old, _tidy_blank_lines(old, new)))
+
+
+# header -> the helpers a patch may add that it declares (the others come with the
+# unmanaged function they replace: drm_crtc.h, drm_plane.h, ...)
+HEADERS = {"drm/drm_managed.h": re.compile(r"\bdrmm_(kzalloc|kmalloc|kcalloc|kmalloc_array|kstrdup|kfree|"
+                                           r"mutex_init|add_action|add_action_or_reset)\(")}  # fmt: skip
+_INCLUDE = re.compile(r"^#include <(\w+)/([\w./-]+)>")
+
+
+def _with_includes(old: str, new: str) -> str:
+    """Include what the patch now uses: the header of a helper the file did not use before
+    goes into its `#include <drm/...>` block, in order (after the `<linux/...>` block when
+    there is none)."""
+    for header, uses in HEADERS.items():
+        line = f"#include <{header}>\n"
+        if line in new or not uses.search(new) or uses.search(old):
+            continue
+        lines = new.splitlines(keepends=True)
+        group = header.split("/")[0]
+        block = [(i, m.group(2)) for i, x in enumerate(lines) if (m := _INCLUDE.match(x)) and m.group(1) == group]
+        if block:
+            leaf = header.split("/", 1)[1]
+            lines.insert(next((i for i, name in block if name > leaf), block[-1][0] + 1), line)
+        else:
+            linux = [i for i, x in enumerate(lines) if x.startswith("#include <")]
+            if not linux:
+                continue
+            at = linux[-1] + 1
+            local = at < len(lines) and lines[at].startswith('#include "')
+            lines[at:at] = ["\n", line, "\n"] if local else ["\n", line]
+        new = "".join(lines)
+    return new
 
 
 def _width(text: str) -> int:
@@ -227,15 +260,17 @@ def _keep_comments(old: str, new: str) -> str:
 
 def _tidy_blank_lines(old: str, new: str) -> str:
     """Where the patch removed code (a function, a statement), spatch can leave a blank
-    line behind: drop blank lines that now double one kept next to them, or open the file."""
+    line in its place, and the blank lines that framed it now meet: keep one."""
     a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
     out: list[str] = []
+    cuts: list[int] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         chunk = b[j1:j2]
-        if tag in ("replace", "insert") and i2 > i1 and all(not x.strip() for x in chunk):
-            prev_blank = (not out) or not out[-1].strip()
-            next_blank = j2 < len(b) and not b[j2].strip()
-            if prev_blank or next_blank:
-                chunk = []
+        if tag in ("replace", "delete") and any(x.strip() for x in a[i1:i2]) and all(not x.strip() for x in chunk):
+            cuts.append(len(out))
+            continue
         out.extend(chunk)
+    for k in reversed(cuts):
+        if k < len(out) and not out[k].strip() and (k == 0 or not out[k - 1].strip()):
+            del out[k]
     return "".join(out)

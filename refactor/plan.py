@@ -109,18 +109,31 @@ class Planner:
                 return call
         raise Refusal(f"no call of {'/'.join(names)}() at {file}:{line}")
 
-    def drm_at(self, facts: Facts, file: str, line: int, avoid: str = "") -> str:
+    def drm_at(self, facts: Facts, file: str, line: int, avoid: str = "", device: str = "") -> str:
+        """A drm_device expression valid at `line`.  `device` is the struct device the devm_
+        call used: `drm->dev` or `priv->drm->dev` proves its drm_device is valid there."""
         fn = self.function(file, line)
+        m = re.fullmatch(r"(.+?)\s*(->|\.)\s*dev", device.strip())
+        if m:
+            t = self.c.resolver(facts.index, file, line).type_of(m.group(1))
+            if facts.index.canonical(t.name) == "struct drm_device" and t.pointer == (1 if m.group(2) == "->" else 0):
+                return m.group(1).replace(" ", "") if t.pointer else "&" + m.group(1).replace(" ", "")
         drm = fn.drm_at(line, facts.index, avoid=avoid)
         if drm:
             return drm
         if fn.creates_drm_after(line):
             raise Refusal(f"{fn.name}() allocates this before it creates the drm_device: "
                           "move the allocation after it by hand")  # fmt: skip
+        if fn.name.endswith("probe") or any(v.param and v.type.name.endswith(("platform_device", "pci_dev",
+                                            "mipi_dsi_device", "i2c_client")) for v in fn.variables.values()):  # fmt: skip
+            raise Refusal(f"{fn.name}() runs at probe, before the drm_device exists: the memory must move "
+                          "to the component's bind() (or after the drm_device is created) by hand")  # fmt: skip
         raise Refusal(f"no drm_device is in scope in {fn.name}() at line {line}")
 
     def error_handling(self, file: str, line: int) -> tuple[str, str]:
         fn = self.function(file, line)
+        if fn.returns == "void":
+            raise Refusal(f"{fn.name}() returns void, and the drmm_ call can fail: add error handling by hand")
         var = fn.error_var()
         if not var:
             raise Refusal(f"{fn.name}() has no error variable for the drmm_ call's result")
@@ -184,7 +197,7 @@ class Planner:
         fn = self.function(f.file, f.line)
         lock = call.args[-1] if call.args else ""
         root = re.match(r"&\s*(\w+)", lock)
-        drm = self.drm_at(facts, f.file, f.line)
+        drm = self.drm_at(facts, f.file, f.line, device=call.args[0] if call.name == "devm_mutex_init" else "")
         stmt = fn.statement_at(f.line)
         bare = stmt is not None and stmt.type == "expression_statement" and norm(
             fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace")).startswith(call.name + "(")  # fmt: skip
@@ -211,7 +224,7 @@ class Planner:
         call = self.call_at(f.file, f.line, [alloc])
         if f.rule == "devm-drm-memory":
             self._no_devm_kfree(facts, call.assigned_to)
-            drm = self.drm_at(facts, f.file, f.line, avoid=call.assigned_to)
+            drm = self.drm_at(facts, f.file, f.line, avoid=call.assigned_to, device=call.args[0])
             return [self.op("alloc", f.file, f.line, drm=drm, helper=helper)]
         struct = data.get("struct", "")
         members = self.members(facts, struct)
@@ -220,7 +233,7 @@ class Planner:
         kinds = {kind for _, kind in members}
         if "plane" in kinds:
             return self._plane_alloc(facts, f, call, struct, members)
-        drm = self.drm_at(facts, f.file, f.line, avoid=call.assigned_to)
+        drm = self.drm_at(facts, f.file, f.line, avoid=call.assigned_to, device=call.args[0])
         ops = [self.op("object-alloc", f.file, f.line, drm=drm, helper=helper)]
         for path, kind in members:
             file, init, funcs = self.init_of(facts, struct, path, kind)
@@ -347,7 +360,7 @@ class Planner:
         between = range(f.line + 1, init.line + 1)
         rest = init.args[2:]
         for arg in (init.args[0], *rest):
-            names = cindex.identifiers_in(arg)
+            names = cindex.identifiers_in(re.sub(r'"(\\.|[^"\\])*"', '""', arg))
             if target in names:
                 raise Refusal(f"the plane's init arguments use {target}, which does not exist yet")
             for n in names & set(fn.variables):

@@ -8,6 +8,7 @@ from typing import Any
 
 from refactor import __version__
 from refactor.model import Driver, TreeModel
+from refactor.generate import Generated
 from refactor.sweep import SweepResult, confidence
 
 
@@ -102,8 +103,9 @@ def drivers_text(model: TreeModel, drivers: list[Driver]) -> str:
     return "".join(out)
 
 
-def sweep_json(result: SweepResult) -> str:
+def sweep_json(result: SweepResult, generated: Generated | None = None) -> str:
     model = result.model
+    gen = generated or Generated((), (), 0.0)
     doc = {
         "tool": {"name": "drmm-refactor", "version": __version__},
         "tree": {"path": str(model.root), "version": model.version},
@@ -137,19 +139,34 @@ def sweep_json(result: SweepResult) -> str:
                 "message": f.message,
                 "fix": f.fix,
                 "fix_helpers": list(f.helpers),
-                "patch": None,
+                "patch": gen.patch_of(f.id) or None,
+                **({"no_patch": gen.why_not(f.id)} if generated is not None and gen.why_not(f.id) else {}),
             }
             for f in result.findings
         ],
         "skipped": [
             {"file": s.file, "rule": s.rule, "reason": s.reason, "detail": s.detail} for s in result.skipped
         ],
-        "patches": [],
+        "patches": [
+            {
+                "id": p.id,
+                "driver": p.driver,
+                "family": p.family,
+                "rules": list(p.rules),
+                "findings": list(p.findings),
+                "files": list(p.files),
+                "diff": p.diff,
+                "verdict": "not-checked",
+                "reason": "verification is not run by sweep",
+            }
+            for p in gen.patches
+        ],
         "stats": {
             "files": result.files,
             "drivers": len(result.drivers),
             "seconds": round(result.seconds, 2),
             "cache_hits": 0,
+            "patch_seconds": round(gen.seconds, 2),
         },
     }
     return json.dumps(doc, indent=2) + "\n"
@@ -164,7 +181,7 @@ def skipped_files(result: SweepResult) -> dict[str, tuple[str, str, list[str]]]:
     return out
 
 
-def sweep_text(result: SweepResult) -> str:
+def sweep_text(result: SweepResult, generated: Generated | None = None) -> str:
     model = result.model
     per: dict[str, Counter[str]] = {}
     levels: dict[str, Counter[str]] = {}
@@ -188,6 +205,9 @@ def sweep_text(result: SweepResult) -> str:
         out.append("\n")
         for f in result.findings:
             out.append(f"{f.file}:{f.line}: {f.function}(): [{f.rule}] {f.message}\n    fix: {f.fix}\n")
+            if generated is not None:
+                pid = generated.patch_of(f.id)
+                out.append(f"    patch: {pid}\n" if pid else f"    no patch: {generated.why_not(f.id)}\n")
     skipped = skipped_files(result)
     reasons = Counter(reason for reason, _, _ in skipped.values())
     by_reason = f" ({', '.join(f'{r} {n}' for r, n in sorted(reasons.items()))})" if reasons else ""
@@ -199,4 +219,18 @@ def sweep_text(result: SweepResult) -> str:
     )
     for file, (reason, detail, rules) in sorted(skipped.items()):
         out.append(f"  skipped {file}: {reason}: {detail} (rules: {', '.join(rules)})\n")
+    if generated is not None:
+        fixed = sum(len(p.findings) for p in generated.patches)
+        out.append(f"{len(generated.patches)} patches fix {fixed} findings in "
+                   f"{len({p.driver for p in generated.patches})} drivers; "
+                   f"{len(generated.refused)} findings have no patch ({generated.seconds:.1f}s).\n")  # fmt: skip
+    return "".join(out)
+
+
+def patches_text(generated: Generated) -> str:
+    """The patches as one text: a header line per patch, then its diff (`sweep --diff`)."""
+    out = []
+    for p in generated.patches:
+        out.append(f"# patch {p.id}: {p.driver}: {p.family} ({', '.join(p.rules)}), "
+                   f"{len(p.findings)} findings\n{p.diff}")  # fmt: skip
     return "".join(out)

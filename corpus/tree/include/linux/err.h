@@ -9,5 +9,6 @@ void *ERR_PTR(long error);
 long PTR_ERR(const void *ptr);
 bool IS_ERR(const void *ptr);
 bool IS_ERR_OR_NULL(const void *ptr);
+void *ERR_CAST(const void *ptr);
 
 #endif

@@ -28,7 +28,8 @@ static int legacyfb_probe(struct platform_device *pdev)
 	priv->drm = drm;
 	drm->dev_private = priv;
 
-	drm_mode_config_init(drm); // expect: unmanaged-mode-config
+	// expect: unmanaged-mode-config
+	drm_mode_config_init(drm);
 
 	ret = drm_dev_register(drm, 0);
 	if (ret) {

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* trapdisp output: an encoder and a connector in one struct. */
+#include <linux/slab.h>
+#include "trapdisp.h"
+
+/* Only cleans up: drmm_encoder_init() does that, so the hook goes. */
+static void trapdisp_encoder_destroy(struct drm_encoder *encoder)
+{
+	drm_encoder_cleanup(encoder);
+}
+
+static const struct drm_encoder_funcs trapdisp_encoder_funcs = {
+	.destroy = trapdisp_encoder_destroy,
+};
+
+static const struct drm_connector_funcs trapdisp_connector_funcs = {
+	.fill_modes = NULL,
+	.destroy = drm_connector_cleanup,
+};
+
+int trapdisp_output_create(struct trapdisp_device *tdev)
+{
+	struct trapdisp_output *out;
+	int ret;
+
+	// expect: devm-mode-object
+	out = devm_kzalloc(tdev->drm.dev, sizeof(*out), GFP_KERNEL);
+	if (!out)
+		return -ENOMEM;
+
+	out->port = 0;
+	ret = drm_encoder_init(&tdev->drm, &out->encoder, &trapdisp_encoder_funcs,
+			       DRM_MODE_ENCODER_TMDS, NULL);
+	if (ret)
+		return ret;
+
+	/* no DDC adapter on this board */
+	ret = drm_connector_init(&tdev->drm, &out->connector, &trapdisp_connector_funcs,
+				 DRM_MODE_CONNECTOR_HDMIA);
+	if (ret)
+		return ret;
+
+	tdev->output = out;
+	return 0;
+}

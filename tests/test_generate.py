@@ -1,0 +1,162 @@
+"""Generated patches on the corpus: exact expected outputs (.res), reasons for findings
+left unpatched, idempotence, and the CLI's --diff and JSON patches[].
+
+Set DRMM_UPDATE_GOLDEN=1 to rewrite corpus/golden/ from the generator (then review the
+diff of the golden files by hand before committing them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import unidiff
+from click.testing import CliRunner
+
+from refactor.cli import main
+from refactor.generate import Generated, _realign, _tidy_blank_lines, generate
+from refactor.model import load_tree
+from refactor.plan import FAMILIES
+from refactor.spatch import Spatch
+from refactor.sweep import SweepResult, load_rules, sweep
+
+GOLDEN = Path(__file__).resolve().parent.parent / "corpus" / "golden"
+UPDATE = bool(os.environ.get("DRMM_UPDATE_GOLDEN"))
+
+
+def _apply(tree: Path, diff: str) -> None:
+    for args in (["--check"], []):
+        res = subprocess.run(["git", "apply", *args, "-p1", "-"], cwd=tree, input=diff, text=True,
+                             capture_output=True)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+
+
+@pytest.fixture(scope="module")
+def fixed(corpus_tree: Path, spatch: Spatch, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    result = sweep(load_tree(corpus_tree), spatch, load_rules(), jobs=2)
+    gen = generate(result, spatch, jobs=2)
+    copy = tmp_path_factory.mktemp("patched") / "tree"
+    shutil.copytree(corpus_tree, copy)
+    for p in gen.patches:
+        _apply(copy, p.diff)
+    return result, gen, copy
+
+
+def _changed(corpus_tree: Path, copy: Path) -> dict[str, str]:
+    out = {}
+    for path in sorted(copy.rglob("*")):
+        rel = path.relative_to(copy)
+        if path.is_file() and path.read_bytes() != (corpus_tree / rel).read_bytes():
+            out[str(rel)] = path.read_text()
+    return out
+
+
+def _res(rel: str) -> Path:
+    return GOLDEN / (rel.rsplit(".", 1)[0] + ".res" if rel.endswith(".c") else rel + ".res")
+
+
+def _refusals(result: SweepResult, gen: Generated) -> str:
+    by_id = {f.id: f for f in result.findings}
+    rows = sorted(f"{by_id[i].file}:{by_id[i].line}: {by_id[i].rule}: {why}" for i, why in gen.refused)
+    return "\n".join(rows) + "\n"
+
+
+def test_patched_files_match_golden(fixed, corpus_tree: Path) -> None:  # type: ignore[no-untyped-def]
+    _, _, copy = fixed
+    changed = _changed(corpus_tree, copy)
+    if UPDATE:
+        shutil.rmtree(GOLDEN / "drivers", ignore_errors=True)
+        for rel, text in changed.items():
+            _res(rel).parent.mkdir(parents=True, exist_ok=True)
+            _res(rel).write_text(text)
+    expected = {str(p.relative_to(GOLDEN)) for p in GOLDEN.rglob("*.res")}
+    assert {str(_res(rel).relative_to(GOLDEN)) for rel in changed} == expected
+    for rel, text in changed.items():
+        assert text == _res(rel).read_text(), f"{rel} differs from its golden .res"
+
+
+def test_unpatched_findings_say_why(fixed) -> None:  # type: ignore[no-untyped-def]
+    result, gen, _ = fixed
+    text = _refusals(result, gen)
+    if UPDATE:
+        (GOLDEN / "refused.txt").write_text(text)
+    assert text == (GOLDEN / "refused.txt").read_text()
+    patched = {i for p in gen.patches for i in p.findings}
+    refused = {i for i, _ in gen.refused}
+    assert patched | refused == {f.id for f in result.findings}
+    assert not patched & refused
+
+
+def test_every_fix_family_has_a_golden_patch(fixed) -> None:  # type: ignore[no-untyped-def]
+    result, gen, _ = fixed
+    patched_rules = {r for p in gen.patches for r in p.rules}
+    fixable = {"devm-mode-object", "devm-drm-memory", "unmanaged-mutex", "unmanaged-mode-config", "double-put"}
+    assert fixable <= patched_rules
+    assert {p.family for p in gen.patches} == set(FAMILIES) - {"drmm-action"}
+
+
+def test_patch_is_idempotent(fixed, spatch: Spatch) -> None:  # type: ignore[no-untyped-def]
+    """After the patches: none of the fixed findings, nothing new, and a second run of the
+    fix changes nothing."""
+    result, gen, copy = fixed
+    again = sweep(load_tree(copy), spatch, load_rules(), jobs=2)
+    fixed_ids = {i for p in gen.patches for i in p.findings}
+    before = {f.id for f in result.findings}
+    after = {f.id for f in again.findings}
+    assert not after & fixed_ids
+    assert after <= before, "the patches introduced a finding"
+    assert after == before - fixed_ids
+    second = generate(again, spatch, jobs=2)
+    assert second.patches == ()
+
+
+def test_json_links_findings_and_patches(corpus_tree: Path) -> None:
+    res = CliRunner().invoke(main, ["sweep", str(corpus_tree), "--format", "json"])
+    assert res.exit_code == 1, res.output
+    doc = json.loads(res.output)
+    patches = {p["id"]: p for p in doc["patches"]}
+    assert patches
+    for f in doc["findings"]:
+        if f["patch"]:
+            assert f["id"] in patches[f["patch"]]["findings"]
+            assert f["file"] in patches[f["patch"]]["files"]
+        else:
+            assert f["no_patch"]
+    for p in patches.values():
+        parsed = unidiff.PatchSet(p["diff"])
+        assert sorted(pf.path for pf in parsed) == sorted(p["files"])
+        assert p["verdict"] == "not-checked"
+
+
+def test_diff_option_prints_applicable_patches(corpus_tree: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["sweep", str(corpus_tree), "--diff"])
+    assert res.exit_code == 1, res.output
+    copy = tmp_path / "tree"
+    shutil.copytree(corpus_tree, copy)
+    _apply(copy, res.output)
+    assert len(unidiff.PatchSet(res.output).modified_files) >= 10
+
+
+def test_sweep_leaves_the_tree_alone(corpus_tree: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "tree"
+    shutil.copytree(corpus_tree, copy)
+    res = CliRunner().invoke(main, ["sweep", str(copy), "--diff"])
+    assert res.exit_code == 1
+    assert _changed(corpus_tree, copy) == {}
+
+
+def test_realign_follows_a_renamed_call() -> None:
+    old = "\tret = drm_encoder_init(drm, enc, &funcs,\n\t\t\t       TYPE, NULL);\n\tfoo(a,\n\t    b);\n"
+    new = "\tret = drmm_encoder_init(drm, enc, &funcs,\n\t\t\t       TYPE, NULL);\n\tfoo(a,\n\t    b);\n"
+    assert _realign(old, new) == (
+        "\tret = drmm_encoder_init(drm, enc, &funcs,\n\t\t\t\tTYPE, NULL);\n\tfoo(a,\n\t    b);\n"
+    )
+
+
+def test_blank_line_left_by_a_removed_function_goes() -> None:
+    old = "int a;\n\nstatic void f(void)\n{\n}\n\nint b;\n"
+    assert _tidy_blank_lines(old, "int a;\n\n\n\nint b;\n") == "int a;\n\nint b;\n"
