@@ -69,7 +69,7 @@ def test_cli_sweep_json_and_exit_status(corpus_tree: Path, tmp_path: Path) -> No
     assert puts == {("drivers/gpu/drm/tiny/putpanel.c", 27), ("drivers/gpu/drm/tiny/putpanel.c", 40)}
     assert {f["rule"] for f in doc["findings"]} == {r["id"] for r in doc["rules"]}
     assert all(f["fix"] and f["message"] and f["function"] for f in doc["findings"])
-    assert doc["skipped"] == [] and doc["stats"]["drivers"] == 16
+    assert doc["skipped"] == [] and doc["stats"]["drivers"] == 18
 
 
 def test_cli_sweep_clean_exit_0(corpus_tree: Path) -> None:
@@ -102,10 +102,10 @@ def test_every_rule_has_firing_and_silent_cases(corpus_tree: Path) -> None:
 
 
 def test_fixes_use_only_declared_helpers(corpus_tree: Path, spatch: Spatch) -> None:
-    """Without drmm_crtc_alloc_with_planes and drmm_kcalloc in the tree, no fix names them."""
+    """Without drmm_universal_plane_alloc and drmm_kcalloc in the tree, no fix names them."""
     model = load_tree(corpus_tree)
     entries = tuple(
-        e for e in model.api.entries if e.name not in ("drmm_crtc_alloc_with_planes", "drmm_kcalloc")
+        e for e in model.api.entries if e.name not in ("drmm_universal_plane_alloc", "drmm_kcalloc")
     )
     poorer = dataclasses.replace(model, api=dataclasses.replace(model.api, entries=entries))
     rules = load_rules(["devm-mode-object", "devm-drm-memory"])
@@ -114,10 +114,11 @@ def test_fixes_use_only_declared_helpers(corpus_tree: Path, spatch: Spatch) -> N
     rich = {(f.file, f.line): f.fix for f in rich_findings}
     poor = {(f.file, f.line): f.fix for f in poor_findings}
     assert rich.keys() == poor.keys()
-    assert rich[("drivers/gpu/drm/corpdisp/corpdisp_kms.c", 22)] == (
-        "allocate struct corpdisp_crtc with drmm_crtc_alloc_with_planes()"
+    assert rich[("drivers/gpu/drm/trapdisp/trapdisp_planes.c", 25)] == (
+        "allocate struct trapdisp_primary with drmm_universal_plane_alloc()"
     )
-    assert poor[("drivers/gpu/drm/corpdisp/corpdisp_kms.c", 22)] == (
+    assert poor[("drivers/gpu/drm/trapdisp/trapdisp_planes.c", 25)] == "allocate with drmm_kzalloc()"
+    assert rich[("drivers/gpu/drm/corpdisp/corpdisp_kms.c", 22)] == (
         "allocate with drmm_kzalloc() and initialise with drmm_crtc_init_with_planes()"
     )
     assert poor[("drivers/gpu/drm/bufdisp/bufdisp.c", 137)] == (
