@@ -26,7 +26,8 @@ _INFALLIBLE = re.compile(
     r"INIT_LIST_HEAD|INIT_HLIST_HEAD|INIT_WORK|INIT_DELAYED_WORK|INIT_KFIFO|init_waitqueue_head|"
     r"init_completion|atomic_set|atomic64_set|atomic_long_set|refcount_set|hash_init|xa_init|"
     r"xa_init_flags|idr_init|idr_init_base|ida_init|init_llist_head|lockdep_set_class\w*|"
-    r"timer_setup|drm_mm_init|kref_init|bitmap_zero|memset)\(")
+    r"timer_setup|drm_mm_init|kref_init|bitmap_zero|memset)\("
+)
 
 
 def _text(src: bytes, node: tree_sitter.Node | None) -> str:
@@ -133,8 +134,10 @@ class Function:
         """Whether the function allocates the drm_device after `line`."""
         pattern = re.compile(rb"\b(devm_drm_dev_alloc|drm_dev_alloc|__devm_drm_dev_alloc)\s*\(")
         for node in cindex.walk(self.node):
-            if node.type == "call_expression" and _line(node) > line and pattern.match(
-                self.src[node.start_byte : node.end_byte]
+            if (
+                node.type == "call_expression"
+                and _line(node) > line
+                and pattern.match(self.src[node.start_byte : node.end_byte])
             ):
                 return True
         return False
@@ -143,9 +146,11 @@ class Function:
     def statement_at(self, line: int) -> tree_sitter.Node | None:
         """The statement of a block that starts on `line` (the outermost one)."""
         for node in cindex.walk(self.node):
-            if node.parent is not None and node.parent.type == "compound_statement" and _line(node) == line:
-                if node.type not in ("{", "}", "comment"):
-                    return node
+            parent = node.parent
+            if parent is not None and parent.type == "compound_statement" and _line(node) == line and (
+                node.type not in ("{", "}", "comment")
+            ):
+                return node
         return None
 
     def error_var(self) -> str:
@@ -162,7 +167,7 @@ class Function:
         set up before that statement), or a plain return when the function unwinds nothing
         by hand.  None when that is not clear."""
         stmt = self.statement_at(line)
-        if stmt is None or self.returns not in ("int", "pointer"):
+        if stmt is None or stmt.parent is None or self.returns not in ("int", "pointer"):
             return None
         siblings = [c for c in stmt.parent.children if c.is_named and c.type != "comment"]
         after = siblings[siblings.index(stmt) + 1 :]

@@ -77,7 +77,9 @@ def drivers(tree: str | None, fmt: str, out: Path | None, paths: tuple[str, ...]
 @click.option("--paths", multiple=True, help="Only modules with files under this path (repeatable).")
 @click.option("--timeout", type=click.IntRange(1), default=120, show_default=True, help="Seconds per file.")
 @click.option("--include-tests", is_flag=True, help="Sweep kunit and selftest modules too.")
-@click.option("--diff", "show_diff", is_flag=True, help="Print the patches the fixes would make, not the report.")
+@click.option(
+    "--diff", "show_diff", is_flag=True, help="Print the patches the fixes would make, not the report."
+)
 @click.option("--no-patches", is_flag=True, help="Find only: generate no patches.")
 def sweep(
     tree: str | None,

@@ -105,8 +105,8 @@ def _driver_patches(
             files = sorted({op.file for op in plan.ops})
             before = {f: (scratch / f).read_text(errors="surrogateescape") for f in files}
             why = _apply(plan, files, scratch, Path(tmp), rules, spatch, timeout)
-            after = {f: _with_includes(before[f], _tidy(before[f], (scratch / f).read_text(errors="surrogateescape")))
-                     for f in files}  # fmt: skip
+            made = {f: (scratch / f).read_text(errors="surrogateescape") for f in files}
+            after = {f: _with_includes(before[f], _tidy(before[f], made[f])) for f in files}
             diff = "".join(_unified(f, before[f], after[f]) for f in files if before[f] != after[f])
             if not why and not diff:
                 why = "the semantic patch changed nothing"
@@ -124,14 +124,24 @@ def _driver_patches(
 
 
 def _apply(
-    plan: Plan, files: list[str], scratch: Path, tmp: Path, rules: dict[str, Rule], spatch: Spatch, timeout: int
+    plan: Plan,
+    files: list[str],
+    scratch: Path,
+    tmp: Path,
+    rules: dict[str, Rule],
+    spatch: Spatch,
+    timeout: int,
 ) -> str:
     """Run the family's rules in patch mode with the plan; "" when every edit was made."""
     plan_file = tmp / f"plan-{plan.family}.json"
     applied_file = tmp / f"applied-{plan.family}.jsonl"
     plan_file.write_text(json.dumps([{"key": op.key, "args": dict(op.args)} for op in plan.ops]))
     applied_file.write_text("")
-    env = {"DRMM_REFACTOR": "1", "DRMM_REFACTOR_PLAN": str(plan_file), "DRMM_REFACTOR_APPLIED": str(applied_file)}
+    env = {
+        "DRMM_REFACTOR": "1",
+        "DRMM_REFACTOR_PLAN": str(plan_file),
+        "DRMM_REFACTOR_APPLIED": str(applied_file),
+    }
     for rule_id in FAMILIES[plan.family]:
         rule = rules.get(rule_id)
         if rule is None or rule_id not in plan.rules:
@@ -183,7 +193,9 @@ def _with_includes(old: str, new: str) -> str:
             continue
         lines = new.splitlines(keepends=True)
         group = header.split("/")[0]
-        block = [(i, m.group(2)) for i, x in enumerate(lines) if (m := _INCLUDE.match(x)) and m.group(1) == group]
+        block = [
+            (i, m.group(2)) for i, x in enumerate(lines) if (m := _INCLUDE.match(x)) and m.group(1) == group
+        ]
         if block:
             leaf = header.split("/", 1)[1]
             lines.insert(next((i for i, name in block if name > leaf), block[-1][0] + 1), line)
@@ -192,8 +204,8 @@ def _with_includes(old: str, new: str) -> str:
             if not linux:
                 continue
             at = linux[-1] + 1
-            local = at < len(lines) and lines[at].startswith('#include "')
-            lines[at:at] = ["\n", line, "\n"] if local else ["\n", line]
+            # the file's own habit: a blank line between groups, or none
+            lines[at:at] = ["\n", line] if at < len(lines) and not lines[at].strip() else [line]
         new = "".join(lines)
     return new
 
@@ -266,7 +278,11 @@ def _tidy_blank_lines(old: str, new: str) -> str:
     cuts: list[int] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         chunk = b[j1:j2]
-        if tag in ("replace", "delete") and any(x.strip() for x in a[i1:i2]) and all(not x.strip() for x in chunk):
+        if (
+            tag in ("replace", "delete")
+            and any(x.strip() for x in a[i1:i2])
+            and all(not x.strip() for x in chunk)
+        ):
             cuts.append(len(out))
             continue
         out.extend(chunk)

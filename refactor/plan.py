@@ -38,14 +38,21 @@ NO_PATCH = {
 # mode object kind -> {unmanaged init: (managed replacement, index of the funcs argument)}
 INITS: dict[str, dict[str, tuple[str, int]]] = {
     "CRTC": {"drm_crtc_init_with_planes": ("drmm_crtc_init_with_planes", 4)},
-    "encoder": {"drm_encoder_init": ("drmm_encoder_init", 2), "drm_simple_encoder_init": ("drmm_encoder_init", -1)},
-    "connector": {"drm_connector_init": ("drmm_connector_init", 2),
-                  "drm_connector_init_with_ddc": ("drmm_connector_init", 2)},  # fmt: skip
+    "encoder": {
+        "drm_encoder_init": ("drmm_encoder_init", 2),
+        "drm_simple_encoder_init": ("drmm_encoder_init", -1),
+    },
+    "connector": {
+        "drm_connector_init": ("drmm_connector_init", 2),
+        "drm_connector_init_with_ddc": ("drmm_connector_init", 2),
+    },  # fmt: skip
     "plane": {"drm_universal_plane_init": ("drmm_universal_plane_alloc", 3)},
 }
 CLEANUPS = {"CRTC": "drm_crtc_cleanup", "encoder": "drm_encoder_cleanup",
             "connector": "drm_connector_cleanup", "plane": "drm_plane_cleanup"}  # fmt: skip
-_MANAGED_WRAPPER = re.compile(r"drm_mode_config_init\(struct drm_device \*dev\)\s*\{\s*return drmm_mode_config_init")
+_MANAGED_WRAPPER = re.compile(
+    r"drm_mode_config_init\(struct drm_device \*dev\)\s*\{\s*return drmm_mode_config_init"
+)
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,9 @@ class Planner:
         return norm(lines[line - 1]) if 0 < line <= len(lines) else ""
 
     def op(self, kind: str, file: str, line: int, **args: str) -> Op:
-        return Op(kind, file, self.c.function_at(file, line), self.code(file, line), tuple(sorted(args.items())))
+        return Op(
+            kind, file, self.c.function_at(file, line), self.code(file, line), tuple(sorted(args.items()))
+        )
 
     def function(self, file: str, line: int) -> Function:
         data, tree = self.c.source(file)
@@ -116,7 +125,9 @@ class Planner:
         m = re.fullmatch(r"(.+?)\s*(->|\.)\s*dev", device.strip())
         if m:
             t = self.c.resolver(facts.index, file, line).type_of(m.group(1))
-            if facts.index.canonical(t.name) == "struct drm_device" and t.pointer == (1 if m.group(2) == "->" else 0):
+            if facts.index.canonical(t.name) == "struct drm_device" and t.pointer == (
+                1 if m.group(2) == "->" else 0
+            ):
                 return m.group(1).replace(" ", "") if t.pointer else "&" + m.group(1).replace(" ", "")
         drm = fn.drm_at(line, facts.index, avoid=avoid)
         if drm:
@@ -124,22 +135,29 @@ class Planner:
         if fn.creates_drm_after(line):
             raise Refusal(f"{fn.name}() allocates this before it creates the drm_device: "
                           "move the allocation after it by hand")  # fmt: skip
-        if fn.name.endswith("probe") or any(v.param and v.type.name.endswith(("platform_device", "pci_dev",
-                                            "mipi_dsi_device", "i2c_client")) for v in fn.variables.values()):  # fmt: skip
+        buses = ("platform_device", "pci_dev", "mipi_dsi_device", "i2c_client")
+        params = [v for v in fn.variables.values() if v.param]
+        if fn.name.endswith("probe") or any(v.type.name.endswith(buses) for v in params):
             raise Refusal(f"{fn.name}() runs at probe, before the drm_device exists: the memory must move "
-                          "to the component's bind() (or after the drm_device is created) by hand")  # fmt: skip
+                          "to the component's bind() (or after the drm_device exists) by hand")  # fmt: skip
         raise Refusal(f"no drm_device is in scope in {fn.name}() at line {line}")
 
     def error_handling(self, file: str, line: int) -> tuple[str, str]:
         fn = self.function(file, line)
         if fn.returns == "void":
-            raise Refusal(f"{fn.name}() returns void, and the drmm_ call can fail: add error handling by hand")
+            raise Refusal(
+                f"{fn.name}() returns void, and the drmm_ call can fail: add error handling by hand"
+            )
         var = fn.error_var()
         if not var:
             raise Refusal(f"{fn.name}() has no error variable for the drmm_ call's result")
         exit_ = fn.error_exit(line, var)
         if exit_ is None:
-            why = "returns void" if fn.returns == "void" else "unwinds errors in a way the tool cannot follow here"
+            why = (
+                "returns void"
+                if fn.returns == "void"
+                else "unwinds errors in a way the tool cannot follow here"
+            )
             raise Refusal(f"{fn.name}() {why}: add the error handling of the drmm_ call by hand")
         return var, exit_
 
@@ -153,9 +171,12 @@ class Planner:
         for f in findings:
             try:
                 planned[f.id] = planner(facts, f, shared)
-            except Refusal as why:
-                refused.append((f.id, str(why)))
+            except Refusal as refusal:
+                refused.append((f.id, str(refusal)))
         extra: list[Op] = []
+        for fid, why in self._shared_tables(facts.driver, planned):
+            del planned[fid]
+            refused.append((fid, why))
         if family == "drmm-alloc" and planned:
             extra, why = self._mode_config_cleanup(driver, findings, planned)
             if why:
@@ -183,9 +204,13 @@ class Planner:
         self.call_at(f.file, f.line, ["drm_mode_config_init"])
         fn = self.function(f.file, f.line)
         stmt = fn.statement_at(f.line)
-        if stmt is not None and stmt.type == "expression_statement" and norm(
-            fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace")
-        ).startswith("drm_mode_config_init("):
+        if (
+            stmt is not None
+            and stmt.type == "expression_statement"
+            and norm(fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace")).startswith(
+                "drm_mode_config_init("
+            )
+        ):
             var, exit_ = self.error_handling(f.file, f.line)
             return [self.op("mode-config-checked", f.file, f.line, var=var, exit=exit_)]
         return [self.op("mode-config", f.file, f.line)]
@@ -197,10 +222,12 @@ class Planner:
         fn = self.function(f.file, f.line)
         lock = call.args[-1] if call.args else ""
         root = re.match(r"&\s*(\w+)", lock)
-        drm = self.drm_at(facts, f.file, f.line, device=call.args[0] if call.name == "devm_mutex_init" else "")
+        drm = self.drm_at(
+            facts, f.file, f.line, device=call.args[0] if call.name == "devm_mutex_init" else ""
+        )
         stmt = fn.statement_at(f.line)
-        bare = stmt is not None and stmt.type == "expression_statement" and norm(
-            fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace")).startswith(call.name + "(")  # fmt: skip
+        text = "" if stmt is None else norm(fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace"))
+        bare = stmt is not None and stmt.type == "expression_statement" and text.startswith(call.name + "(")
         if call.name == "devm_mutex_init" and not bare:
             return [self.op("devm-mutex", f.file, f.line, drm=drm)]
         if not bare:
@@ -237,7 +264,7 @@ class Planner:
         ops = [self.op("object-alloc", f.file, f.line, drm=drm, helper=helper)]
         for path, kind in members:
             file, init, funcs = self.init_of(facts, struct, path, kind)
-            ops.append(self.op("init-" + init.name, file, init.line))
+            ops.append(self.op("init-" + init.name, file, init.line, funcs=funcs))
             ops.extend(self.destroy_ops(facts, funcs, kind, shared))
         return ops
 
@@ -311,9 +338,11 @@ class Planner:
             if hook == CLEANUPS[kind]:
                 return ops
             body = self._function_body(facts, hook)
-            if body is None or norm(body) not in (f"{CLEANUPS[kind]}({p});" for p in re.findall(r"\w+", body)):
+            if body is None or norm(body) not in (
+                f"{CLEANUPS[kind]}({p});" for p in re.findall(r"\w+", body)
+            ):
                 raise Refusal(f"the .destroy hook {hook}() does more than {CLEANUPS[kind]}(): "
-                              f"drmm_ helpers forbid a destroy hook, so it needs converting by hand")  # fmt: skip
+                              "drmm_ helpers forbid a destroy hook: convert by hand")  # fmt: skip
             uses = sum(len(re.findall(rf"\b{hook}\b", self.c.data(x).decode(errors="replace")))
                        for x in facts.driver.module.files)  # fmt: skip
             if uses > 2:
@@ -339,7 +368,9 @@ class Planner:
         for file in facts.driver.module.files:
             for call in cindex.calls(self.c.data(file), ["devm_kfree"]):
                 if len(call.args) == 2 and call.args[1].replace(" ", "") == target:
-                    raise Refusal(f"{lhs} is freed early with devm_kfree() at {file}:{call.line}: convert by hand")
+                    raise Refusal(
+                        f"{lhs} is freed early with devm_kfree() at {file}:{call.line}: convert by hand"
+                    )
 
     def _plane_alloc(self, facts: Facts, f: Finding, call: cindex.Call, struct: str,
                      members: list[tuple[str, str]]) -> list[Op]:  # fmt: skip
@@ -368,20 +399,47 @@ class Planner:
                 if any(x in between for x in v.set_at) or not (v.param or any(x < f.line for x in v.set_at)):
                     raise Refusal(f"{n} is only set after the allocation: the init cannot move there")
         stmt = fn.statement_at(init.line)
-        text = norm(fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace")) if stmt is not None else ""
+        text = (
+            norm(fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace")) if stmt is not None else ""
+        )
         shape = "return" if text.startswith("return ") else "checked"
         if shape == "checked" and not re.match(r"^\w+ = drm_universal_plane_init\(", text):
             raise Refusal("the drm_universal_plane_init() result is not checked in a form the tool knows")
         check = fn.statement_at(f.line + _stmt_lines(fn, f.line))
-        if check is None or check.type != "if_statement" or target not in cindex.identifiers_in(
-            norm(fn.src[check.start_byte : check.end_byte].decode(errors="replace")).split(")")[0]
+        if (
+            check is None
+            or check.type != "if_statement"
+            or target
+            not in cindex.identifiers_in(
+                norm(fn.src[check.start_byte : check.end_byte].decode(errors="replace")).split(")")[0]
+            )
         ):
             raise Refusal(f"the allocation of {target} is not followed by its NULL check")
         ops = [self.op("plane-alloc", f.file, f.line, drm=init.args[0], type=struct, member=path,
                        args=", ".join(rest))]  # fmt: skip
-        ops.append(self.op("plane-init-" + shape, f.file, init.line))
+        ops.append(self.op("plane-init-" + shape, f.file, init.line, funcs=funcs))
         ops.extend(self.destroy_ops(facts, funcs, "plane", {}))
         return ops
+
+    def _shared_tables(self, driver: Driver, planned: dict[str, list[Op]]) -> list[tuple[str, str]]:
+        """A funcs table loses `.destroy` only when every user of it is converted: the
+        findings whose table another, unconverted, object also uses get no patch."""
+        users: dict[str, int] = {}
+        for o in {o for ops in planned.values() for o in ops if o.kind.startswith(("init-", "plane-init-"))}:
+            table = dict(o.args).get("funcs", "")
+            users[table] = users.get(table, 0) + 1
+        out = []
+        for fid, ops in planned.items():
+            for o in ops:
+                if o.kind != "destroy-entry":
+                    continue
+                refs = sum(len(re.findall(rf"\b{o.name}\b", self.c.data(x).decode(errors="replace")))
+                           for x in driver.module.files)  # fmt: skip
+                if refs > 1 + users.get(o.name, 0):
+                    out.append((fid, f"{o.name} also serves objects this patch does not convert, and "
+                                     "drmm_ inits need a table without .destroy: convert by hand"))  # fmt: skip
+                    break
+        return out
 
     def _mode_config_cleanup(self, driver: Driver, findings: Sequence[Finding],
                              planned: dict[str, list[Op]]) -> tuple[list[Op], str]:  # fmt: skip
@@ -395,8 +453,10 @@ class Planner:
         if not cleanups:
             return [], ""
         if any(f.rule == "devm-mode-object" and f.id not in planned for f in findings):
-            return [], ("the driver calls drm_mode_config_cleanup() by hand, which needs the .destroy "
-                        "hooks the drmm_ helpers forbid, and not all its mode objects can be converted")  # fmt: skip
+            return [], (
+                "the driver calls drm_mode_config_cleanup() by hand, which needs the .destroy "
+                "hooks the drmm_ helpers forbid, and not all its mode objects can be converted"
+            )
         if not self.managed_mode_config and not self.c.calls(driver, "drmm_mode_config_init"):
             return [], "the driver's mode config is not drm-managed, so drm_mode_config_cleanup() must stay"
         return [self.op("cleanup", file, call.line) for file, call in cleanups], ""

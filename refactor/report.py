@@ -7,8 +7,8 @@ from collections import Counter
 from typing import Any
 
 from refactor import __version__
-from refactor.model import Driver, TreeModel
 from refactor.generate import Generated
+from refactor.model import Driver, TreeModel
 from refactor.sweep import SweepResult, confidence
 
 
@@ -221,9 +221,9 @@ def sweep_text(result: SweepResult, generated: Generated | None = None) -> str:
         out.append(f"  skipped {file}: {reason}: {detail} (rules: {', '.join(rules)})\n")
     if generated is not None:
         fixed = sum(len(p.findings) for p in generated.patches)
-        out.append(f"{len(generated.patches)} patches fix {fixed} findings in "
-                   f"{len({p.driver for p in generated.patches})} drivers; "
-                   f"{len(generated.refused)} findings have no patch ({generated.seconds:.1f}s).\n")  # fmt: skip
+        drivers = len({p.driver for p in generated.patches})
+        out.append(f"{len(generated.patches)} patches fix {fixed} findings in {drivers} drivers; "
+                   f"{len(generated.refused)} without a patch ({generated.seconds:.1f}s).\n")  # fmt: skip
     return "".join(out)
 
 

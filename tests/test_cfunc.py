@@ -46,7 +46,10 @@ def test_drm_pointer_member_only_once_assigned() -> None:
 
 
 def test_component_bind_data_is_the_drm_device() -> None:
-    body = "static int b(struct device *dev, struct device *master, void *data)\n{\n\tx = devm_kzalloc(dev, 4, 0);\n}\n"
+    body = (
+        "static int b(struct device *dev, struct device *master, void *data)\n"
+        "{\n\tx = devm_kzalloc(dev, 4, 0);\n}\n"
+    )
     fn, line, index = _fn(body, "devm")
     assert fn.drm_at(line, index) == "data"
 
@@ -63,18 +66,27 @@ def test_a_local_drm_set_later_is_not_in_scope() -> None:
     ("body", "expected"),
     [
         # the next statement's check jumps to a label: use it
-        ("int f(void)\n{\n\tint ret;\n\tmutex_init(&l);\n\tret = a();\n\tif (ret)\n\t\tgoto err_a;\n"
-         "\treturn 0;\nerr_a:\n\treturn ret;\n}\n", "goto err_a;"),
+        (
+            "int f(void)\n{\n\tint ret;\n\tmutex_init(&l);\n\tret = a();\n\tif (ret)\n\t\tgoto err_a;\n"
+            "\treturn 0;\nerr_a:\n\treturn ret;\n}\n",
+            "goto err_a;",
+        ),
         # infallible set-up is skipped; logging and setting the error code are allowed
-        ("int f(void)\n{\n\tint err;\n\tmutex_init(&l);\n\tINIT_LIST_HEAD(&h);\n\tp->n = 0;\n"
-         "\tp->q = b();\n\tif (IS_ERR(p->q)) {\n\t\tdev_err(d, \"x\");\n\t\terr = PTR_ERR(p->q);\n"
-         "\t\tgoto out;\n\t}\nout:\n\treturn err;\n}\n", "goto out;"),
+        (
+            "int f(void)\n{\n\tint err;\n\tmutex_init(&l);\n\tINIT_LIST_HEAD(&h);\n\tp->n = 0;\n"
+            '\tp->q = b();\n\tif (IS_ERR(p->q)) {\n\t\tdev_err(d, "x");\n\t\terr = PTR_ERR(p->q);\n'
+            "\t\tgoto out;\n\t}\nout:\n\treturn err;\n}\n",
+            "goto out;",
+        ),
         # nothing to unwind anywhere: a plain return
         ("int f(void)\n{\n\tint ret;\n\tmutex_init(&l);\n\treturn 0;\n}\n", "return ret;"),
         ("struct x *f(void)\n{\n\tint ret;\n\tmutex_init(&l);\n\treturn p;\n}\n", "return ERR_PTR(ret);"),
         # a check that cleans up by hand, and a goto elsewhere: not clear
-        ("int f(void)\n{\n\tint ret;\n\tmutex_init(&l);\n\tret = a();\n\tif (ret) {\n\t\tundo();\n"
-         "\t\treturn ret;\n\t}\n\tif (b())\n\t\tgoto x;\nx:\n\treturn 0;\n}\n", None),
+        (
+            "int f(void)\n{\n\tint ret;\n\tmutex_init(&l);\n\tret = a();\n\tif (ret) {\n\t\tundo();\n"
+            "\t\treturn ret;\n\t}\n\tif (b())\n\t\tgoto x;\nx:\n\treturn 0;\n}\n",
+            None,
+        ),
         ("void f(void)\n{\n\tint ret;\n\tmutex_init(&l);\n}\n", None),
     ],
 )

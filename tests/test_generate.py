@@ -94,7 +94,13 @@ def test_unpatched_findings_say_why(fixed) -> None:  # type: ignore[no-untyped-d
 def test_every_fix_family_has_a_golden_patch(fixed) -> None:  # type: ignore[no-untyped-def]
     result, gen, _ = fixed
     patched_rules = {r for p in gen.patches for r in p.rules}
-    fixable = {"devm-mode-object", "devm-drm-memory", "unmanaged-mutex", "unmanaged-mode-config", "double-put"}
+    fixable = {
+        "devm-mode-object",
+        "devm-drm-memory",
+        "unmanaged-mutex",
+        "unmanaged-mode-config",
+        "double-put",
+    }
     assert fixable <= patched_rules
     assert {p.family for p in gen.patches} == set(FAMILIES) - {"drmm-action"}
 

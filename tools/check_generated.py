@@ -55,10 +55,12 @@ def main() -> int:
     result = sweep.sweep(tm, sp, sweep.load_rules(), jobs=args.jobs)
     t_sweep = time.monotonic() - start
     gen = generate.generate(result, sp, jobs=args.jobs)
-    print(f"sweep: {len(result.findings)} findings in {len({f.driver for f in result.findings})} drivers "
-          f"({t_sweep:.1f}s); generate: {len(gen.patches)} patches fixing "
-          f"{sum(len(p.findings) for p in gen.patches)} findings in {len({p.driver for p in gen.patches})} "
-          f"drivers ({gen.seconds:.1f}s); {len(gen.refused)} findings without a patch")
+    print(
+        f"sweep: {len(result.findings)} findings in {len({f.driver for f in result.findings})} drivers "
+        f"({t_sweep:.1f}s); generate: {len(gen.patches)} patches fixing "
+        f"{sum(len(p.findings) for p in gen.patches)} findings in {len({p.driver for p in gen.patches})} "
+        f"drivers ({gen.seconds:.1f}s); {len(gen.refused)} findings without a patch"
+    )
 
     with tempfile.TemporaryDirectory(prefix="drmm-check-") as tmp:
         work = Path(tmp) / "worktree"
@@ -77,9 +79,17 @@ def main() -> int:
             rows = []
             for p in gen.patches:
                 check = proc.run(["git", "apply", "--check", "-p1", "-"], cwd=work, stdin=p.diff, timeout=60)
-                row = {"id": p.id, "driver": p.driver, "family": p.family, "files": list(p.files),
-                       "findings": len(p.findings), "applies": check.ok, "apply_error": check.stderr.strip(),
-                       "compiled": [], "failed": {}}
+                row = {
+                    "id": p.id,
+                    "driver": p.driver,
+                    "family": p.family,
+                    "files": list(p.files),
+                    "findings": len(p.findings),
+                    "applies": check.ok,
+                    "apply_error": check.stderr.strip(),
+                    "compiled": [],
+                    "failed": {},
+                }
                 if check.ok:
                     proc.run(["git", "apply", "-p1", "-"], cwd=work, stdin=p.diff, timeout=60)
                     for f in p.files:
@@ -102,8 +112,10 @@ def main() -> int:
             run(["git", "worktree", "remove", "--force", str(work)], tree)
     applied = sum(r["applies"] for r in rows)
     built = sum(r["applies"] and not r["failed"] for r in rows)
-    print(f"\n{len(rows)} patches: {applied} apply with git apply --check; the touched files of {built} "
-          f"compile ({100 * built / max(1, len(rows)):.1f}%); {time.monotonic() - start:.0f}s in all")
+    print(
+        f"\n{len(rows)} patches: {applied} apply with git apply --check; the touched files of {built} "
+        f"compile ({100 * built / max(1, len(rows)):.1f}%); {time.monotonic() - start:.0f}s in all"
+    )
     if args.json:
         args.json.write_text(json.dumps({"patches": rows}, indent=2))
     return 0 if built == len(rows) else 1

@@ -3,7 +3,8 @@
  * keepdisp: each finding here needs a person.  The CRTC's .destroy hook does
  * more than drm_crtc_cleanup() (drmm_ inits forbid the hook, so it must stay
  * and no patch is made), the encoder is allocated before the drm device
- * exists, and a lock is set up in a function that returns void.
+ * exists, a lock is set up in a function that returns void, and an encoder
+ * shares its funcs table (and so its .destroy) with the early encoder.
  */
 #include <linux/err.h>
 #include <linux/mutex.h>
@@ -24,10 +25,15 @@ struct keepdisp_encoder {
 	int lanes;
 };
 
+struct keepdisp_aux {
+	struct drm_encoder base;
+};
+
 struct keepdisp {
 	struct drm_device drm;
 	struct keepdisp_crtc *crtc;
 	struct keepdisp_encoder *encoder;
+	struct keepdisp_aux *aux;
 	struct mutex irq_lock;
 };
 
@@ -41,6 +47,10 @@ static void keepdisp_crtc_destroy(struct drm_crtc *crtc)
 
 static const struct drm_crtc_funcs keepdisp_crtc_funcs = {
 	.destroy = keepdisp_crtc_destroy,
+};
+
+static const struct drm_encoder_funcs keepdisp_encoder_funcs = {
+	.destroy = drm_encoder_cleanup,
 };
 
 static const struct drm_driver keepdisp_driver = {
@@ -65,6 +75,19 @@ static int keepdisp_crtc_create(struct keepdisp *kd)
 	kd->crtc = kcrtc;
 	return drm_crtc_init_with_planes(&kd->drm, &kcrtc->base, NULL, NULL,
 					 &keepdisp_crtc_funcs, NULL);
+}
+
+static int keepdisp_aux_create(struct keepdisp *kd)
+{
+	struct keepdisp_aux *aux;
+
+	// expect: devm-mode-object
+	aux = devm_kzalloc(kd->drm.dev, sizeof(*aux), GFP_KERNEL);
+	if (!aux)
+		return -ENOMEM;
+	kd->aux = aux;
+	return drm_encoder_init(&kd->drm, &aux->base, &keepdisp_encoder_funcs,
+				DRM_MODE_ENCODER_DSI, NULL);
 }
 
 static int keepdisp_probe(struct platform_device *pdev)
@@ -94,7 +117,11 @@ static int keepdisp_probe(struct platform_device *pdev)
 	ret = keepdisp_crtc_create(kd);
 	if (ret)
 		goto err_mode;
-	ret = drm_encoder_init(&kd->drm, &enc->base, NULL, DRM_MODE_ENCODER_DSI, NULL);
+	ret = drm_encoder_init(&kd->drm, &enc->base, &keepdisp_encoder_funcs,
+			       DRM_MODE_ENCODER_DSI, NULL);
+	if (ret)
+		goto err_mode;
+	ret = keepdisp_aux_create(kd);
 	if (ret)
 		goto err_mode;
 	return drm_dev_register(&kd->drm, 0);
