@@ -147,8 +147,11 @@ class Function:
         """The statement of a block that starts on `line` (the outermost one)."""
         for node in cindex.walk(self.node):
             parent = node.parent
-            if parent is not None and parent.type == "compound_statement" and _line(node) == line and (
-                node.type not in ("{", "}", "comment")
+            if (
+                parent is not None
+                and parent.type == "compound_statement"
+                and _line(node) == line
+                and (node.type not in ("{", "}", "comment"))
             ):
                 return node
         return None

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from refactor import cindex
 from refactor.classify import Classifier
 from refactor.model import Driver
 from refactor.plan import FAMILIES, FAMILY_OF, NO_PATCH, Plan, Planner
@@ -105,7 +106,7 @@ def _driver_patches(
             files = sorted({op.file for op in plan.ops})
             before = {f: (scratch / f).read_text(errors="surrogateescape") for f in files}
             why = _apply(plan, files, scratch, Path(tmp), rules, spatch, timeout)
-            made = {f: (scratch / f).read_text(errors="surrogateescape") for f in files}
+            made = {f: _declare(plan, f, (scratch / f).read_text(errors="surrogateescape")) for f in files}
             after = {f: _with_includes(before[f], _tidy(before[f], made[f])) for f in files}
             diff = "".join(_unified(f, before[f], after[f]) for f in files if before[f] != after[f])
             if not why and not diff:
@@ -152,12 +153,46 @@ def _apply(
             if failed:
                 return failed
     made = {json.loads(line) for line in applied_file.read_text().splitlines() if line.strip()}
-    missing = [op for op in plan.ops if op.key not in made]
+    missing = [op for op in plan.ops if op.key not in made and op.kind not in GENERATOR_OPS]
     if missing:
         op = missing[0]
         where = f"{op.file}: {op.name}" + (f": {op.code}" if op.code else "")
         return f"the semantic patch could not make the planned {op.kind} edit ({where})"
     return ""
+
+
+GENERATOR_OPS = ("declare",)  # edits made here rather than by a rule
+
+
+def _declare(plan: Plan, rel: str, text: str) -> str:
+    """`int VAR;` after the last declaration at the top of each function that needs it."""
+    for op in plan.ops:
+        if op.kind != "declare" or op.file != rel:
+            continue
+        data = text.encode(errors="surrogateescape")
+        lines = text.splitlines(keepends=True)
+        for node in cindex.walk(cindex.parse(data).root_node):
+            if (
+                node.type != "function_definition"
+                or cindex._declarator_name(node.child_by_field_name("declarator"), data) != op.name
+            ):
+                continue
+            body = node.child_by_field_name("body")
+            if body is None:
+                break
+            decls = []
+            for child in body.named_children:
+                if child.type != "declaration":
+                    break
+                decls.append(child)
+            line = f"\tint {dict(op.args)['var']};\n"
+            if decls:
+                lines.insert(decls[-1].end_point[0] + 1, line)
+            else:
+                lines[body.start_point[0] + 1 : body.start_point[0] + 1] = [line, "\n"]
+            text = "".join(lines)
+            break
+    return text
 
 
 def _unified(rel: str, old: str, new: str) -> str:

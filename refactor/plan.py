@@ -142,15 +142,23 @@ class Planner:
                           "to the component's bind() (or after the drm_device exists) by hand")  # fmt: skip
         raise Refusal(f"no drm_device is in scope in {fn.name}() at line {line}")
 
-    def error_handling(self, file: str, line: int) -> tuple[str, str]:
+    def error_handling(self, file: str, line: int) -> tuple[str, str, list[Op]]:
+        """The variable for the result of a drmm_ call added at `line`, the statement that
+        leaves on error, and the declaration of the variable when the function has none."""
         fn = self.function(file, line)
         if fn.returns == "void":
             raise Refusal(
                 f"{fn.name}() returns void, and the drmm_ call can fail: add error handling by hand"
             )
-        var = fn.error_var()
+        var, declare = fn.error_var(), []
         if not var:
-            raise Refusal(f"{fn.name}() has no error variable for the drmm_ call's result")
+            used = cindex.identifiers_in(
+                fn.src[fn.node.start_byte : fn.node.end_byte].decode(errors="replace")
+            )
+            var = next((n for n in ("ret", "err") if n not in used), "")
+            if not var:
+                raise Refusal(f"{fn.name}() has no free name for the drmm_ call's result")
+            declare = [Op("declare", file, fn.name, "", (("var", var),))]
         exit_ = fn.error_exit(line, var)
         if exit_ is None:
             why = (
@@ -159,7 +167,7 @@ class Planner:
                 else "unwinds errors in a way the tool cannot follow here"
             )
             raise Refusal(f"{fn.name}() {why}: add the error handling of the drmm_ call by hand")
-        return var, exit_
+        return var, exit_, declare
 
     # -- families -----------------------------------------------------------------------
     def plan(self, driver: Driver, family: str, findings: Sequence[Finding]) -> Plan:
@@ -211,8 +219,8 @@ class Planner:
                 "drm_mode_config_init("
             )
         ):
-            var, exit_ = self.error_handling(f.file, f.line)
-            return [self.op("mode-config-checked", f.file, f.line, var=var, exit=exit_)]
+            var, exit_, declare = self.error_handling(f.file, f.line)
+            return [self.op("mode-config-checked", f.file, f.line, var=var, exit=exit_), *declare]
         return [self.op("mode-config", f.file, f.line)]
 
     def _drmm_mutex(self, facts: Facts, f: Finding, shared: dict[str, Op]) -> list[Op]:
@@ -234,12 +242,14 @@ class Planner:
             raise Refusal("the mutex_init() is not a statement of its own")
         if root and root.group(1) not in fn.variables:
             pass  # a global or static lock: still drm-lifetime data reached by the finding
-        var, exit_ = self.error_handling(f.file, f.line)
+        var, exit_, declare = self.error_handling(f.file, f.line)
         kind = "mutex" if call.name == "mutex_init" else "devm-mutex-checked"
-        return [self.op(kind, f.file, f.line, drm=drm, var=var, exit=exit_)]
+        return [self.op(kind, f.file, f.line, drm=drm, var=var, exit=exit_), *declare]
 
     def _drmm_action(self, facts: Facts, f: Finding, shared: dict[str, Op]) -> list[Op]:
-        raise Refusal("the action's signature changes to (struct drm_device *, void *): convert by hand")
+        raise Refusal("moving the action to the final drm_dev_put() changes when its teardown runs, "
+                      "which may touch hardware after unbind: the rule is low confidence and its "
+                      "fix is left to a person")  # fmt: skip
 
     # -- drmm-alloc ---------------------------------------------------------------------
     def _drmm_alloc(self, facts: Facts, f: Finding, shared: dict[str, Op]) -> list[Op]:

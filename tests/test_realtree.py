@@ -114,7 +114,9 @@ def test_logicvc_patch_on_7_2(linux_7_2: Path, spatch: Spatch) -> None:
     gets no patch, with the reason."""
     from refactor.generate import generate
 
-    result = sweep(load_tree(linux_7_2, ["drivers/gpu/drm/logicvc"]), spatch, load_rules(["devm-mode-object"]))
+    result = sweep(
+        load_tree(linux_7_2, ["drivers/gpu/drm/logicvc"]), spatch, load_rules(["devm-mode-object"])
+    )
     gen = generate(result, spatch)
     assert [(p.driver, p.family, p.files) for p in gen.patches] == [
         ("logicvc-drm", "drmm-alloc",

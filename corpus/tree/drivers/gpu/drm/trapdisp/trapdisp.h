@@ -26,6 +26,7 @@ struct trapdisp_overlay {
 struct trapdisp_output {
 	struct drm_encoder encoder;
 	struct drm_connector connector;
+	struct mutex hpd_lock;
 	int port;
 };
 

@@ -18,6 +18,16 @@ static const struct drm_connector_funcs trapdisp_connector_funcs = {
 	.destroy = drm_connector_cleanup,
 };
 
+/* No variable for an error code yet: the patch declares one. */
+static int trapdisp_output_locks(struct trapdisp_device *tdev)
+{
+	struct trapdisp_output *out = tdev->output;
+
+	// expect: unmanaged-mutex
+	mutex_init(&out->hpd_lock);
+	return 0;
+}
+
 int trapdisp_output_create(struct trapdisp_device *tdev)
 {
 	struct trapdisp_output *out;
@@ -41,5 +51,5 @@ int trapdisp_output_create(struct trapdisp_device *tdev)
 		return ret;
 
 	tdev->output = out;
-	return 0;
+	return trapdisp_output_locks(tdev);
 }
