@@ -273,7 +273,7 @@ class Planner:
         drm = self.drm_at(facts, f.file, f.line, avoid=call.assigned_to, device=call.args[0])
         ops = [self.op("object-alloc", f.file, f.line, drm=drm, helper=helper)]
         for path, kind in members:
-            file, init, funcs = self.init_of(facts, struct, path, kind)
+            file, init, funcs = self.init_of(facts, struct, path, kind, (f.file, f.function))
             ops.append(self.op("init-" + init.name, file, init.line, funcs=funcs))
             ops.extend(self.destroy_ops(facts, funcs, kind, shared))
         return ops
@@ -300,9 +300,12 @@ class Planner:
                 out.extend(self.members(facts, t, f"{prefix}{fld.name}.", depth + 1))
         return out
 
-    def init_of(self, facts: Facts, struct: str, path: str, kind: str) -> tuple[str, cindex.Call, str]:
+    def init_of(
+        self, facts: Facts, struct: str, path: str, kind: str, near: tuple[str, str] = ("", "")
+    ) -> tuple[str, cindex.Call, str]:
         """The file and the unmanaged init call of the member `path` of `struct`, and the
-        name of its funcs table."""
+        name of its funcs table.  With several, the one in the function `near` (file,
+        function) that allocates the struct."""
         found: list[tuple[str, cindex.Call]] = []
         for file in facts.driver.module.files:
             for call in cindex.calls(self.c.data(file), INITS[kind]):
@@ -311,7 +314,10 @@ class Planner:
         if not found:
             raise Refusal(f"the tool could not find where the {kind} {path} of {struct} is initialised")
         if len(found) > 1:
-            raise Refusal(f"the {kind} {path} of {struct} is initialised in {len(found)} places")
+            local = [(file, call) for file, call in found if (file, call.function) == near]
+            if len(local) != 1:
+                raise Refusal(f"the {kind} {path} of {struct} is initialised in {len(found)} places")
+            found = local
         file, call = found[0]
         index = INITS[kind][call.name][1]
         funcs = call.args[index].lstrip("&").strip() if 0 <= index < len(call.args) else ""
@@ -320,7 +326,8 @@ class Planner:
     def _names_member(self, facts: Facts, file: str, call: cindex.Call, struct: str, path: str) -> bool:
         arg = call.args[1].replace(" ", "")
         if re.fullmatch(r"\w+", arg):  # an alias: `crtc = &priv->crtc; ...init(drm, crtc, ...)`
-            text = self.c.data(file).decode(errors="replace")
+            fn = self.function(file, call.line)
+            text = fn.src[fn.node.start_byte : fn.node.end_byte].decode(errors="replace")
             m = re.search(rf"\b{arg}\s*=\s*(&\s*\w+\s*->\s*[\w.\s]+?)\s*;", text)
             arg = m.group(1).replace(" ", "") if m else arg
         m = re.fullmatch(r"&(\w+)->([\w.]+)", arg)
@@ -390,7 +397,7 @@ class Planner:
         if not self.c.api("drmm_universal_plane_alloc"):
             raise Refusal("the tree does not declare drmm_universal_plane_alloc()")
         path, _ = members[0]
-        file, init, funcs = self.init_of(facts, struct, path, "plane")
+        file, init, funcs = self.init_of(facts, struct, path, "plane", (f.file, f.function))
         fn = self.function(f.file, f.line)
         target = call.assigned_to
         if file != f.file or init.function != fn.name or not re.fullmatch(r"\w+", target):
@@ -446,8 +453,9 @@ class Planner:
                 refs = sum(len(re.findall(rf"\b{o.name}\b", self.c.data(x).decode(errors="replace")))
                            for x in driver.module.files)  # fmt: skip
                 if refs > 1 + users.get(o.name, 0):
-                    out.append((fid, f"{o.name} also serves objects this patch does not convert, and "
-                                     "drmm_ inits need a table without .destroy: convert by hand"))  # fmt: skip
+                    why = (f"{o.name} also serves objects this patch does not convert, and drmm_ "
+                           "inits need a table without .destroy: convert by hand")  # fmt: skip
+                    out.append((fid, why))
                     break
         return out
 

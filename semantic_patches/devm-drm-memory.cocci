@@ -21,6 +21,9 @@
 //  coccicheck, stores into any struct member are reported; drmm-refactor runs
 //  the rule with DRMM_REFACTOR=1 and keeps only the structs its index shows
 //  reachable from the drm_device.
+// Patch mode: makes the edits drmm-refactor plans (DRMM_REFACTOR_PLAN names them
+//  by file, function and line); without a plan, as under make coccicheck, it
+//  changes nothing.
 
 virtual report
 virtual patch

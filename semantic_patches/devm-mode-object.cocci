@@ -14,6 +14,9 @@
 //  in the same file are known to hold mode objects.  drmm-refactor runs the
 //  rule with DRMM_REFACTOR=1: every allocation is reported with the
 //  expressions matched, and its index of the module's structs decides.
+// Patch mode: makes the edits drmm-refactor plans (DRMM_REFACTOR_PLAN names them
+//  by file, function and line); without a plan, as under make coccicheck, it
+//  changes nothing.
 
 virtual report
 virtual patch

@@ -10,6 +10,9 @@
 // Options: --no-includes --include-headers
 // Requires: 1.1
 // Keywords: devm_drm_dev_alloc, drm_dev_put
+// Patch mode: makes the edits drmm-refactor plans (DRMM_REFACTOR_PLAN names them
+//  by file, function and line); without a plan, as under make coccicheck, it
+//  changes nothing.
 
 virtual report
 virtual patch

@@ -11,6 +11,9 @@
 // Keywords: drm_mode_config_init
 // Comments: Low: in recent trees drm_mode_config_init() already wraps the
 //  managed version, so the finding is a clean-up more often than a bug.
+// Patch mode: makes the edits drmm-refactor plans (DRMM_REFACTOR_PLAN names them
+//  by file, function and line); without a plan, as under make coccicheck, it
+//  changes nothing.
 
 virtual report
 virtual patch

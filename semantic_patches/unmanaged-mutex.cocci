@@ -14,6 +14,9 @@
 //  when the same file has no mutex_destroy() of the same lock;
 //  drmm-refactor looks for the destroy in every file of the module and keeps
 //  only locks in structs its index shows reachable from the drm_device.
+// Patch mode: makes the edits drmm-refactor plans (DRMM_REFACTOR_PLAN names them
+//  by file, function and line); without a plan, as under make coccicheck, it
+//  changes nothing.
 
 virtual report
 virtual patch

@@ -123,8 +123,13 @@ def test_logicvc_patch_on_7_2(linux_7_2: Path, spatch: Spatch) -> None:
          ("drivers/gpu/drm/logicvc/logicvc_crtc.c", "drivers/gpu/drm/logicvc/logicvc_interface.c")),
     ]  # fmt: skip
     diff = gen.patches[0].diff
-    for line in ("+#include <drm/drm_managed.h>", "+	ret = drmm_crtc_init_with_planes(drm_dev, &crtc->drm_crtc,",
-                 "-	.destroy		= drm_crtc_cleanup,", "+	ret = drmm_encoder_init(drm_dev, &interface->drm_encoder,"):  # fmt: skip
+    expected = [
+        "+#include <drm/drm_managed.h>",
+        "+	ret = drmm_crtc_init_with_planes(drm_dev, &crtc->drm_crtc,",
+        "-	.destroy		= drm_crtc_cleanup,",
+        "+	ret = drmm_encoder_init(drm_dev, &interface->drm_encoder,",
+    ]
+    for line in expected:
         assert line in diff.splitlines(), line
     check = subprocess.run(["git", "apply", "--check", "-p1", "-"], cwd=linux_7_2, input=diff, text=True,
                            capture_output=True)  # fmt: skip
