@@ -207,8 +207,9 @@ def _unified(rel: str, old: str, new: str) -> str:
 
 def _tidy(old: str, new: str) -> str:
     """What spatch's pretty printer leaves for a person to fix: blank lines doubled where
-    code went, comments dropped with a statement, arguments aligned to a paren that moved."""
-    return _realign(old, _keep_comments(old, _tidy_blank_lines(old, new)))
+    code went, and arguments aligned to a paren that moved.  (A comment right above a
+    statement the patch removes describes it, and spatch removes it too.)"""
+    return _realign(old, _tidy_blank_lines(old, new))
 
 
 # header -> the helpers a patch may add that it declares (the others come with the
@@ -288,20 +289,6 @@ def _realign(old: str, new: str) -> str:
                 if body.rstrip().endswith((";", "{", ")")) and _open_paren(out[j]) is None:
                     break
                 j += 1
-    return "".join(out)
-
-
-def _keep_comments(old: str, new: str) -> str:
-    """spatch drops the comment lines above a statement it removes: put them back (a
-    whole function removed at file scope takes its comment with it)."""
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    out: list[str] = []
-    comment = re.compile(r"^\s+(//.*|/\*.*\*/)\s*$")
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag in ("replace", "delete") and not any(x[:1].isalpha() for x in a[i1:i2]):
-            kept = [x for x in a[i1:i2] if comment.match(x) and x not in b[j1:j2]]
-            out.extend(kept)
-        out.extend(b[j1:j2])
     return "".join(out)
 
 
