@@ -89,7 +89,7 @@ def test_sweep_logicvc_on_7_2(linux_7_2: Path, spatch: Spatch) -> None:
     )
     got = {(f.file.rsplit("/", 1)[1], f.function, f.helpers) for f in result.findings}
     assert got == {
-        ("logicvc_crtc.c", "logicvc_crtc_init", ("drmm_crtc_alloc_with_planes",)),
+        ("logicvc_crtc.c", "logicvc_crtc_init", ("drmm_kzalloc", "drmm_crtc_init_with_planes")),
         ("logicvc_interface.c", "logicvc_interface_init",
          ("drmm_kzalloc", "drmm_encoder_init", "drmm_connector_init")),
         ("logicvc_layer.c", "logicvc_layer_init", ("drmm_universal_plane_alloc",)),
