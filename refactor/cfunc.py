@@ -21,6 +21,13 @@ MODE_OBJECT_PARAMS = ("struct drm_crtc", "struct drm_plane", "struct drm_encoder
 _LOGGING = re.compile(r"^(\w+_)?(err|error|warn|warning|dbg|debug|info|notice|printk?)(_\w+)?\(", re.I)
 # Set-up that cannot fail and acquires nothing to undo: skipped when looking for the error
 # check that follows a new call.
+# Calls that leave nothing to undo: managed allocations, lookups, error-pointer helpers.
+_SAFE_CALL = re.compile(
+    r"^(devm_|drmm_|pcim_|of_|to_|platform_get_|dev_get_|device_get_|fwnode_|dev_name$|"
+    r"container_of$|IS_ERR|PTR_ERR$|ERR_PTR$|ERR_CAST$|WARN|BUG_ON$|ARRAY_SIZE$|min|max|clamp|BIT|"
+    r"GENMASK|FIELD_|READ_ONCE$|WRITE_ONCE$|\w+_get_drvdata$|\w+_set_drvdata$|strcmp$|strncmp$|"
+    r"memcpy$|sizeof$|offsetof$|\w+_to_\w+$)"
+)
 _INFALLIBLE = re.compile(
     r"^(mutex_init|spin_lock_init|raw_spin_lock_init|rwlock_init|init_rwsem|seqlock_init|"
     r"INIT_LIST_HEAD|INIT_HLIST_HEAD|INIT_WORK|INIT_DELAYED_WORK|INIT_KFIFO|init_waitqueue_head|"
@@ -183,9 +190,21 @@ class Function:
                     return exit_
             if i == 0 and node.type == "return_statement":
                 break
-        if self._unwinds_nothing():
+        if self._unwinds_nothing() and not self._sets_up_before(line):
             return f"return {var};" if self.returns == "int" else f"return ERR_PTR({var});"
         return None
+
+    def _sets_up_before(self, line: int) -> bool:
+        """Whether a call before `line` may have set up something that a new early return
+        would leak (only managed, logging, lookup and infallible calls are known safe)."""
+        for node in cindex.walk(self.node):
+            if node.type != "call_expression" or _line(node) >= line:
+                continue
+            fn = node.child_by_field_name("function")
+            name = _text(self.src, fn) if fn is not None else ""
+            if not (_SAFE_CALL.match(name) or _LOGGING.match(name + "(") or _INFALLIBLE.match(name + "(")):
+                return True
+        return False
 
     def _infallible(self, node: tree_sitter.Node) -> bool:
         """A statement that cannot fail and sets up nothing to undo: a known init call, or
