@@ -156,9 +156,10 @@ class Function:
             parent = node.parent
             if (
                 parent is not None
-                and parent.type == "compound_statement"
+                and parent.type in ("compound_statement", "labeled_statement")
                 and _line(node) == line
-                and (node.type not in ("{", "}", "comment"))
+                and node.is_named
+                and node.type not in ("comment", "statement_identifier")
             ):
                 return node
         return None

@@ -10,6 +10,7 @@ finding.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -276,6 +277,7 @@ class Planner:
             file, init, funcs = self.init_of(facts, struct, path, kind, (f.file, f.function))
             ops.append(self.op("init-" + init.name, file, init.line, funcs=funcs))
             ops.extend(self.destroy_ops(facts, funcs, kind, shared))
+            ops.extend(self.cleanup_ops(facts, struct, path, kind))
         return ops
 
     def members(self, facts: Facts, struct: str, prefix: str = "", depth: int = 0) -> list[tuple[str, str]]:
@@ -323,8 +325,12 @@ class Planner:
         funcs = call.args[index].lstrip("&").strip() if 0 <= index < len(call.args) else ""
         return file, call, funcs
 
-    def _names_member(self, facts: Facts, file: str, call: cindex.Call, struct: str, path: str) -> bool:
-        arg = call.args[1].replace(" ", "")
+    def _names_member(
+        self, facts: Facts, file: str, call: cindex.Call, struct: str, path: str, index: int = 1
+    ) -> bool:
+        """Whether argument `index` of `call` is `&x->path` with x a `struct *` (directly or
+        through a local alias set in the same function)."""
+        arg = call.args[index].replace(" ", "")
         if re.fullmatch(r"\w+", arg):  # an alias: `crtc = &priv->crtc; ...init(drm, crtc, ...)`
             fn = self.function(file, call.line)
             text = fn.src[fn.node.start_byte : fn.node.end_byte].decode(errors="replace")
@@ -335,6 +341,32 @@ class Planner:
             return False
         root = self.c.resolver(facts.index, file, call.line).type_of(m.group(1))
         return root.pointer == 1 and facts.index.canonical(root.name) == struct
+
+    def cleanup_ops(self, facts: Facts, struct: str, path: str, kind: str) -> list[Op]:
+        """The driver's own drm_*_cleanup() of the object (error paths, remove): the drmm_
+        helper now does it at release, and a second cleanup would corrupt the lists."""
+        ops = []
+        for file in facts.driver.module.files:
+            for call in cindex.calls(self.c.data(file), [CLEANUPS[kind]]):
+                if call.args and self._names_member(facts, file, call, struct, path, index=0):
+                    fn = self.function(file, call.line)
+                    stmt = fn.statement_at(call.line)
+                    labeled = (
+                        stmt is not None
+                        and stmt.parent is not None
+                        and stmt.parent.type == "labeled_statement"
+                    )
+                    if (
+                        stmt is None
+                        or stmt.type != "expression_statement"
+                        or (
+                            labeled and stmt.parent.next_named_sibling is None  # type: ignore[union-attr]
+                        )
+                    ):
+                        raise Refusal(f"{CLEANUPS[kind]}() of {path} at {file}:{call.line} is not a "
+                                      "statement the patch can drop: remove it by hand")  # fmt: skip
+                    ops.append(self.op("object-cleanup", file, call.line))
+        return ops
 
     def destroy_ops(self, facts: Facts, funcs: str, kind: str, shared: dict[str, Op]) -> list[Op]:
         """Drop `.destroy` from the funcs table (drmm_ inits forbid it) when it only cleans up."""
@@ -436,6 +468,7 @@ class Planner:
                        args=", ".join(rest))]  # fmt: skip
         ops.append(self.op("plane-init-" + shape, f.file, init.line, funcs=funcs))
         ops.extend(self.destroy_ops(facts, funcs, "plane", {}))
+        ops.extend(self.cleanup_ops(facts, struct, path, "plane"))
         return ops
 
     def _shared_tables(self, driver: Driver, planned: dict[str, list[Op]]) -> list[tuple[str, str]]:
@@ -464,8 +497,14 @@ class Planner:
         """drmm_ inits forbid `.destroy`, which a manual drm_mode_config_cleanup() calls: drop
         those calls too when every mode object of the driver becomes drm-managed; otherwise
         say why the mode-object fixes cannot be made."""
-        if not any(o.kind == "destroy-entry" for ops in planned.values() for o in ops):
+        if not any(o.kind.startswith(("init-", "plane-init-")) for ops in planned.values() for o in ops):
             return [], ""
+        foreign = self._foreign_cleanup(driver)
+        if foreign:
+            return [], (
+                f"{foreign} (another module of this driver) calls drm_mode_config_cleanup() by hand, "
+                "which calls the .destroy hooks the drmm_ helpers forbid: convert it first"
+            )
         cleanups = [(file, call) for file in driver.module.files
                     for call in cindex.calls(self.c.data(file), ["drm_mode_config_cleanup"])]  # fmt: skip
         if not cleanups:
@@ -478,6 +517,21 @@ class Planner:
         if not self.managed_mode_config and not self.c.calls(driver, "drmm_mode_config_init"):
             return [], "the driver's mode config is not drm-managed, so drm_mode_config_cleanup() must stay"
         return [self.op("cleanup", file, call.line) for file, call in cleanups], ""
+
+    def _foreign_cleanup(self, driver: Driver) -> str:
+        """A .c file next to the driver's own, in another module (a component driver's
+        master, say), that calls drm_mode_config_cleanup(); "" when there is none."""
+        mine = set(driver.module.files)
+        for d in sorted({os.path.dirname(f) for f in mine}):
+            try:
+                names = sorted(p.name for p in (self.c.root / d).iterdir() if p.suffix == ".c")
+            except OSError:
+                continue
+            for name in names:
+                rel = f"{d}/{name}"
+                if rel not in mine and b"drm_mode_config_cleanup(" in self.c.data(rel):
+                    return rel
+        return ""
 
 
 def _stmt_lines(fn: Function, line: int) -> int:

@@ -369,6 +369,31 @@ q << pft.q;
 @@
 applied("remove-function", q, f)
 
+// The drmm_ helper cleans the object up at release: the driver's own cleanup goes.
+@po depends on patch@
+identifier f = {drm_crtc_cleanup, drm_encoder_cleanup, drm_connector_cleanup, drm_plane_cleanup};
+expression E;
+position p;
+@@
+ f@p(E);
+
+@script:python depends on po@
+p << po.p;
+@@
+want("object-cleanup", p)
+
+@pot depends on patch@
+identifier po.f;
+expression po.E;
+position po.p, q;
+@@
+- f@p@q(E);
+
+@script:python depends on pot@
+q << pot.q;
+@@
+applied("object-cleanup", q)
+
 // The managed mode config now cleans up at the final drm_dev_put().
 @pc depends on patch@
 expression D;

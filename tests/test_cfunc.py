@@ -82,11 +82,17 @@ def test_a_local_drm_set_later_is_not_in_scope() -> None:
         ("int f(void)\n{\n\tint ret;\n\tmutex_init(&l);\n\treturn 0;\n}\n", "return ret;"),
         ("struct x *f(void)\n{\n\tint ret;\n\tmutex_init(&l);\n\treturn p;\n}\n", "return ERR_PTR(ret);"),
         # memory from kzalloc() before, and no error path after to copy: a new return would leak it
-        ("int f(struct a *a)\n{\n\tint ret;\n\tp = kzalloc(8, GFP_KERNEL);\n\tif (!p)\n\t\treturn -ENOMEM;\n"
-         "\tmutex_init(&p->l);\n\ta->p = p;\n\treturn 0;\n}\n", None),
+        (
+            "int f(struct a *a)\n{\n\tint ret;\n\tp = kzalloc(8, GFP_KERNEL);\n"
+            "\tif (!p)\n\t\treturn -ENOMEM;\n\tmutex_init(&p->l);\n\ta->p = p;\n\treturn 0;\n}\n",
+            None,
+        ),
         # managed memory before: nothing to undo
-        ("int f(struct a *a)\n{\n\tint ret;\n\tp = devm_kzalloc(d, 8, GFP_KERNEL);\n\tif (!p)\n"
-         "\t\treturn -ENOMEM;\n\tmutex_init(&p->l);\n\treturn 0;\n}\n", "return ret;"),
+        (
+            "int f(struct a *a)\n{\n\tint ret;\n\tp = devm_kzalloc(d, 8, GFP_KERNEL);\n\tif (!p)\n"
+            "\t\treturn -ENOMEM;\n\tmutex_init(&p->l);\n\treturn 0;\n}\n",
+            "return ret;",
+        ),
         # a check that cleans up by hand, and a goto elsewhere: not clear
         (
             "int f(void)\n{\n\tint ret;\n\tmutex_init(&l);\n\tret = a();\n\tif (ret) {\n\t\tundo();\n"

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* trapdisp output: an encoder and a connector in one struct. */
+/*
+ * trapdisp output: an encoder and a connector in one struct.  The error path's
+ * drm_encoder_cleanup() goes with the switch to drmm_encoder_init().
+ */
 #include <linux/slab.h>
 #include "trapdisp.h"
 
@@ -48,8 +51,12 @@ int trapdisp_output_create(struct trapdisp_device *tdev)
 	ret = drm_connector_init(&tdev->drm, &out->connector, &trapdisp_connector_funcs,
 				 DRM_MODE_CONNECTOR_HDMIA);
 	if (ret)
-		return ret;
+		goto err_encoder;
 
 	tdev->output = out;
 	return trapdisp_output_locks(tdev);
+
+err_encoder:
+	drm_encoder_cleanup(&out->encoder);
+	return ret;
 }
