@@ -124,11 +124,20 @@ class Function:
                     continue
                 if f.pointer == 0:
                     ranked.append((2, f"&{v.name}->{f.name}"))
-                elif f.pointer == 1 and self.set_before(f"{v.name}->{f.name}", line):
+                elif f.pointer == 1 and self._valid_member(v, f"{v.name}->{f.name}", line):
                     ranked.append((3, f"{v.name}->{f.name}"))
         if not ranked and self._component_bind():
             ranked.append((5, "data"))
         return min(ranked)[1] if ranked else ""
+
+    def _valid_member(self, v: Variable, member: str, line: int) -> bool:
+        """A pointer member is valid at `line` when this function sets it before, or when
+        the function uses it (`x->drm->dev`, an init call) and never sets it: then it was set
+        before the function was called."""
+        if self.set_before(member, line):
+            return True
+        body = " ".join(_text(self.src, self.node).split()).replace(" ->", "->").replace("-> ", "->")
+        return v.param and member in body and not self.set_before(member, 1 << 30)
 
     def _component_bind(self) -> bool:
         """`int bind(struct device *dev, struct device *master, void *data)`: a component's

@@ -265,7 +265,10 @@ class Planner:
             drm = self.drm_at(facts, f.file, f.line, avoid=call.assigned_to, device=call.args[0])
             return [self.op("alloc", f.file, f.line, drm=drm, helper=helper)]
         struct = data.get("struct", "")
-        members = self.members(facts, struct)
+        bare = MODE_OBJECTS.get(struct, "")
+        members = [("", bare)] if bare else self.members(facts, struct)
+        if bare and (bare not in INITS or bare == "plane"):
+            raise Refusal(f"a bare {bare} in devm_ memory: give it a container struct by hand")
         if not members:
             raise Refusal(f"no mode object member found in {struct}")
         kinds = {kind for _, kind in members}
@@ -274,10 +277,12 @@ class Planner:
         drm = self.drm_at(facts, f.file, f.line, avoid=call.assigned_to, device=call.args[0])
         ops = [self.op("object-alloc", f.file, f.line, drm=drm, helper=helper)]
         for path, kind in members:
-            file, init, funcs = self.init_of(facts, struct, path, kind, (f.file, f.function))
+            file, init, funcs = self.init_of(
+                facts, struct, path, kind, (f.file, f.function), call.assigned_to
+            )
             ops.append(self.op("init-" + init.name, file, init.line, funcs=funcs))
             ops.extend(self.destroy_ops(facts, funcs, kind, shared))
-            ops.extend(self.cleanup_ops(facts, struct, path, kind))
+            ops.extend(self.cleanup_ops(facts, struct, path, kind, (f.file, f.function), call.assigned_to))
         return ops
 
     def members(self, facts: Facts, struct: str, prefix: str = "", depth: int = 0) -> list[tuple[str, str]]:
@@ -303,7 +308,13 @@ class Planner:
         return out
 
     def init_of(
-        self, facts: Facts, struct: str, path: str, kind: str, near: tuple[str, str] = ("", "")
+        self,
+        facts: Facts,
+        struct: str,
+        path: str,
+        kind: str,
+        near: tuple[str, str] = ("", ""),
+        target: str = "",
     ) -> tuple[str, cindex.Call, str]:
         """The file and the unmanaged init call of the member `path` of `struct`, and the
         name of its funcs table.  With several, the one in the function `near` (file,
@@ -311,7 +322,12 @@ class Planner:
         found: list[tuple[str, cindex.Call]] = []
         for file in facts.driver.module.files:
             for call in cindex.calls(self.c.data(file), INITS[kind]):
-                if len(call.args) > 1 and self._names_member(facts, file, call, struct, path):
+                if len(call.args) < 2:
+                    continue
+                if path == "":  # the object itself: the init of the allocated pointer, in place
+                    if (file, call.function) == near and call.args[1].replace(" ", "") == target:
+                        found.append((file, call))
+                elif self._names_member(facts, file, call, struct, path):
                     found.append((file, call))
         if not found:
             raise Refusal(f"the tool could not find where the {kind} {path} of {struct} is initialised")
@@ -342,13 +358,27 @@ class Planner:
         root = self.c.resolver(facts.index, file, call.line).type_of(m.group(1))
         return root.pointer == 1 and facts.index.canonical(root.name) == struct
 
-    def cleanup_ops(self, facts: Facts, struct: str, path: str, kind: str) -> list[Op]:
+    def cleanup_ops(
+        self,
+        facts: Facts,
+        struct: str,
+        path: str,
+        kind: str,
+        near: tuple[str, str] = ("", ""),
+        target: str = "",
+    ) -> list[Op]:
         """The driver's own drm_*_cleanup() of the object (error paths, remove): the drmm_
         helper now does it at release, and a second cleanup would corrupt the lists."""
         ops = []
         for file in facts.driver.module.files:
             for call in cindex.calls(self.c.data(file), [CLEANUPS[kind]]):
-                if call.args and self._names_member(facts, file, call, struct, path, index=0):
+                if not call.args:
+                    continue
+                if path == "":
+                    mine = (file, call.function) == near and call.args[0].replace(" ", "") == target
+                else:
+                    mine = self._names_member(facts, file, call, struct, path, index=0)
+                if mine:
                     fn = self.function(file, call.line)
                     stmt = fn.statement_at(call.line)
                     labeled = (
@@ -519,8 +549,11 @@ class Planner:
         return [self.op("cleanup", file, call.line) for file, call in cleanups], ""
 
     def _foreign_cleanup(self, driver: Driver) -> str:
-        """A .c file next to the driver's own, in another module (a component driver's
-        master, say), that calls drm_mode_config_cleanup(); "" when there is none."""
+        """For a component module (whose drm_device another module creates): a .c file
+        next to its own, in another module (the master, say), that calls
+        drm_mode_config_cleanup(); "" when there is none."""
+        if driver.role != "component":
+            return ""
         mine = set(driver.module.files)
         for d in sorted({os.path.dirname(f) for f in mine}):
             try:

@@ -45,6 +45,16 @@ def test_drm_pointer_member_only_once_assigned() -> None:
     assert fn.drm_at(line, index, avoid="d") == "b->drm"
 
 
+def test_drm_pointer_member_used_and_never_set_here() -> None:
+    """`b->drm` used by the function and set nowhere in it was set by its caller."""
+    body = "int f(struct bar *b)\n{\n\tx = devm_kzalloc(0, 4, 0);\n\tdrm_encoder_init(b->drm, x);\n}\n"
+    fn, line, index = _fn(body, "devm")
+    assert fn.drm_at(line, index) == "b->drm"
+    body = "int f(struct bar *b)\n{\n\tx = devm_kzalloc(0, 4, 0);\n\tb->x = 1;\n}\n"
+    fn, line, index = _fn(body, "devm")
+    assert fn.drm_at(line, index) == ""
+
+
 def test_component_bind_data_is_the_drm_device() -> None:
     body = (
         "static int b(struct device *dev, struct device *master, void *data)\n"

@@ -43,5 +43,6 @@ struct trapdisp_primary *trapdisp_primary_create(struct drm_device *drm, u32 crt
 struct trapdisp_cursor *trapdisp_cursor_create(struct drm_device *drm);
 int trapdisp_overlay_create(struct trapdisp_device *tdev);
 int trapdisp_output_create(struct trapdisp_device *tdev);
+int trapdisp_bare_encoder(struct trapdisp_device *tdev);
 
 #endif

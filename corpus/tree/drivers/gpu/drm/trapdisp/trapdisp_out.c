@@ -31,6 +31,23 @@ static int trapdisp_output_locks(struct trapdisp_device *tdev)
 	return 0;
 }
 
+static const struct drm_encoder_funcs trapdisp_bare_funcs = {
+	.destroy = drm_encoder_cleanup,
+};
+
+/* A bare encoder, allocated on its own and initialised through the same pointer. */
+int trapdisp_bare_encoder(struct trapdisp_device *tdev)
+{
+	struct drm_encoder *encoder;
+
+	// expect: devm-mode-object
+	encoder = devm_kzalloc(tdev->drm.dev, sizeof(*encoder), GFP_KERNEL);
+	if (!encoder)
+		return -ENOMEM;
+	return drm_encoder_init(&tdev->drm, encoder, &trapdisp_bare_funcs,
+				DRM_MODE_ENCODER_TMDS, NULL);
+}
+
 int trapdisp_output_create(struct trapdisp_device *tdev)
 {
 	struct trapdisp_output *out;
