@@ -16,26 +16,34 @@ FETCH = REPO / "corpus" / "fetch_tree.py"
 _trees: dict[str, Path] = {}
 
 
-def real_tree(series: str) -> Path:
-    """A Linux tree from Debian's packages, fetched once into the cache outside the repo.
+def real_tree(series: str, git: bool = False) -> Path:
+    """A Linux tree from Debian's packages, fetched once into the cache outside the repo
+    (with `git`, made a git repository with one commit).
 
     Set DRMM_SKIP_REALTREE=1 to skip these tests explicitly (for example offline).
     """
     if os.environ.get("DRMM_SKIP_REALTREE"):
         pytest.skip("DRMM_SKIP_REALTREE is set")
-    if series not in _trees:
+    key = series + (":git" if git else "")
+    if key not in _trees:
         res = subprocess.run(
-            [sys.executable, str(FETCH), series], capture_output=True, text=True, timeout=1800
-        )
+            [sys.executable, str(FETCH), series, *(["--git"] if git else [])],
+            capture_output=True, text=True, timeout=3600,
+        )  # fmt: skip
         if res.returncode != 0:
             pytest.fail(f"cannot fetch Linux {series}: {res.stderr.strip()}")
-        _trees[series] = Path(res.stdout.strip())
-    return _trees[series]
+        _trees[key] = Path(res.stdout.strip())
+    return _trees[key]
 
 
 @pytest.fixture(scope="session")
 def linux_7_2() -> Path:
     return real_tree("7.2")
+
+
+@pytest.fixture(scope="session")
+def linux_7_2_git() -> Path:
+    return real_tree("7.2", git=True)
 
 
 @pytest.fixture(scope="session")

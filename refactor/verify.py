@@ -1,0 +1,398 @@
+"""Verify: give every generated patch a verdict before a maintainer sees it.
+
+Stages, each with its log; a patch fails at the first stage that fails:
+
+1. applies: `git apply --check` in a scratch worktree of the tree (the user's checkout is
+   never touched), on top of the driver's patches before it;
+2. builds: the touched objects compile in the real kernel build (a build directory per
+   tree and configuration, prepared once and kept in the cache) before and after the
+   patch, with W=1; a new compiler warning fails.  A file the configuration does not
+   build, or whose patched functions the compiler never saw, is `not-built` with the
+   Kconfig symbol that is off;
+3. style: `scripts/checkpatch.pl --strict -f` on each touched file before and after: no
+   error, warning or check the original did not have;
+4. effect: a re-sweep of the patched driver no longer reports the fixed findings and
+   reports nothing new, and generating again changes nothing.
+
+Compiler and checkpatch results are cached by file contents (plus configuration and
+tool versions), so a second verification of the same patches does no compiling.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from refactor import proc
+from refactor.errors import RefactorError
+from refactor.spatch import Rule, Spatch
+
+VERDICTS = ("verified", "apply-failed", "build-failed", "new-warning", "not-built", "checkpatch-failed",
+            "finding-remains", "new-finding", "not-checked")  # fmt: skip
+_FORMAT = b"results-3"  # bump when what a cached result holds or means changes
+_WARNING = re.compile(r"^(?P<file>[^:\s]+):\d+:\d+: (?P<kind>warning|error): (?P<msg>.*)$")
+_CHECKPATCH = re.compile(
+    r"^(?P<file>[^:]+):(?P<line>\d+): (?P<kind>ERROR|WARNING|CHECK):(?:(?P<type>[A-Z_0-9]+):)? (?P<msg>.*)$"
+)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str  # applies, builds, style, effect
+    ok: bool
+    reason: str  # one line; "" when ok
+    log: str
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The verdict of one patch."""
+
+    patch: str
+    verdict: str
+    reason: str
+    stages: tuple[Stage, ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A patch to verify.  Patches with the same `stack` (by default one driver's) apply
+    in order on top of each other; `findings` are the ids it must remove and `before` the
+    driver's finding ids before it (both empty for a patch from elsewhere: no effect stage)."""
+
+    id: str
+    driver: str
+    diff: str
+    findings: tuple[str, ...] = ()
+    before: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()  # what to re-sweep (module directories)
+    config: str = ""  # the module's Kconfig symbol
+    stack: str = ""
+    family: str = ""  # the fix family, for the idempotence check
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("DRMM_REFACTOR_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "drmm-refactor"
+    )
+    return Path(base)
+
+
+def touched_files(diff: str) -> list[str]:
+    """Files a unified diff changes (paths after b/)."""
+    return sorted({m.group(1) for m in re.finditer(r"^\+\+\+ b/(\S+)", diff, re.M)})
+
+
+# -- the scratch worktree ------------------------------------------------------------------
+@contextlib.contextmanager
+def worktree(tree: Path) -> Iterator[Path]:
+    """A detached git worktree of `tree`'s HEAD, removed afterwards (with its admin data)."""
+    if not (tree / ".git").exists():
+        raise RefactorError(f"{tree} is not a git repository: verification needs one (git init && git add -A "
+                            "&& git commit)")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="drmm-verify-") as tmp:
+        work = Path(tmp) / "tree"
+        res = proc.run(
+            ["git", "worktree", "add", "--detach", "--quiet", str(work), "HEAD"], cwd=tree, timeout=600
+        )
+        if not res.ok:
+            raise RefactorError(f"git worktree add failed: {res.stderr.strip()[:200]}")
+        try:
+            yield work
+        finally:
+            proc.run(["git", "worktree", "remove", "--force", str(work)], cwd=tree, timeout=600)
+            proc.run(["git", "worktree", "prune"], cwd=tree, timeout=120)
+
+
+# -- the build -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Build:
+    """A prepared build directory: `make O=dir ARCH=arch allmodconfig prepare`."""
+
+    dir: Path
+    arch: str
+    config: dict[str, str]
+    key: str  # configuration and compiler, for the result cache
+
+    def enabled(self, symbol: str) -> bool:
+        return symbol in ("y", "m", "") or self.config.get(symbol, "n") in ("y", "m")
+
+
+def prepare_build(tree: Path, work: Path, arch: str = "x86_64", jobs: int = 2) -> Build:
+    """The build directory for `tree` and `arch` in the cache, prepared once."""
+    name = hashlib.sha256(str(tree.resolve()).encode()).hexdigest()[:10]
+    build = cache_dir() / "build" / f"{tree.name}-{name}-{arch}-allmodconfig"
+    env = _arch_env(arch)
+    if not (build / "include/generated/autoconf.h").is_file():
+        build.mkdir(parents=True, exist_ok=True)
+        for target in (["allmodconfig"], [f"-j{jobs}", "prepare"]):
+            res = proc.run(["make", f"O={build}", *env, *target], cwd=work, timeout=3600)
+            if not res.ok:
+                raise RefactorError(
+                    f"make {' '.join(target)} failed: {_first_error(res.stdout + res.stderr)}"
+                )
+    config = {}
+    for line in (build / ".config").read_text(errors="replace").splitlines():
+        if line.startswith("CONFIG_") and "=" in line:
+            k, v = line.split("=", 1)
+            config[k] = v
+    cc = proc.run(["gcc", "--version"], timeout=60).stdout.splitlines()[:1]
+    key = hashlib.sha256((build / ".config").read_bytes() + "".join(cc).encode()).hexdigest()[:16]
+    return Build(build, arch, config, key)
+
+
+def _arch_env(arch: str) -> list[str]:
+    if arch in ("x86_64", "x86"):
+        return []
+    cross = {"arm64": "aarch64-linux-gnu-", "arm": "arm-linux-gnueabihf-", "riscv": "riscv64-linux-gnu-"}
+    if arch not in cross:
+        raise RefactorError(f"no cross compiler known for ARCH={arch}: use one of x86_64, {', '.join(cross)}")
+    return [f"ARCH={arch}", f"CROSS_COMPILE={cross[arch]}"]
+
+
+def _first_error(text: str) -> str:
+    for line in text.splitlines():
+        if ": error:" in line or "*** " in line or "No rule to make target" in line:
+            return line.strip()[:300]
+    lines = [x for x in text.splitlines() if x.strip()]
+    return lines[-1].strip()[:300] if lines else "no output"
+
+
+class ResultCache:
+    """JSON results keyed by a hash of everything that decides them."""
+
+    def __init__(self, root: Path, enabled: bool = True) -> None:
+        self.root = root
+        self.enabled = enabled
+        self.hits = 0
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        path = self.root / key[:2] / f"{key}.json"
+        if not self.enabled or not path.is_file():
+            return None
+        try:
+            value = json.loads(path.read_text())
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)  # a corrupt entry is recomputed
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        path = self.root / key[:2] / f"{key}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(value))
+        os.replace(tmp, path)
+
+
+def compile_file(work: Path, build: Build, rel: str, cache: ResultCache) -> dict[str, Any]:
+    """Compile one .c file with W=1: {"ok", "log", "warnings", "functions"} where functions
+    lists the function names the preprocessed source defines (to prove lines were built)."""
+    content = (work / rel).read_bytes()
+    key = hashlib.sha256(b"\0".join([_FORMAT, b"cc1", build.key.encode(), rel.encode(), content])).hexdigest()
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    obj = rel[:-2] + ".o"
+    env = _arch_env(build.arch)
+    # allmodconfig sets CONFIG_WERROR: keep warnings warnings, so that a new one is told
+    # apart from a build failure
+    res = proc.run(["make", f"O={build.dir}", *env, "W=1", "KCFLAGS=-Wno-error", obj], cwd=work, timeout=1800)
+    out = res.stdout + res.stderr
+    warnings = sorted({f"{m.group('file').split('/')[-1]}: {m.group('msg')}" for line in out.splitlines()
+                       if (m := _WARNING.match(line.strip())) and m.group("kind") == "warning"})  # fmt: skip
+    pre = proc.run(["make", f"O={build.dir}", *env, rel[:-2] + ".i"], cwd=work, timeout=1800)
+    ipath = build.dir / (rel[:-2] + ".i")
+    text = ipath.read_text(errors="replace") if pre.ok and ipath.is_file() else ""
+    functions = sorted(set(re.findall(r"^\w[\w\s\*]*?\b(\w+)\s*\([^;]*$", text, re.M)))
+    value = {"ok": res.ok, "log": out[-4000:], "error": "" if res.ok else _first_error(out),
+             "warnings": warnings, "functions": functions}  # fmt: skip
+    cache.put(key, value)
+    return value
+
+
+# -- checkpatch --------------------------------------------------------------------------------
+def checkpatch_file(work: Path, rel: str, cache: ResultCache) -> list[str]:
+    """`checkpatch.pl --strict -f` problems of a file as "KIND: message: line text"
+    (without line numbers, so the same problem before and after compares equal)."""
+    content = (work / rel).read_bytes()
+    script = work / "scripts/checkpatch.pl"
+    key = hashlib.sha256(
+        b"\0".join([_FORMAT, b"checkpatch", script.read_bytes(), rel.encode(), content])
+    ).hexdigest()
+    hit = cache.get(key)
+    if hit is not None:
+        return list(hit["problems"])
+    res = proc.run(["perl", str(script), "--strict", "--terse", "--no-summary", "--show-types", "-f", rel],
+                   cwd=work, timeout=600)  # fmt: skip
+    lines = content.decode(errors="replace").splitlines()
+    problems = []
+    for line in res.stdout.splitlines():
+        m = _CHECKPATCH.match(line)
+        if m:
+            n = int(m.group("line"))
+            code = " ".join(lines[n - 1].split()) if 0 < n <= len(lines) else ""
+            problems.append(f"{m.group('kind')}: {m.group('msg')}: {code}")
+    cache.put(key, {"problems": problems})
+    return problems
+
+
+# -- the stages ------------------------------------------------------------------------------
+def _apply(work: Path, diff: str, check_only: bool) -> proc.Completed:
+    args = ["git", "apply", "-p1", "--whitespace=nowarn", "-"]
+    if check_only:
+        args.insert(2, "--check")
+    return proc.run(args, cwd=work, stdin=diff, timeout=120)
+
+
+def _stage_build(work: Path, build: Build, cand: Candidate, before: dict[str, dict[str, Any]],
+                 cache: ResultCache) -> Stage:  # fmt: skip
+    logs = []
+    for rel in [f for f in touched_files(cand.diff) if f.endswith(".c")]:
+        after = compile_file(work, build, rel, cache)
+        logs.append(f"$ make W=1 {rel[:-2]}.o\n{after['log']}")
+        if not after["ok"]:
+            return Stage("builds", False, f"{rel}: {after['error']}", "\n".join(logs))
+        new = sorted(set(after["warnings"]) - set(before.get(rel, {}).get("warnings", [])))
+        if new:
+            return Stage("new-warning", False, f"{rel}: {new[0]}", "\n".join(logs))
+        hunks = _hunk_functions(cand.diff, rel)
+        if hunks and not (hunks & set(after["functions"])):
+            symbol = cand.config if cand.config and not build.enabled(cand.config) else ""
+            why = f"{symbol} is off" if symbol else "the changed functions are not in the preprocessed source"
+            return Stage("not-built", False, f"{rel}: {why}", "\n".join(logs))
+    return Stage("builds", True, "", "\n".join(logs))
+
+
+def _hunk_functions(diff: str, rel: str) -> set[str]:
+    """Names of the functions around changed lines (from `git diff`-style hunk headers is
+    not available with difflib; use the changed lines' calls and definitions instead)."""
+    names: set[str] = set()
+    current = ""
+    for line in diff.splitlines():
+        if line.startswith("+++ b/"):
+            current = line[6:]
+        elif current == rel and line[:1] in "+-" and not line.startswith(("+++", "---")):
+            m = re.match(r"^[+-]\w[\w\s\*]*?\b(\w+)\s*\(", line)
+            if m:
+                names.add(m.group(1))
+    return names
+
+
+def _stage_style(work: Path, cand: Candidate, before: dict[str, list[str]], cache: ResultCache) -> Stage:
+    logs = []
+    for rel in touched_files(cand.diff):
+        after = checkpatch_file(work, rel, cache)
+        new = list((Counter(after) - Counter(before.get(rel, []))).elements())
+        logs.append(f"$ checkpatch.pl --strict -f {rel}\n" + "\n".join(after))
+        bad = [p for p in new if p.startswith(("ERROR", "WARNING", "CHECK"))]
+        if bad:
+            return Stage("checkpatch-failed", False, f"{rel}: {bad[0]}", "\n".join(logs))
+    return Stage("style", True, "", "\n".join(logs))
+
+
+def verify(
+    tree: Path,
+    candidates: Sequence[Candidate],
+    *,
+    arch: str = "x86_64",
+    jobs: int = 2,
+    use_cache: bool = True,
+    effect: Callable[[Path, Candidate], Stage] | None = None,
+) -> tuple[list[Checked], int, float]:
+    """Verdicts for `candidates` (in order; one driver's patches stack).  `effect(work,
+    candidate)` runs the effect stage (the re-sweep) and returns a Stage; None skips it.
+    Returns the verdicts, the cache hits and the seconds taken."""
+    start = time.monotonic()
+    cache = ResultCache(cache_dir() / "results", enabled=use_cache)
+    checks: list[Checked] = []
+    with worktree(tree) as work:
+        build = prepare_build(tree, work, arch, jobs)
+        stacks: dict[str, list[Candidate]] = {}
+        for c in candidates:
+            stacks.setdefault(c.stack or c.driver, []).append(c)
+        for cands in stacks.values():
+            files = sorted({f for c in cands for f in touched_files(c.diff)})
+            compiled = {
+                f: compile_file(work, build, f, cache)
+                for f in files
+                if f.endswith(".c") and (work / f).is_file()
+            }
+            styled = {f: checkpatch_file(work, f, cache) for f in files if (work / f).is_file()}
+            failed_before = ""
+            for cand in cands:
+                t0 = time.monotonic()
+                stages: list[Stage] = []
+                if failed_before:
+                    why = f"it applies on top of {failed_before}, which failed"
+                    checks.append(Checked(cand.id, "not-checked", why, (), 0.0))
+                    continue
+                res = _apply(work, cand.diff, check_only=True)
+                stages.append(Stage("applies", res.ok, _first_line(res.stderr), res.stderr))
+                if res.ok:
+                    _apply(work, cand.diff, check_only=False)
+                    stages.append(_stage_build(work, build, cand, compiled, cache))
+                if stages[-1].ok:
+                    stages.append(_stage_style(work, cand, styled, cache))
+                if stages[-1].ok and effect is not None and cand.paths:
+                    stages.append(effect(work, cand))
+                verdict, reason = _verdict(stages)
+                if verdict not in ("verified", "not-built"):
+                    failed_before = cand.id
+                checks.append(Checked(cand.id, verdict, reason, tuple(stages), time.monotonic() - t0))
+            proc.run(["git", "checkout", "--quiet", "--", "."], cwd=work, timeout=300)
+            proc.run(["git", "clean", "-fdq"], cwd=work, timeout=300)
+    return checks, cache.hits, time.monotonic() - start
+
+
+def _first_line(text: str) -> str:
+    return next((x.strip() for x in text.splitlines() if x.strip()), "")[:300]
+
+
+def _verdict(stages: list[Stage]) -> tuple[str, str]:
+    names = {"applies": "apply-failed", "builds": "build-failed", "style": "checkpatch-failed"}
+    for s in stages:
+        if not s.ok:
+            return names.get(s.name, s.name), s.reason
+    return "verified", ""
+
+
+def effect_stage(spatch: Spatch, rules: Sequence[Rule]) -> Callable[[Path, Candidate], Stage]:
+    """The effect stage for `verify()`: re-sweep the patched driver in the worktree; the
+    patch's findings must be gone and nothing new reported, and generating again must
+    not touch them."""
+    from refactor import generate, model, sweep
+
+    def run(work: Path, cand: Candidate) -> Stage:
+        tm = model.load_tree(work, cand.paths)
+        result = sweep.sweep(tm, spatch, rules, jobs=1)
+        ids = {f.id for f in result.findings if f.driver == cand.driver}
+        log = "\n".join(f"{f.file}:{f.line}: [{f.rule}] {f.message}" for f in result.findings)
+        remains = sorted(set(cand.findings) & ids)
+        if remains:
+            f = next(x for x in result.findings if x.id == remains[0])
+            return Stage("finding-remains", False, f"{f.file}:{f.line}: [{f.rule}] still reported", log)
+        new = sorted(ids - set(cand.before))
+        if new:
+            f = next(x for x in result.findings if x.id == new[0])
+            return Stage("new-finding", False, f"{f.file}:{f.line}: [{f.rule}] {f.message}", log)
+        again = generate.generate(result, spatch, jobs=1)
+        if any(p.driver == cand.driver and p.family == cand.family for p in again.patches):
+            return Stage("finding-remains", False, "running the fix again changes the code", log)
+        return Stage("effect", True, "", log)
+
+    return run

@@ -1,0 +1,109 @@
+"""Verification on a git tree of Linux 7.2: a deliberately broken patch is caught at each
+stage, a generated patch is verified, and the user's checkout is left as it was.
+
+The first run prepares an x86_64 allmodconfig build directory in the cache (a few
+minutes); later runs reuse it, and compile results are cached by file contents.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from refactor.generate import _unified, generate
+from refactor.model import load_tree
+from refactor.spatch import Spatch
+from refactor.sweep import load_rules, sweep
+from refactor.verify import Candidate, effect_stage, verify
+
+pytestmark = pytest.mark.realtree
+
+DIR = "drivers/gpu/drm/sitronix"
+REL = f"{DIR}/st7571.c"
+ROW = (
+    "\tst7571->row = devm_kzalloc(st7571->dev,\n"
+    "\t\t\t\t   (st7571->ncols * st7571->bpp),\n"
+    "\t\t\t\t   GFP_KERNEL);\n"
+    "\tif (!st7571->row)\n"
+    "\t\treturn ERR_PTR(-ENOMEM);\n"
+)
+
+
+def _git_state(tree: Path) -> tuple[str, str]:
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tree, capture_output=True, text=True).stdout
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=tree, capture_output=True, text=True).stdout
+    return head, status
+
+
+@pytest.fixture(scope="module")
+def checked(linux_7_2_git: Path, spatch: Spatch):  # type: ignore[no-untyped-def]
+    tree = linux_7_2_git
+    state = _git_state(tree)
+    rules = load_rules()
+    result = sweep(load_tree(tree, [DIR]), spatch, rules)
+    gen = generate(result, spatch)
+    real = next(p for p in gen.patches if p.driver == "st7571" and p.family == "drmm-alloc")
+    before = tuple(f.id for f in result.findings if f.driver == "st7571")
+    base = (tree / REL).read_text()
+    assert ROW in base
+
+    def cand(name: str, new: str, findings: tuple[str, ...] = ()) -> Candidate:
+        diff = _unified(REL, base, new)
+        return Candidate(name, "st7571", diff, findings, before, (DIR,), "CONFIG_DRM_ST7571", stack=name)
+
+    lines = real.diff.splitlines(keepends=True)
+    first = next(i for i, x in enumerate(lines) if x.startswith(" ") and x.strip())
+    lines[first] = " /* a line the tree does not have */" + lines[first][1:]
+    bad_context = "".join(lines)
+    cands = [
+        Candidate(
+            "real",
+            "st7571",
+            real.diff,
+            real.findings,
+            before,
+            (DIR,),
+            "CONFIG_DRM_ST7571",
+            stack="real",
+            family=real.family,
+        ),  # fmt: skip
+        Candidate("no-apply", "st7571", bad_context, (), before, (DIR,), stack="no-apply"),
+        cand("no-build", base + "\nstatic int drmm_broken = ;\n"),
+        cand("warning", base + "\nstatic int drmm_unused_helper(void)\n{\n\treturn 0;\n}\n"),
+        cand("checkpatch", base + "\n/* trailing blank follows */ \n"),
+        cand("remains", base.replace(ROW, ROW + "\n\t/* the row buffer */\n"), real.findings),
+        cand(
+            "new-finding",
+            base.replace(
+                ROW,
+                ROW + "\n\tst7571->row = devm_kzalloc(st7571->dev, st7571->ncols,\n"
+                "\t\t\t\t   GFP_KERNEL);\n\tif (!st7571->row)\n"
+                "\t\treturn ERR_PTR(-ENOMEM);\n",
+            ),
+        ),  # fmt: skip
+    ]
+    checks, hits, seconds = verify(tree, cands, effect=effect_stage(spatch, rules))
+    assert _git_state(tree) == state, "verification touched the user's checkout"
+    return {c.patch: c for c in checks}
+
+
+@pytest.mark.parametrize(
+    ("name", "verdict", "reason"),
+    [
+        ("real", "verified", ""),
+        ("no-apply", "apply-failed", "patch failed"),
+        ("no-build", "build-failed", "st7571.c"),
+        ("warning", "new-warning", "drmm_unused_helper"),
+        ("checkpatch", "checkpatch-failed", "trailing whitespace"),
+        ("remains", "finding-remains", "still reported"),
+        ("new-finding", "new-finding", "devm-drm-memory"),
+    ],
+)
+def test_each_stage_catches_its_fault(checked, name: str, verdict: str, reason: str) -> None:  # type: ignore[no-untyped-def]
+    c = checked[name]
+    if c.verdict != verdict:
+        print(*(s.log[-3000:] for s in c.stages), sep="\n----\n")
+    assert c.verdict == verdict, (c.reason, [(s.name, s.ok, s.reason) for s in c.stages])
+    assert reason in c.reason
