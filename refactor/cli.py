@@ -81,6 +81,9 @@ def drivers(tree: str | None, fmt: str, out: Path | None, paths: tuple[str, ...]
     "--diff", "show_diff", is_flag=True, help="Print the patches the fixes would make, not the report."
 )
 @click.option("--no-patches", is_flag=True, help="Find only: generate no patches.")
+@click.option("--verify", "do_verify", is_flag=True, help="Verify the patches (needs a git tree; builds).")
+@click.option("--arch", default="x86_64", show_default=True, help="Build architecture for --verify.")
+@click.option("--no-cache", is_flag=True, help="Recompute verification results.")
 def sweep(
     tree: str | None,
     fmt: str,
@@ -92,6 +95,9 @@ def sweep(
     include_tests: bool,
     show_diff: bool,
     no_patches: bool,
+    do_verify: bool,
+    arch: str,
+    no_cache: bool,
 ) -> None:
     """Dry run: find lifetime bugs in TREE's drm drivers and the patches that fix them;
     change nothing.
@@ -111,14 +117,60 @@ def sweep(
         tm = model.load_tree(find_tree(tree), paths)
         result = sweep_mod.sweep(tm, sp, rules, jobs=jobs, timeout=timeout, include_tests=include_tests)
         gen = None if no_patches else generate_mod.generate(result, sp, jobs=jobs)
+        checks = None
+        if do_verify and gen is not None:
+            from refactor import verify as verify_mod
+
+            cands = verify_mod.candidates_of(gen, result)
+            effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)
+            checks, _, _ = verify_mod.verify(tm.root, cands, arch=arch, jobs=jobs, use_cache=not no_cache,
+                                             effect=effect)  # fmt: skip
         if show_diff and gen is not None:
             text = report.patches_text(gen)
         elif fmt == "json":
-            text = report.sweep_json(result, gen)
+            text = report.sweep_json(result, gen, checks)
         else:
-            text = report.sweep_text(result, gen)
+            text = report.sweep_text(result, gen, checks)
         output.write_text(text, out)
         return 1 if result.findings else 0
+
+    sys.exit(_run(go))
+
+
+@main.command()
+@click.argument("patches", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--tree", "tree", help="The kernel tree the patches are for (default: the one around you).")
+@click.option("--arch", default="x86_64", show_default=True, help="Build architecture.")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=2, show_default=True)
+@click.option("--no-cache", is_flag=True, help="Recompute build and checkpatch results.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check(
+    patches: tuple[Path, ...], tree: str | None, arch: str, jobs: int, no_cache: bool, fmt: str
+) -> None:
+    """Verify PATCH files (unified diffs, -p1 at the tree root) in a scratch worktree:
+    applies, builds, checkpatch, and adds no finding.  Exit 0 when all are verified."""
+    from refactor import spatch as spatch_mod
+    from refactor import sweep as sweep_mod
+    from refactor import verify as verify_mod
+
+    def go() -> int:
+        root = find_tree(tree)
+        model.check_tree(root)
+        diffs = []
+        for p in patches:
+            try:
+                diffs.append((str(p), p.read_text()))
+            except (OSError, UnicodeDecodeError) as exc:
+                raise RefactorError(f"cannot read {p}: {exc}") from None
+        sp = spatch_mod.find_spatch()
+        rules = sweep_mod.load_rules()
+        cands = verify_mod.foreign_candidates(root, diffs, sp, rules)
+        effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)
+        checks, hits, seconds = verify_mod.verify(root, cands, arch=arch, jobs=jobs, use_cache=not no_cache,
+                                                  effect=effect)  # fmt: skip
+        click.echo(report.checks_json(checks) if fmt == "json" else report.checks_text(checks, hits, seconds),
+                   nl=False)  # fmt: skip
+        return 0 if all(c.verdict == "verified" for c in checks) else 1
 
     sys.exit(_run(go))
 

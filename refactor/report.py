@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from refactor import __version__
 from refactor.generate import Generated
 from refactor.model import Driver, TreeModel
 from refactor.sweep import SweepResult, confidence
+from refactor.verify import Checked
 
 
 def _driver_json(d: Driver) -> dict[str, Any]:
@@ -103,9 +105,13 @@ def drivers_text(model: TreeModel, drivers: list[Driver]) -> str:
     return "".join(out)
 
 
-def sweep_json(result: SweepResult, generated: Generated | None = None) -> str:
+def sweep_json(
+    result: SweepResult, generated: Generated | None = None, checks: Sequence[Checked] | None = None
+) -> str:
     model = result.model
     gen = generated or Generated((), (), 0.0)
+    verdicts = {c.patch: c for c in checks or ()}
+    unchecked = "verification not run (sweep --verify)"
     doc = {
         "tool": {"name": "drmm-refactor", "version": __version__},
         "tree": {"path": str(model.root), "version": model.version},
@@ -156,8 +162,8 @@ def sweep_json(result: SweepResult, generated: Generated | None = None) -> str:
                 "findings": list(p.findings),
                 "files": list(p.files),
                 "diff": p.diff,
-                "verdict": "not-checked",
-                "reason": "verification is not run by sweep",
+                "verdict": verdicts[p.id].verdict if p.id in verdicts else "not-checked",
+                "reason": verdicts[p.id].reason if p.id in verdicts else unchecked,
             }
             for p in gen.patches
         ],
@@ -181,8 +187,11 @@ def skipped_files(result: SweepResult) -> dict[str, tuple[str, str, list[str]]]:
     return out
 
 
-def sweep_text(result: SweepResult, generated: Generated | None = None) -> str:
+def sweep_text(
+    result: SweepResult, generated: Generated | None = None, checks: Sequence[Checked] | None = None
+) -> str:
     model = result.model
+    verdicts = {c.patch: c for c in checks or ()}
     per: dict[str, Counter[str]] = {}
     levels: dict[str, Counter[str]] = {}
     for f in result.findings:
@@ -207,7 +216,11 @@ def sweep_text(result: SweepResult, generated: Generated | None = None) -> str:
             out.append(f"{f.file}:{f.line}: {f.function}(): [{f.rule}] {f.message}\n    fix: {f.fix}\n")
             if generated is not None:
                 pid = generated.patch_of(f.id)
-                out.append(f"    patch: {pid}\n" if pid else f"    no patch: {generated.why_not(f.id)}\n")
+                if pid and pid in verdicts:
+                    c = verdicts[pid]
+                    out.append(f"    patch: {pid} ({c.verdict}{': ' + c.reason if c.reason else ''})\n")
+                else:
+                    out.append(f"    patch: {pid}\n" if pid else f"    no patch: {generated.why_not(f.id)}\n")
     skipped = skipped_files(result)
     reasons = Counter(reason for reason, _, _ in skipped.values())
     by_reason = f" ({', '.join(f'{r} {n}' for r, n in sorted(reasons.items()))})" if reasons else ""
@@ -225,6 +238,34 @@ def sweep_text(result: SweepResult, generated: Generated | None = None) -> str:
         out.append(f"{len(generated.patches)} patches fix {fixed} findings in {drivers} drivers; "
                    f"{len(generated.refused)} without a patch ({generated.seconds:.1f}s).\n")  # fmt: skip
     return "".join(out)
+
+
+def _verdict_counts(checks: Sequence[Checked]) -> str:
+    counts = Counter(c.verdict for c in checks)
+    return ", ".join(f"{v} {n}" for v, n in sorted(counts.items()))
+
+
+def checks_text(checks: Sequence[Checked], cache_hits: int, seconds: float) -> str:
+    """One line per patch with its verdict and reason, then the counts."""
+    out = [f"{c.verdict:18} {c.patch}" + (f": {c.reason}" if c.reason else "") + "\n" for c in checks]
+    out.append(
+        f"{len(checks)} patches: {_verdict_counts(checks)}; {seconds:.0f}s, {cache_hits} cached results\n"
+    )
+    return "".join(out)
+
+
+def checks_json(checks: Sequence[Checked]) -> str:
+    rows = [
+        {
+            "patch": c.patch,
+            "verdict": c.verdict,
+            "reason": c.reason,
+            "seconds": round(c.seconds, 2),
+            "stages": [{"stage": s.name, "ok": s.ok, "reason": s.reason, "log": s.log} for s in c.stages],
+        }
+        for c in checks
+    ]
+    return json.dumps(rows, indent=2) + "\n"
 
 
 def patches_text(generated: Generated) -> str:

@@ -371,28 +371,87 @@ def _verdict(stages: list[Stage]) -> tuple[str, str]:
     return "verified", ""
 
 
-def effect_stage(spatch: Spatch, rules: Sequence[Rule]) -> Callable[[Path, Candidate], Stage]:
+def effect_stage(
+    spatch: Spatch, rules: Sequence[Rule], use_cache: bool = True
+) -> Callable[[Path, Candidate], Stage]:
     """The effect stage for `verify()`: re-sweep the patched driver in the worktree; the
     patch's findings must be gone and nothing new reported, and generating again must
-    not touch them."""
-    from refactor import generate, model, sweep
+    not touch them.  The outcome is cached by the swept files' contents and the rules."""
+    from refactor import __version__, generate, model, sweep
+
+    cache = ResultCache(cache_dir() / "results", enabled=use_cache)
+    rule_text = b"".join(r.path.read_bytes() for r in rules)
 
     def run(work: Path, cand: Candidate) -> Stage:
         tm = model.load_tree(work, cand.paths)
+        files = sorted({f for d in tm.drivers for f in d.module.files})
+        h = hashlib.sha256(b"\0".join([_FORMAT, b"effect", __version__.encode(), rule_text,
+                                        json.dumps([cand.driver, cand.family, sorted(cand.findings),
+                                                    sorted(cand.before)]).encode()]))  # fmt: skip
+        for f in files:
+            h.update(f.encode() + b"\0" + (work / f).read_bytes())
+        hit = cache.get(h.hexdigest())
+        if hit is not None:
+            return Stage(hit["name"], hit["ok"], hit["reason"], hit["log"])
+        stage = _effect(work, cand, tm)
+        cache.put(
+            h.hexdigest(), {"name": stage.name, "ok": stage.ok, "reason": stage.reason, "log": stage.log}
+        )
+        return stage
+
+    def _effect(work: Path, cand: Candidate, tm: model.TreeModel) -> Stage:
         result = sweep.sweep(tm, spatch, rules, jobs=1)
-        ids = {f.id for f in result.findings if f.driver == cand.driver}
-        log = "\n".join(f"{f.file}:{f.line}: [{f.rule}] {f.message}" for f in result.findings)
+        mine = [f for f in result.findings if not cand.driver or f.driver == cand.driver]
+        ids = {f.id for f in mine}
+        log = "\n".join(f"{f.file}:{f.line}: [{f.rule}] {f.message}" for f in mine)
         remains = sorted(set(cand.findings) & ids)
         if remains:
-            f = next(x for x in result.findings if x.id == remains[0])
+            f = next(x for x in mine if x.id == remains[0])
             return Stage("finding-remains", False, f"{f.file}:{f.line}: [{f.rule}] still reported", log)
         new = sorted(ids - set(cand.before))
         if new:
-            f = next(x for x in result.findings if x.id == new[0])
+            f = next(x for x in mine if x.id == new[0])
             return Stage("new-finding", False, f"{f.file}:{f.line}: [{f.rule}] {f.message}", log)
-        again = generate.generate(result, spatch, jobs=1)
-        if any(p.driver == cand.driver and p.family == cand.family for p in again.patches):
-            return Stage("finding-remains", False, "running the fix again changes the code", log)
+        if cand.family:
+            again = generate.generate(result, spatch, jobs=1)
+            if any(p.driver == cand.driver and p.family == cand.family for p in again.patches):
+                return Stage("finding-remains", False, "running the fix again changes the code", log)
         return Stage("effect", True, "", log)
 
     return run
+
+
+def candidates_of(generated: Any, result: Any) -> list[Candidate]:
+    """The generated patches as candidates: one stack per driver, in generation order,
+    each knowing the driver's findings before it."""
+    drivers = {d.name: d for d in result.drivers}
+    before: dict[str, set[str]] = {}
+    for f in result.findings:
+        before.setdefault(f.driver, set()).add(f.id)
+    out = []
+    for p in generated.patches:
+        d = drivers[p.driver]
+        have = before[p.driver]
+        out.append(Candidate(p.id, p.driver, p.diff, p.findings, tuple(sorted(have)), (d.module.directory,),
+                             d.module.config, stack=p.driver, family=p.family))  # fmt: skip
+        before[p.driver] = have - set(p.findings)
+    return out
+
+
+def foreign_candidates(tree: Path, diffs: Sequence[tuple[str, str]], spatch: Spatch,
+                       rules: Sequence[Rule]) -> list[Candidate]:  # fmt: skip
+    """Patches from elsewhere (name, diff): the effect stage only checks that they add no
+    finding to the modules whose files they touch."""
+    from refactor import model, sweep
+
+    out = []
+    for name, diff in diffs:
+        files = touched_files(diff)
+        if not files:
+            raise RefactorError(f"{name}: not a unified diff (no +++ b/ lines)")
+        paths = tuple(sorted({os.path.dirname(f) for f in files}))
+        tm = model.load_tree(tree, paths)
+        before = tuple(sorted(f.id for f in sweep.sweep(tm, spatch, rules, jobs=1).findings))
+        config = next((d.module.config for d in tm.drivers), "")
+        out.append(Candidate(name, "", diff, (), before, paths if tm.drivers else (), config, stack=name))
+    return out
