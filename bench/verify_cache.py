@@ -59,6 +59,7 @@ def main() -> int:
     assert [c.verdict for c in checks] == [c.verdict for c in again], "the warm run changed a verdict"
 
     rules_of = {p.id: p.rules for p in gen.patches}
+    driver_of = {p.id: p.driver for p in gen.patches}
     per_verdict = Counter(c.verdict for c in checks)
     per_rule: dict[str, Counter[str]] = {}
     for c in checks:
@@ -74,10 +75,11 @@ def main() -> int:
     for c in checks:
         if c.verdict != "verified":
             print(
-                f"{c.verdict:18} {c.patch} {next(p.driver for p in gen.patches if p.id == c.patch)}: {c.reason}"
+                f"{c.verdict:18} {c.patch} {driver_of[c.patch]}: {c.reason}"
             )
     print(
-        f"\ncold {cold:.1f}s, warm {warm:.1f}s: the second verification is {cold / max(warm, 1e-9):.1f}x faster"
+        f"\ncold {cold:.1f}s, warm {warm:.1f}s: "
+        f"the second verification is {cold / max(warm, 1e-9):.1f}x faster"
     )
     if args.json:
         args.json.write_text(

@@ -47,7 +47,8 @@ def main() -> int:
     args = ap.parse_args()
     tree = args.tree.resolve()
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "drmm-refactor"
-    build = (args.build or cache / "build" / f"{tree.parent.name}-worktree-x86_64-allmodconfig").resolve()  # see verify.prepare_build
+    default = cache / "build" / f"{tree.parent.name}-worktree-x86_64-allmodconfig"
+    build = (args.build or default).resolve()
 
     start = time.monotonic()
     sp = spatch.find_spatch()
