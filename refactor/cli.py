@@ -156,6 +156,9 @@ def check(
     def go() -> int:
         root = find_tree(tree)
         model.check_tree(root)
+        if not (root / ".git").exists():
+            raise RefactorError(f"{root} is not a git repository: check applies patches in a git worktree "
+                                "(make one: git init && git add -A && git commit -m base)")  # fmt: skip
         diffs = []
         for p in patches:
             try:

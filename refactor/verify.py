@@ -318,6 +318,9 @@ def verify(
     candidate)` runs the effect stage (the re-sweep) and returns a Stage; None skips it.
     Returns the verdicts, the cache hits and the seconds taken."""
     start = time.monotonic()
+    if not (tree / ".git").exists():
+        why = "the tree is not a git repository, so it cannot be verified in a worktree"
+        return [Checked(c.id, "not-checked", why, (), 0.0) for c in candidates], 0, 0.0
     cache = ResultCache(cache_dir() / "results", enabled=use_cache)
     checks: list[Checked] = []
     with worktree(tree) as work:

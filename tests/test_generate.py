@@ -166,3 +166,20 @@ def test_realign_follows_a_renamed_call() -> None:
 def test_blank_line_left_by_a_removed_function_goes() -> None:
     old = "int a;\n\nstatic void f(void)\n{\n}\n\nint b;\n"
     assert _tidy_blank_lines(old, "int a;\n\n\n\nint b;\n") == "int a;\n\nint b;\n"
+
+
+def test_sweep_verify_on_a_tree_without_git_says_not_checked(corpus_tree: Path) -> None:
+    res = CliRunner().invoke(main, ["sweep", str(corpus_tree), "--format", "json", "--verify"])
+    assert res.exit_code == 1, res.output
+    doc = json.loads(res.output)
+    assert doc["patches"]
+    assert {p["verdict"] for p in doc["patches"]} == {"not-checked"}
+    assert all("not a git repository" in p["reason"] for p in doc["patches"])
+
+
+def test_check_refuses_a_tree_without_git(corpus_tree: Path, tmp_path: Path) -> None:
+    patch = tmp_path / "x.patch"
+    patch.write_text("--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n")
+    res = CliRunner().invoke(main, ["check", "--tree", str(corpus_tree), str(patch)])
+    assert res.exit_code == 2
+    assert "is not a git repository" in res.output and "git init" in res.output
