@@ -39,7 +39,10 @@ from refactor.spatch import Rule, Spatch
 
 VERDICTS = ("verified", "apply-failed", "build-failed", "new-warning", "not-built", "checkpatch-failed",
             "finding-remains", "new-finding", "not-checked")  # fmt: skip
-_FORMAT = b"results-3"  # bump when what a cached result holds or means changes
+_FORMAT = b"results-4"
+# `name(params) {` in preprocessed C: a function definition (one level of nested parens)
+_PARAMS = r"\([^;{}()]*(?:\([^;{}()]*\)[^;{}()]*)*\)"
+_DEFINITION = re.compile(rf"\b(\w+)\s*{_PARAMS}\s*\{{")  # bump when what a cached result holds or means changes
 _WARNING = re.compile(r"^(?P<file>[^:\s]+):\d+:\d+: (?P<kind>warning|error): (?P<msg>.*)$")
 _CHECKPATCH = re.compile(
     r"^(?P<file>[^:]+):(?P<line>\d+): (?P<kind>ERROR|WARNING|CHECK):(?:(?P<type>[A-Z_0-9]+):)? (?P<msg>.*)$"
@@ -218,7 +221,7 @@ def compile_file(work: Path, build: Build, rel: str, cache: ResultCache) -> dict
     pre = proc.run(["make", f"O={build.dir}", *env, rel[:-2] + ".i"], cwd=work, timeout=1800)
     ipath = build.dir / (rel[:-2] + ".i")
     text = ipath.read_text(errors="replace") if pre.ok and ipath.is_file() else ""
-    functions = sorted(set(re.findall(r"^\w[\w\s\*]*?\b(\w+)\s*\([^;]*$", text, re.M)))
+    functions = sorted(set(_DEFINITION.findall(text)))
     value = {"ok": res.ok, "log": out[-4000:], "error": "" if res.ok else _first_error(out),
              "warnings": warnings, "functions": functions}  # fmt: skip
     cache.put(key, value)
@@ -270,27 +273,26 @@ def _stage_build(work: Path, build: Build, cand: Candidate, before: dict[str, di
         new = sorted(set(after["warnings"]) - set(before.get(rel, {}).get("warnings", [])))
         if new:
             return Stage("new-warning", False, f"{rel}: {new[0]}", "\n".join(logs))
-        hunks = _hunk_functions(cand.diff, rel)
-        if hunks and not (hunks & set(after["functions"])):
+        changed = _changed_functions(work, cand.diff, rel)
+        if changed and not changed <= set(after["functions"]):
             symbol = cand.config if cand.config and not build.enabled(cand.config) else ""
             why = f"{symbol} is off" if symbol else "the changed functions are not in the preprocessed source"
             return Stage("not-built", False, f"{rel}: {why}", "\n".join(logs))
     return Stage("builds", True, "", "\n".join(logs))
 
 
-def _hunk_functions(diff: str, rel: str) -> set[str]:
-    """Names of the functions around changed lines (from `git diff`-style hunk headers is
-    not available with difflib; use the changed lines' calls and definitions instead)."""
-    names: set[str] = set()
-    current = ""
-    for line in diff.splitlines():
-        if line.startswith("+++ b/"):
-            current = line[6:]
-        elif current == rel and line[:1] in "+-" and not line.startswith(("+++", "---")):
-            m = re.match(r"^[+-]\w[\w\s\*]*?\b(\w+)\s*\(", line)
-            if m:
-                names.add(m.group(1))
-    return names
+def _changed_functions(work: Path, diff: str, rel: str) -> set[str]:
+    """Names of the functions (in the patched file) that contain an added line."""
+    import unidiff
+
+    from refactor import cindex
+
+    lines: set[int] = set()
+    for pf in unidiff.PatchSet(diff):
+        if pf.path == rel:
+            lines |= {ln.target_line_no for h in pf for ln in h if ln.is_added and ln.target_line_no}
+    spans = cindex.function_spans((work / rel).read_bytes())
+    return {name for first, last, name in spans if any(first <= n <= last for n in lines)}
 
 
 def _stage_style(work: Path, cand: Candidate, before: dict[str, list[str]], cache: ResultCache) -> Stage:
