@@ -39,10 +39,10 @@ from refactor.spatch import Rule, Spatch
 
 VERDICTS = ("verified", "apply-failed", "build-failed", "new-warning", "not-built", "checkpatch-failed",
             "finding-remains", "new-finding", "not-checked")  # fmt: skip
-_FORMAT = b"results-4"
+_FORMAT = b"results-4"  # bump when what a cached result holds or means changes
 # `name(params) {` in preprocessed C: a function definition (one level of nested parens)
 _PARAMS = r"\([^;{}()]*(?:\([^;{}()]*\)[^;{}()]*)*\)"
-_DEFINITION = re.compile(rf"\b(\w+)\s*{_PARAMS}\s*\{{")  # bump when what a cached result holds or means changes
+_DEFINITION = re.compile(rf"\b(\w+)\s*{_PARAMS}\s*\{{")
 _WARNING = re.compile(r"^(?P<file>[^:\s]+):\d+:\d+: (?P<kind>warning|error): (?P<msg>.*)$")
 _CHECKPATCH = re.compile(
     r"^(?P<file>[^:]+):(?P<line>\d+): (?P<kind>ERROR|WARNING|CHECK):(?:(?P<type>[A-Z_0-9]+):)? (?P<msg>.*)$"
