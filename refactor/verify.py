@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -161,6 +162,9 @@ def _arch_env(arch: str) -> list[str]:
     cross = {"arm64": "aarch64-linux-gnu-", "arm": "arm-linux-gnueabihf-", "riscv": "riscv64-linux-gnu-"}
     if arch not in cross:
         raise RefactorError(f"no cross compiler known for ARCH={arch}: use one of x86_64, {', '.join(cross)}")
+    if shutil.which(cross[arch] + "gcc") is None:
+        package = "gcc-" + cross[arch].rstrip("-")
+        raise RefactorError(f"{cross[arch]}gcc not found: install Debian's package {package} for ARCH={arch}")
     return [f"ARCH={arch}", f"CROSS_COMPILE={cross[arch]}"]
 
 

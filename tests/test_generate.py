@@ -183,3 +183,19 @@ def test_check_refuses_a_tree_without_git(corpus_tree: Path, tmp_path: Path) -> 
     res = CliRunner().invoke(main, ["check", "--tree", str(corpus_tree), str(patch)])
     assert res.exit_code == 2
     assert "is not a git repository" in res.output and "git init" in res.output
+
+
+def test_unknown_or_missing_cross_compiler_is_a_clear_error() -> None:
+    import shutil as _shutil
+
+    from refactor.errors import RefactorError
+    from refactor.verify import _arch_env
+
+    assert _arch_env("x86_64") == []
+    with pytest.raises(RefactorError, match="no cross compiler known for ARCH=sparc"):
+        _arch_env("sparc")
+    if _shutil.which("aarch64-linux-gnu-gcc") is None:
+        with pytest.raises(RefactorError, match="gcc-aarch64-linux-gnu"):
+            _arch_env("arm64")
+    else:
+        assert _arch_env("arm64") == ["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"]
