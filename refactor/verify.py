@@ -343,6 +343,7 @@ def verify(
             }
             styled = {f: checkpatch_file(work, f, cache) for f in files if (work / f).is_file()}
             failed_before = ""
+            applied: list[str] = []
             for cand in cands:
                 t0 = time.monotonic()
                 stages: list[Stage] = []
@@ -354,6 +355,7 @@ def verify(
                 stages.append(Stage("applies", res.ok, _first_line(res.stderr), res.stderr))
                 if res.ok:
                     _apply(work, cand.diff, check_only=False)
+                    applied.append(cand.diff)
                     stages.append(_stage_build(work, build, cand, compiled, cache))
                 if stages[-1].ok:
                     stages.append(_stage_style(work, cand, styled, cache))
@@ -363,9 +365,18 @@ def verify(
                 if verdict not in ("verified", "not-built"):
                     failed_before = cand.id
                 checks.append(Checked(cand.id, verdict, reason, tuple(stages), time.monotonic() - t0))
+            _undo(work, applied)
+    return checks, cache.hits, time.monotonic() - start
+
+
+def _undo(work: Path, applied: list[str]) -> None:
+    """Take a stack's patches back out (in reverse; a whole-tree checkout and clean of a
+    kernel worktree costs seconds)."""
+    for diff in reversed(applied):
+        if not proc.run(["git", "apply", "-R", "-p1", "-"], cwd=work, stdin=diff, timeout=120).ok:
             proc.run(["git", "checkout", "--quiet", "--", "."], cwd=work, timeout=300)
             proc.run(["git", "clean", "-fdq"], cwd=work, timeout=300)
-    return checks, cache.hits, time.monotonic() - start
+            return
 
 
 def _first_line(text: str) -> str:
@@ -392,8 +403,12 @@ def effect_stage(
     rule_text = b"".join(r.path.read_bytes() for r in rules)
 
     def run(work: Path, cand: Candidate) -> Stage:
-        tm = model.load_tree(work, cand.paths)
-        files = sorted({f for d in tm.drivers for f in d.module.files})
+        files = sorted(
+            str(p.relative_to(work))
+            for d in cand.paths
+            for p in (work / d).rglob("*")
+            if p.is_file() and (p.suffix in (".c", ".h") or p.name in ("Makefile", "Kbuild"))
+        )
         h = hashlib.sha256(b"\0".join([_FORMAT, b"effect", __version__.encode(), rule_text,
                                         json.dumps([cand.driver, cand.family, sorted(cand.findings),
                                                     sorted(cand.before)]).encode()]))  # fmt: skip
@@ -402,7 +417,7 @@ def effect_stage(
         hit = cache.get(h.hexdigest())
         if hit is not None:
             return Stage(hit["name"], hit["ok"], hit["reason"], hit["log"])
-        stage = _effect(work, cand, tm)
+        stage = _effect(work, cand, model.load_tree(work, cand.paths))
         cache.put(
             h.hexdigest(), {"name": stage.name, "ok": stage.ok, "reason": stage.reason, "log": stage.log}
         )
@@ -435,12 +450,13 @@ def candidates_of(generated: Any, result: Any) -> list[Candidate]:
     each knowing the driver's findings before it."""
     drivers = {d.name: d for d in result.drivers}
     before: dict[str, set[str]] = {}
-    for f in result.findings:
-        before.setdefault(f.driver, set()).add(f.id)
+    for name, d in drivers.items():  # by file: a file two modules share counts for both
+        files = set(d.module.files)
+        before[name] = {f.id for f in result.findings if f.file in files}
     out = []
     for p in generated.patches:
         d = drivers[p.driver]
-        have = before[p.driver]
+        have = before.get(p.driver, set())
         out.append(Candidate(p.id, p.driver, p.diff, p.findings, tuple(sorted(have)), (d.module.directory,),
                              d.module.config, stack=p.driver, family=p.family))  # fmt: skip
         before[p.driver] = have - set(p.findings)
