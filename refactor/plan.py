@@ -176,10 +176,9 @@ class Planner:
         planned: dict[str, list[Op]] = {}
         refused: list[tuple[str, str]] = []
         planner = getattr(self, "_" + family.replace("-", "_"))
-        shared: dict[str, Op] = {}
         for f in findings:
             try:
-                planned[f.id] = planner(facts, f, shared)
+                planned[f.id] = planner(facts, f)
             except Refusal as refusal:
                 refused.append((f.id, str(refusal)))
         extra: list[Op] = []
@@ -199,7 +198,7 @@ class Planner:
         rules = tuple(sorted({f.rule for f in findings if f.id in planned}))
         return Plan(driver.name, family, rules, tuple(planned), tuple(ops), tuple(refused))
 
-    def _double_put(self, facts: Facts, f: Finding, shared: dict[str, Op]) -> list[Op]:
+    def _double_put(self, facts: Facts, f: Finding) -> list[Op]:
         self.call_at(f.file, f.line, ["drm_dev_put"])
         fn = self.function(f.file, f.line)
         stmt = fn.statement_at(f.line)
@@ -207,7 +206,7 @@ class Planner:
             raise Refusal("the drm_dev_put() is not a statement of its own")
         return [self.op("put", f.file, f.line)]
 
-    def _drmm_mode_config(self, facts: Facts, f: Finding, shared: dict[str, Op]) -> list[Op]:
+    def _drmm_mode_config(self, facts: Facts, f: Finding) -> list[Op]:
         if not self.c.api("drmm_mode_config_init"):
             raise Refusal("the tree does not declare drmm_mode_config_init()")
         self.call_at(f.file, f.line, ["drm_mode_config_init"])
@@ -224,13 +223,11 @@ class Planner:
             return [self.op("mode-config-checked", f.file, f.line, var=var, exit=exit_), *declare]
         return [self.op("mode-config", f.file, f.line)]
 
-    def _drmm_mutex(self, facts: Facts, f: Finding, shared: dict[str, Op]) -> list[Op]:
+    def _drmm_mutex(self, facts: Facts, f: Finding) -> list[Op]:
         if not self.c.api("drmm_mutex_init"):
             raise Refusal("the tree does not declare drmm_mutex_init()")
         call = self.call_at(f.file, f.line, ["mutex_init", "devm_mutex_init"])
         fn = self.function(f.file, f.line)
-        lock = call.args[-1] if call.args else ""
-        root = re.match(r"&\s*(\w+)", lock)
         drm = self.drm_at(
             facts, f.file, f.line, device=call.args[0] if call.name == "devm_mutex_init" else ""
         )
@@ -241,19 +238,17 @@ class Planner:
             return [self.op("devm-mutex", f.file, f.line, drm=drm)]
         if not bare:
             raise Refusal("the mutex_init() is not a statement of its own")
-        if root and root.group(1) not in fn.variables:
-            pass  # a global or static lock: still drm-lifetime data reached by the finding
         var, exit_, declare = self.error_handling(f.file, f.line)
         kind = "mutex" if call.name == "mutex_init" else "devm-mutex-checked"
         return [self.op(kind, f.file, f.line, drm=drm, var=var, exit=exit_), *declare]
 
-    def _drmm_action(self, facts: Facts, f: Finding, shared: dict[str, Op]) -> list[Op]:
+    def _drmm_action(self, facts: Facts, f: Finding) -> list[Op]:
         raise Refusal("moving the action to the final drm_dev_put() changes when its teardown runs, "
                       "which may touch hardware after unbind: the rule is low confidence and its "
                       "fix is left to a person")  # fmt: skip
 
     # -- drmm-alloc ---------------------------------------------------------------------
-    def _drmm_alloc(self, facts: Facts, f: Finding, shared: dict[str, Op]) -> list[Op]:
+    def _drmm_alloc(self, facts: Facts, f: Finding) -> list[Op]:
         data = dict(f.data)
         alloc = data.get("alloc", "")
         helper = DRMM_OF.get(alloc)
@@ -281,7 +276,7 @@ class Planner:
                 facts, struct, path, kind, (f.file, f.function), call.assigned_to
             )
             ops.append(self.op("init-" + init.name, file, init.line, funcs=funcs))
-            ops.extend(self.destroy_ops(facts, funcs, kind, shared))
+            ops.extend(self.destroy_ops(facts, funcs, kind))
             ops.extend(self.cleanup_ops(facts, struct, path, kind, (f.file, f.function), call.assigned_to))
         return ops
 
@@ -322,12 +317,7 @@ class Planner:
         found: list[tuple[str, cindex.Call]] = []
         for file in facts.driver.module.files:
             for call in cindex.calls(self.c.data(file), INITS[kind]):
-                if len(call.args) < 2:
-                    continue
-                if path == "":  # the object itself: the init of the allocated pointer, in place
-                    if (file, call.function) == near and call.args[1].replace(" ", "") == target:
-                        found.append((file, call))
-                elif self._names_member(facts, file, call, struct, path):
+                if len(call.args) > 1 and self._names_member(facts, file, call, struct, path, near, target):
                     found.append((file, call))
         if not found:
             raise Refusal(f"the tool could not find where the {kind} {path} of {struct} is initialised")
@@ -342,11 +332,23 @@ class Planner:
         return file, call, funcs
 
     def _names_member(
-        self, facts: Facts, file: str, call: cindex.Call, struct: str, path: str, index: int = 1
+        self,
+        facts: Facts,
+        file: str,
+        call: cindex.Call,
+        struct: str,
+        path: str,
+        near: tuple[str, str] = ("", ""),
+        target: str = "",
+        index: int = 1,
     ) -> bool:
-        """Whether argument `index` of `call` is `&x->path` with x a `struct *` (directly or
-        through a local alias set in the same function)."""
+        """Whether argument `index` of `call` names the object: `&x->path` with x a
+        `struct *` (directly or through a local alias set in the same function), or, for a
+        bare object (`path` ""), the allocated pointer `target` itself in the allocating
+        function `near`."""
         arg = call.args[index].replace(" ", "")
+        if path == "":
+            return (file, call.function) == near and arg == target
         if re.fullmatch(r"\w+", arg):  # an alias: `crtc = &priv->crtc; ...init(drm, crtc, ...)`
             fn = self.function(file, call.line)
             text = fn.src[fn.node.start_byte : fn.node.end_byte].decode(errors="replace")
@@ -372,13 +374,7 @@ class Planner:
         ops = []
         for file in facts.driver.module.files:
             for call in cindex.calls(self.c.data(file), [CLEANUPS[kind]]):
-                if not call.args:
-                    continue
-                if path == "":
-                    mine = (file, call.function) == near and call.args[0].replace(" ", "") == target
-                else:
-                    mine = self._names_member(facts, file, call, struct, path, index=0)
-                if mine:
+                if call.args and self._names_member(facts, file, call, struct, path, near, target, index=0):
                     fn = self.function(file, call.line)
                     stmt = fn.statement_at(call.line)
                     labeled = (
@@ -398,7 +394,7 @@ class Planner:
                     ops.append(self.op("object-cleanup", file, call.line))
         return ops
 
-    def destroy_ops(self, facts: Facts, funcs: str, kind: str, shared: dict[str, Op]) -> list[Op]:
+    def destroy_ops(self, facts: Facts, funcs: str, kind: str) -> list[Op]:
         """Drop `.destroy` from the funcs table (drmm_ inits forbid it) when it only cleans up."""
         if not funcs:
             return []
@@ -497,7 +493,7 @@ class Planner:
         ops = [self.op("plane-alloc", f.file, f.line, drm=init.args[0], type=struct, member=path,
                        args=", ".join(rest))]  # fmt: skip
         ops.append(self.op("plane-init-" + shape, f.file, init.line, funcs=funcs))
-        ops.extend(self.destroy_ops(facts, funcs, "plane", {}))
+        ops.extend(self.destroy_ops(facts, funcs, "plane"))
         ops.extend(self.cleanup_ops(facts, struct, path, "plane"))
         return ops
 
