@@ -74,9 +74,7 @@ def main() -> int:
     print()
     for c in checks:
         if c.verdict != "verified":
-            print(
-                f"{c.verdict:18} {c.patch} {driver_of[c.patch]}: {c.reason}"
-            )
+            print(f"{c.verdict:18} {c.patch} {driver_of[c.patch]}: {c.reason}")
     print(
         f"\ncold {cold:.1f}s, warm {warm:.1f}s: "
         f"the second verification is {cold / max(warm, 1e-9):.1f}x faster"

@@ -156,9 +156,6 @@ def check(
     def go() -> int:
         root = find_tree(tree)
         model.check_tree(root)
-        if not (root / ".git").exists():
-            raise RefactorError(f"{root} is not a git repository: check applies patches in a git worktree "
-                                "(make one: git init && git add -A && git commit -m base)")  # fmt: skip
         diffs = []
         for p in patches:
             try:
@@ -167,7 +164,7 @@ def check(
                 raise RefactorError(f"cannot read {p}: {exc}") from None
         sp = spatch_mod.find_spatch()
         rules = sweep_mod.load_rules()
-        cands = verify_mod.foreign_candidates(root, diffs, sp, rules)
+        cands = verify_mod.foreign_candidates(root, diffs)
         effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)
         checks, hits, seconds = verify_mod.verify(root, cands, arch=arch, jobs=jobs, use_cache=not no_cache,
                                                   effect=effect)  # fmt: skip

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from refactor.errors import ToolError
+
 log = logging.getLogger(__name__)
 
 
@@ -46,22 +48,27 @@ def run(
     """Run `argv` to completion (or until `timeout` seconds) and capture its output.
 
     On timeout the whole process group is killed, so children (spatch's workers, make's
-    jobs) do not survive their parent.  A missing executable raises FileNotFoundError.
+    jobs) do not survive their parent.  A missing executable raises ToolError.
     """
     full_env = None if env is None else {**os.environ, **env}
     log.debug("run %s (cwd=%s, timeout=%s)", " ".join(argv), cwd, timeout)
     start = time.monotonic()
-    with subprocess.Popen(
-        list(argv),
-        cwd=cwd,
-        env=full_env,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    ) as proc:
+    try:
+        popen = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=full_env,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        missing = argv[0] if cwd is None or os.path.isdir(cwd) else f"the directory {cwd}"
+        raise ToolError(f"{missing} not found" + (" on PATH" if missing == argv[0] else "")) from None
+    with popen as proc:
         try:
             out, err = proc.communicate(stdin, timeout=timeout)
             timed_out = False

@@ -2,8 +2,9 @@
 
 Stages, each with its log; a patch fails at the first stage that fails:
 
-1. applies: `git apply --check` in a scratch worktree of the tree (the user's checkout is
-   never touched), on top of the driver's patches before it;
+1. applies: `git apply --check` in a scratch worktree of the tree, or `patch --dry-run`
+   in a hard-linked copy of a tree without git (the user's checkout is never touched), on
+   top of the driver's patches before it;
 2. builds: the touched objects compile in the real kernel build (a build directory per
    tree and configuration, prepared once and kept in the cache) before and after the
    patch, with W=1; a new compiler warning fails.  A file the configuration does not
@@ -12,7 +13,8 @@ Stages, each with its log; a patch fails at the first stage that fails:
 3. style: `scripts/checkpatch.pl --strict -f` on each touched file before and after: no
    error, warning or check the original did not have;
 4. effect: a re-sweep of the patched driver no longer reports the fixed findings and
-   reports nothing new, and generating again changes nothing.
+   reports nothing that the same sweep before the patch did not, and generating again
+   changes nothing.
 
 Compiler and checkpatch results are cached by file contents (plus configuration and
 tool versions), so a second verification of the same patches does no compiling.
@@ -21,6 +23,7 @@ tool versions), so a second verification of the same patches does no compiling.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -29,10 +32,10 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from refactor import proc
 from refactor.errors import RefactorError
@@ -40,7 +43,7 @@ from refactor.spatch import Rule, Spatch
 
 VERDICTS = ("verified", "apply-failed", "build-failed", "new-warning", "not-built", "checkpatch-failed",
             "finding-remains", "new-finding", "not-checked")  # fmt: skip
-_FORMAT = b"results-4"  # bump when what a cached result holds or means changes
+_FORMAT = b"results-5"  # bump when what a cached result holds or means changes
 # `name(params) {` in preprocessed C: a function definition (one level of nested parens)
 _PARAMS = r"\([^;{}()]*(?:\([^;{}()]*\)[^;{}()]*)*\)"
 _DEFINITION = re.compile(rf"\b(\w+)\s*{_PARAMS}\s*\{{")
@@ -72,14 +75,13 @@ class Checked:
 @dataclass(frozen=True)
 class Candidate:
     """A patch to verify.  Patches with the same `stack` (by default one driver's) apply
-    in order on top of each other; `findings` are the ids it must remove and `before` the
-    driver's finding ids before it (both empty for a patch from elsewhere: no effect stage)."""
+    in order on top of each other; `findings` are the finding ids it must remove (none for
+    a patch from elsewhere) and `paths` the directories the effect stage sweeps."""
 
     id: str
     driver: str
     diff: str
     findings: tuple[str, ...] = ()
-    before: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()  # what to re-sweep (module directories)
     config: str = ""  # the module's Kconfig symbol
     stack: str = ""
@@ -93,18 +95,38 @@ def cache_dir() -> Path:
     return Path(base)
 
 
-def touched_files(diff: str) -> list[str]:
-    """Files a unified diff changes (paths after b/)."""
-    return sorted({m.group(1) for m in re.finditer(r"^\+\+\+ b/(\S+)", diff, re.M)})
+def touched_files(diff: str, deleted: bool = False) -> list[str]:
+    """Files a unified diff changes (paths after b/; with `deleted`, also those it removes)."""
+    pattern = r"^(?:\+\+\+ b|--- a)/(\S+)" if deleted else r"^\+\+\+ b/(\S+)"
+    return sorted({m.group(1) for m in re.finditer(pattern, diff, re.M)})
 
 
-# -- the scratch worktree ------------------------------------------------------------------
+# -- the scratch tree --------------------------------------------------------------------
+@contextlib.contextmanager
+def scratch(tree: Path) -> Iterator[Path]:
+    """Somewhere to apply patches that is not the user's checkout: a detached git worktree
+    of HEAD, or for a tree without git a copy of it whose files are hard links (a file is
+    unlinked before a patch changes it, so the tree itself is never written)."""
+    if (tree / ".git").exists():
+        with worktree(tree) as work:
+            yield work
+        return
+    root = cache_dir() / "scratch"
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="drmm-verify-", dir=root) as tmp:
+        work = Path(tmp) / "tree"
+        same_fs = os.stat(root).st_dev == os.stat(tree).st_dev
+        res = proc.run(["cp", "-al" if same_fs else "-a", f"{tree}/.", str(work)], timeout=3600)
+        if not res.ok:
+            raise RefactorError(f"cannot copy {tree} to {work}: {_first_line(res.stderr)}")
+        yield work
+
+
 @contextlib.contextmanager
 def worktree(tree: Path) -> Iterator[Path]:
     """A detached git worktree of `tree`'s HEAD, removed afterwards (with its admin data)."""
     if not (tree / ".git").exists():
-        raise RefactorError(f"{tree} is not a git repository: verification needs one (git init && git add -A "
-                            "&& git commit)")  # fmt: skip
+        raise RefactorError(f"{tree} is not a git repository (git init && git add -A && git commit)")
     with tempfile.TemporaryDirectory(prefix="drmm-verify-") as tmp:
         work = Path(tmp) / "tree"
         res = proc.run(
@@ -117,6 +139,10 @@ def worktree(tree: Path) -> Iterator[Path]:
         finally:
             proc.run(["git", "worktree", "remove", "--force", str(work)], cwd=tree, timeout=600)
             proc.run(["git", "worktree", "prune"], cwd=tree, timeout=120)
+
+
+def _is_git(work: Path) -> bool:
+    return (work / ".git").exists()
 
 
 # -- the build -----------------------------------------------------------------------------
@@ -260,10 +286,27 @@ def checkpatch_file(work: Path, rel: str, cache: ResultCache) -> list[str]:
 
 # -- the stages ------------------------------------------------------------------------------
 def _apply(work: Path, diff: str, check_only: bool) -> proc.Completed:
-    args = ["git", "apply", "-p1", "--whitespace=nowarn", "-"]
-    if check_only:
-        args.insert(2, "--check")
-    return proc.run(args, cwd=work, stdin=diff, timeout=120)
+    """`git apply` in a worktree; `patch` (no fuzz) in a copy of a tree without git."""
+    if _is_git(work):
+        args = ["git", "apply", "-p1", "--whitespace=nowarn", *(["--check"] if check_only else []), "-"]
+    else:
+        args = ["patch", "-p1", "-F0", "-N", "-s", "--no-backup-if-mismatch", "-r", "-",
+                *(["--dry-run"] if check_only else [])]  # fmt: skip
+        if not check_only:
+            for rel in touched_files(diff):
+                _unlink_shared(work / rel)
+    res = proc.run(args, cwd=work, stdin=diff, timeout=120)
+    if not res.ok and not res.stderr.strip():  # patch says why on stdout
+        return dataclasses.replace(res, stderr=res.stdout)
+    return res
+
+
+def _unlink_shared(path: Path) -> None:
+    """Give a hard-linked file of a scratch copy its own inode before it is written."""
+    if path.is_file() and path.stat().st_nlink > 1:
+        tmp = path.with_name(path.name + ".drmm-tmp")
+        shutil.copy2(path, tmp)
+        os.replace(tmp, path)
 
 
 def _stage_build(work: Path, build: Build, cand: Candidate, before: dict[str, dict[str, Any]],
@@ -311,6 +354,16 @@ def _stage_style(work: Path, cand: Candidate, before: dict[str, list[str]], cach
     return Stage("style", True, "", "\n".join(logs))
 
 
+class Effect(Protocol):
+    """The effect stage, as `verify()` calls it (see `effect_stage`)."""
+
+    def baseline(self, work: Path, cand: Candidate) -> frozenset[str]: ...
+
+    def __call__(
+        self, work: Path, cand: Candidate, before: frozenset[str]
+    ) -> tuple[Stage, frozenset[str]]: ...
+
+
 def verify(
     tree: Path,
     candidates: Sequence[Candidate],
@@ -318,19 +371,26 @@ def verify(
     arch: str = "x86_64",
     jobs: int = 2,
     use_cache: bool = True,
-    effect: Callable[[Path, Candidate], Stage] | None = None,
+    effect: Effect | None = None,
 ) -> tuple[list[Checked], int, float]:
-    """Verdicts for `candidates` (in order; one driver's patches stack).  `effect(work,
-    candidate)` runs the effect stage (the re-sweep) and returns a Stage; None skips it.
-    Returns the verdicts, the cache hits and the seconds taken."""
+    """Verdicts for `candidates` (in order; one stack's patches apply on top of each
+    other).  `effect` runs the effect stage: its baseline is a sweep of the same paths in
+    the scratch tree before the stack (then after each patch), so that a finding counts as
+    new only against the same sweep; None skips the stage.  Returns the verdicts, the
+    cache hits and the seconds taken."""
     start = time.monotonic()
-    if not (tree / ".git").exists():
-        why = "the tree is not a git repository, so it cannot be verified in a worktree"
-        return [Checked(c.id, "not-checked", why, (), 0.0) for c in candidates], 0, 0.0
+    _arch_env(arch)  # an unknown or missing cross compiler is the user's error
     cache = ResultCache(cache_dir() / "results", enabled=use_cache)
     checks: list[Checked] = []
-    with worktree(tree) as work:
-        build = prepare_build(tree, work, arch, jobs)
+    why = unverifiable(tree)
+    if why:
+        return [Checked(c.id, "not-checked", why, (), 0.0) for c in candidates], 0, 0.0
+    with scratch(tree) as work:
+        try:
+            build = prepare_build(tree, work, arch, jobs)
+        except RefactorError as exc:
+            why = f"no build directory: {exc}"
+            return [Checked(c.id, "not-checked", why, (), 0.0) for c in candidates], 0, 0.0
         stacks: dict[str, list[Candidate]] = {}
         for c in candidates:
             stacks.setdefault(c.stack or c.driver, []).append(c)
@@ -344,6 +404,7 @@ def verify(
             styled = {f: checkpatch_file(work, f, cache) for f in files if (work / f).is_file()}
             failed_before = ""
             applied: list[str] = []
+            before: frozenset[str] | None = None  # the stack's findings now, once swept
             for cand in cands:
                 t0 = time.monotonic()
                 stages: list[Stage] = []
@@ -351,6 +412,8 @@ def verify(
                     why = f"it applies on top of {failed_before}, which failed"
                     checks.append(Checked(cand.id, "not-checked", why, (), 0.0))
                     continue
+                if effect is not None and cand.paths and before is None:
+                    before = effect.baseline(work, cand)
                 res = _apply(work, cand.diff, check_only=True)
                 stages.append(Stage("applies", res.ok, _first_line(res.stderr), res.stderr))
                 if res.ok:
@@ -359,19 +422,44 @@ def verify(
                     stages.append(_stage_build(work, build, cand, compiled, cache))
                 if stages[-1].ok:
                     stages.append(_stage_style(work, cand, styled, cache))
-                if stages[-1].ok and effect is not None and cand.paths:
-                    stages.append(effect(work, cand))
+                if stages[-1].ok and effect is not None and cand.paths and before is not None:
+                    stage, before = effect(work, cand, before)
+                    stages.append(stage)
+                elif res.ok:
+                    before = None  # the tree changed without a sweep: take a new baseline
                 verdict, reason = _verdict(stages)
                 if verdict not in ("verified", "not-built"):
                     failed_before = cand.id
                 checks.append(Checked(cand.id, verdict, reason, tuple(stages), time.monotonic() - t0))
-            _undo(work, applied)
+            _undo(tree, work, applied)
     return checks, cache.hits, time.monotonic() - start
 
 
-def _undo(work: Path, applied: list[str]) -> None:
-    """Take a stack's patches back out (in reverse; a whole-tree checkout and clean of a
-    kernel worktree costs seconds)."""
+def unverifiable(tree: Path) -> str:
+    """Why patches for `tree` cannot be verified here ("" when they can)."""
+    if not (tree / "Makefile").is_file() or not (tree / "scripts/checkpatch.pl").is_file():
+        return f"{tree} is not a kernel source tree that builds (no Makefile or scripts/checkpatch.pl)"
+    tools = ["make", "gcc", "perl", "git" if (tree / ".git").exists() else "patch", "cp"]
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        return f"verification needs {', '.join(missing)}, not found on PATH"
+    return ""
+
+
+def _undo(tree: Path, work: Path, applied: list[str]) -> None:
+    """Take a stack's patches back out: in reverse with `git apply -R` in a worktree (a
+    whole-tree checkout and clean of a kernel worktree costs seconds); in a copy, the
+    touched files are linked to the tree's again."""
+    if not _is_git(work):
+        for rel in sorted({f for d in applied for f in touched_files(d, deleted=True)}):
+            dst = work / rel
+            dst.unlink(missing_ok=True)
+            if (tree / rel).is_file():
+                try:
+                    os.link(tree / rel, dst)
+                except OSError:  # another file system: the copy was a real copy
+                    shutil.copy2(tree / rel, dst)
+        return
     for diff in reversed(applied):
         if not proc.run(["git", "apply", "-R", "-p1", "-"], cwd=work, stdin=diff, timeout=120).ok:
             proc.run(["git", "checkout", "--quiet", "--", "."], cwd=work, timeout=300)
@@ -391,92 +479,99 @@ def _verdict(stages: list[Stage]) -> tuple[str, str]:
     return "verified", ""
 
 
-def effect_stage(
-    spatch: Spatch, rules: Sequence[Rule], use_cache: bool = True
-) -> Callable[[Path, Candidate], Stage]:
-    """The effect stage for `verify()`: re-sweep the patched driver in the worktree; the
-    patch's findings must be gone and nothing new reported, and generating again must
-    not touch them.  The outcome is cached by the swept files' contents and the rules."""
-    from refactor import __version__, generate, model, sweep
+class effect_stage:  # noqa: N801 - used like the function it was
+    """The effect stage for `verify()`: a sweep of the candidate's paths in the scratch
+    tree.  The patch's findings must be gone, nothing may be reported that the same sweep
+    did not report before it, and generating again must not touch its family.  Sweeps
+    are cached by the swept files' contents and the rules."""
 
-    cache = ResultCache(cache_dir() / "results", enabled=use_cache)
-    rule_text = b"".join(r.path.read_bytes() for r in rules)
+    def __init__(self, spatch: Spatch, rules: Sequence[Rule], use_cache: bool = True) -> None:
+        from refactor import __version__
 
-    def run(work: Path, cand: Candidate) -> Stage:
+        self.spatch = spatch
+        self.rules = list(rules)
+        self.cache = ResultCache(cache_dir() / "results", enabled=use_cache)
+        self.salt = b"\0".join(
+            [_FORMAT, b"effect", __version__.encode(), *(r.path.read_bytes() for r in rules)]
+        )
+
+    def baseline(self, work: Path, cand: Candidate) -> frozenset[str]:
+        return frozenset(f["id"] for f in self._state(work, cand, regenerate=False)["findings"])
+
+    def __call__(self, work: Path, cand: Candidate, before: frozenset[str]) -> tuple[Stage, frozenset[str]]:
+        state = self._state(work, cand, regenerate=bool(cand.family))
+        mine = state["findings"]
+        ids = frozenset(f["id"] for f in mine)
+        log = "\n".join(f"{_where(f)} {f['message']}" for f in mine)
+        remains = [f for f in mine if f["id"] in cand.findings]
+        if remains:
+            return Stage("finding-remains", False, f"{_where(remains[0])} still reported", log), ids
+        new = [f for f in mine if f["id"] not in before]
+        if new:
+            return Stage("new-finding", False, f"{_where(new[0])} {new[0]['message']}", log), ids
+        if state.get("regenerates"):
+            return Stage("finding-remains", False, "running the fix again changes the code", log), ids
+        return Stage("effect", True, "", log), ids
+
+    def _state(self, work: Path, cand: Candidate, regenerate: bool) -> dict[str, Any]:
+        """The driver's findings in the scratch tree as it is now (and, with `regenerate`,
+        whether generating again gives a patch of the candidate's family)."""
+        from refactor import generate, model, sweep
+
         files = sorted(
             str(p.relative_to(work))
             for d in cand.paths
             for p in (work / d).rglob("*")
             if p.is_file() and (p.suffix in (".c", ".h") or p.name in ("Makefile", "Kbuild"))
         )
-        h = hashlib.sha256(b"\0".join([_FORMAT, b"effect", __version__.encode(), rule_text,
-                                        json.dumps([cand.driver, cand.family, sorted(cand.findings),
-                                                    sorted(cand.before)]).encode()]))  # fmt: skip
+        family = cand.family if regenerate else ""
+        h = hashlib.sha256(self.salt + json.dumps([cand.driver, family, list(cand.paths)]).encode())
         for f in files:
             h.update(f.encode() + b"\0" + (work / f).read_bytes())
-        hit = cache.get(h.hexdigest())
+        hit = self.cache.get(h.hexdigest())
         if hit is not None:
-            return Stage(hit["name"], hit["ok"], hit["reason"], hit["log"])
-        stage = _effect(work, cand, model.load_tree(work, cand.paths))
-        cache.put(
-            h.hexdigest(), {"name": stage.name, "ok": stage.ok, "reason": stage.reason, "log": stage.log}
-        )
-        return stage
-
-    def _effect(work: Path, cand: Candidate, tm: model.TreeModel) -> Stage:
-        result = sweep.sweep(tm, spatch, rules, jobs=1)
+            return hit
+        result = sweep.sweep(model.load_tree(work, cand.paths), self.spatch, self.rules, jobs=1)
         mine = [f for f in result.findings if not cand.driver or f.driver == cand.driver]
-        ids = {f.id for f in mine}
-        log = "\n".join(f"{f.file}:{f.line}: [{f.rule}] {f.message}" for f in mine)
-        remains = sorted(set(cand.findings) & ids)
-        if remains:
-            f = next(x for x in mine if x.id == remains[0])
-            return Stage("finding-remains", False, f"{f.file}:{f.line}: [{f.rule}] still reported", log)
-        new = sorted(ids - set(cand.before))
-        if new:
-            f = next(x for x in mine if x.id == new[0])
-            return Stage("new-finding", False, f"{f.file}:{f.line}: [{f.rule}] {f.message}", log)
-        if cand.family:
-            again = generate.generate(result, spatch, jobs=1)
-            if any(p.driver == cand.driver and p.family == cand.family for p in again.patches):
-                return Stage("finding-remains", False, "running the fix again changes the code", log)
-        return Stage("effect", True, "", log)
+        state: dict[str, Any] = {
+            "findings": [
+                dict(id=f.id, file=f.file, line=f.line, rule=f.rule, message=f.message) for f in mine
+            ]
+        }
+        if family:
+            again = generate.generate(result, self.spatch, jobs=1)
+            state["regenerates"] = any(p.driver == cand.driver and p.family == family for p in again.patches)
+        self.cache.put(h.hexdigest(), state)
+        return state
 
-    return run
+
+def _where(f: dict[str, Any]) -> str:
+    return f"{f['file']}:{f['line']}: [{f['rule']}]"
 
 
 def candidates_of(generated: Any, result: Any) -> list[Candidate]:
-    """The generated patches as candidates: one stack per driver, in generation order,
-    each knowing the driver's findings before it."""
+    """The generated patches as candidates: one stack per driver, in generation order."""
     drivers = {d.name: d for d in result.drivers}
-    before: dict[str, set[str]] = {}
-    for name, d in drivers.items():  # by file: a file two modules share counts for both
-        files = set(d.module.files)
-        before[name] = {f.id for f in result.findings if f.file in files}
     out = []
     for p in generated.patches:
         d = drivers[p.driver]
-        have = before.get(p.driver, set())
-        out.append(Candidate(p.id, p.driver, p.diff, p.findings, tuple(sorted(have)), (d.module.directory,),
-                             d.module.config, stack=p.driver, family=p.family))  # fmt: skip
-        before[p.driver] = have - set(p.findings)
+        out.append(Candidate(p.id, p.driver, p.diff, p.findings, (d.module.directory,), d.module.config,
+                             stack=p.driver, family=p.family))  # fmt: skip
     return out
 
 
-def foreign_candidates(tree: Path, diffs: Sequence[tuple[str, str]], spatch: Spatch,
-                       rules: Sequence[Rule]) -> list[Candidate]:  # fmt: skip
+def foreign_candidates(tree: Path, diffs: Sequence[tuple[str, str]]) -> list[Candidate]:
     """Patches from elsewhere (name, diff): the effect stage only checks that they add no
     finding to the modules whose files they touch."""
-    from refactor import model, sweep
+    from refactor import model
 
     out = []
     for name, diff in diffs:
-        files = touched_files(diff)
+        files = touched_files(diff, deleted=True)
         if not files:
             raise RefactorError(f"{name}: not a unified diff (no +++ b/ lines)")
         paths = tuple(sorted({os.path.dirname(f) for f in files}))
         tm = model.load_tree(tree, paths)
-        before = tuple(sorted(f.id for f in sweep.sweep(tm, spatch, rules, jobs=1).findings))
         config = next((d.module.config for d in tm.drivers), "")
-        out.append(Candidate(name, "", diff, (), before, paths if tm.drivers else (), config, stack=name))
+        out.append(Candidate(name, "", diff, (), paths if tm.drivers else (), config, stack=name))
     return out

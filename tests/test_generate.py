@@ -168,21 +168,36 @@ def test_blank_line_left_by_a_removed_function_goes() -> None:
     assert _tidy_blank_lines(old, "int a;\n\n\n\nint b;\n") == "int a;\n\nint b;\n"
 
 
-def test_sweep_verify_on_a_tree_without_git_says_not_checked(corpus_tree: Path) -> None:
+def test_sweep_verify_on_a_tree_that_does_not_build_says_not_checked(corpus_tree: Path) -> None:
     res = CliRunner().invoke(main, ["sweep", str(corpus_tree), "--format", "json", "--verify"])
     assert res.exit_code == 1, res.output
     doc = json.loads(res.output)
     assert doc["patches"]
     assert {p["verdict"] for p in doc["patches"]} == {"not-checked"}
-    assert all("not a git repository" in p["reason"] for p in doc["patches"])
+    assert all("not a kernel source tree that builds" in p["reason"] for p in doc["patches"])
 
 
-def test_check_refuses_a_tree_without_git(corpus_tree: Path, tmp_path: Path) -> None:
+def test_check_says_not_checked_without_make(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = tmp_path / "linux"
+    (tree / "scripts").mkdir(parents=True)
+    (tree / "Makefile").write_text("VERSION = 7\nPATCHLEVEL = 2\nall:\n")
+    (tree / "scripts/checkpatch.pl").write_text("exit 0;\n")
+    (tree / "drivers/gpu/drm").mkdir(parents=True)
+    (tree / "drivers/gpu/drm/x.c").write_text("a\n")
     patch = tmp_path / "x.patch"
-    patch.write_text("--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n")
-    res = CliRunner().invoke(main, ["check", "--tree", str(corpus_tree), str(patch)])
-    assert res.exit_code == 2
-    assert "is not a git repository" in res.output and "git init" in res.output
+    patch.write_text("--- a/drivers/gpu/drm/x.c\n+++ b/drivers/gpu/drm/x.c\n@@ -1 +1 @@\n-a\n+b\n")
+    bin_dir = tmp_path / "bin"  # a PATH with everything but make
+    bin_dir.mkdir()
+    for tool in ("gcc", "perl", "patch", "cp", "git", "spatch", "grep"):
+        if shutil.which(tool):
+            (bin_dir / tool).symlink_to(shutil.which(tool))  # type: ignore[arg-type]
+    monkeypatch.setenv("PATH", str(bin_dir))
+    res = CliRunner().invoke(main, ["check", "--tree", str(tree), "--format", "json", str(patch)])
+    assert res.exit_code == 1, res.output
+    doc = json.loads(res.stdout)
+    assert doc[0]["verdict"] == "not-checked"
+    assert "verification needs make" in doc[0]["reason"]
+    assert (tree / "drivers/gpu/drm/x.c").read_text() == "a\n"
 
 
 def test_unknown_or_missing_cross_compiler_is_a_clear_error() -> None:

@@ -45,13 +45,12 @@ def checked(linux_7_2_git: Path, spatch: Spatch):  # type: ignore[no-untyped-def
     result = sweep(load_tree(tree, [DIR]), spatch, rules)
     gen = generate(result, spatch)
     real = next(p for p in gen.patches if p.driver == "st7571" and p.family == "drmm-alloc")
-    before = tuple(f.id for f in result.findings if f.driver == "st7571")
     base = (tree / REL).read_text()
     assert ROW in base
 
     def cand(name: str, new: str, findings: tuple[str, ...] = ()) -> Candidate:
         diff = _unified(REL, base, new)
-        return Candidate(name, "st7571", diff, findings, before, (DIR,), "CONFIG_DRM_ST7571", stack=name)
+        return Candidate(name, "st7571", diff, findings, (DIR,), "CONFIG_DRM_ST7571", stack=name)
 
     lines = real.diff.splitlines(keepends=True)
     first = next(i for i, x in enumerate(lines) if x.startswith(" ") and x.strip())
@@ -63,13 +62,12 @@ def checked(linux_7_2_git: Path, spatch: Spatch):  # type: ignore[no-untyped-def
             "st7571",
             real.diff,
             real.findings,
-            before,
             (DIR,),
             "CONFIG_DRM_ST7571",
             stack="real",
             family=real.family,
         ),  # fmt: skip
-        Candidate("no-apply", "st7571", bad_context, (), before, (DIR,), stack="no-apply"),
+        Candidate("no-apply", "st7571", bad_context, (), (DIR,), stack="no-apply"),
         cand("no-build", base + "\nstatic int drmm_broken = ;\n"),
         cand("warning", base + "\nstatic int drmm_unused_helper(void)\n{\n\treturn 0;\n}\n"),
         cand("checkpatch", base + "\n/* trailing blank follows */ \n"),
@@ -107,3 +105,47 @@ def test_each_stage_catches_its_fault(checked, name: str, verdict: str, reason: 
         print(*(s.log[-3000:] for s in c.stages), sep="\n----\n")
     assert c.verdict == verdict, (c.reason, [(s.name, s.ok, s.reason) for s in c.stages])
     assert reason in c.reason
+
+
+@pytest.fixture(scope="module")
+def tree_without_git(linux_7_2_git: Path) -> Path:
+    """The 7.2 tree without its .git: a hard-linked copy at a fixed place in the cache (so
+    its build directory is prepared once)."""
+    dest = linux_7_2_git.parent.parent / "linux-7.2-nogit" / linux_7_2_git.name
+    if not (dest / "Makefile").is_file():
+        dest.mkdir(parents=True, exist_ok=True)
+        for entry in linux_7_2_git.iterdir():
+            if entry.name != ".git":
+                subprocess.run(["cp", "-al", str(entry), str(dest)], check=True)
+    return dest
+
+
+def test_a_tree_without_git_is_verified_in_a_linked_copy(tree_without_git: Path, spatch: Spatch) -> None:
+    tree = tree_without_git
+    target = tree / REL
+    stat = target.stat()
+    result = sweep(load_tree(tree, [DIR]), spatch, load_rules())
+    gen = generate(result, spatch)
+    real = next(p for p in gen.patches if p.driver == "st7571" and p.family == "drmm-alloc")
+    base = target.read_text()
+    broken = _unified(REL, base, base + "\nstatic int drmm_broken = ;\n")
+    cands = [
+        Candidate(
+            "real",
+            "st7571",
+            real.diff,
+            real.findings,
+            (DIR,),
+            "CONFIG_DRM_ST7571",
+            stack="real",
+            family=real.family,
+        ),  # fmt: skip
+        Candidate("broken", "st7571", broken, (), (DIR,), "CONFIG_DRM_ST7571", stack="broken"),
+    ]
+    checks = {c.patch: c for c in verify(tree, cands, effect=effect_stage(spatch, load_rules()))[0]}
+    assert checks["real"].verdict == "verified", [(s.name, s.reason) for s in checks["real"].stages]
+    assert checks["broken"].verdict == "build-failed"
+    assert checks["broken"].stages[0].log == "" or "patch" not in checks["broken"].stages[0].reason
+    after = target.stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_nlink) == (stat.st_ino, stat.st_mtime_ns, stat.st_nlink)
+    assert target.read_text() == base
