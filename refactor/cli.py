@@ -81,7 +81,9 @@ def drivers(tree: str | None, fmt: str, out: Path | None, paths: tuple[str, ...]
     "--diff", "show_diff", is_flag=True, help="Print the patches the fixes would make, not the report."
 )
 @click.option("--no-patches", is_flag=True, help="Find only: generate no patches.")
-@click.option("--verify", "do_verify", is_flag=True, help="Verify the patches (needs a git tree; builds).")
+@click.option(
+    "--verify", "do_verify", is_flag=True, help="Verify the patches (apply, build, checkpatch, re-sweep)."
+)
 @click.option("--arch", default="x86_64", show_default=True, help="Build architecture for --verify.")
 @click.option("--no-cache", is_flag=True, help="Recompute verification results.")
 def sweep(
@@ -171,6 +173,66 @@ def check(
         click.echo(report.checks_json(checks) if fmt == "json" else report.checks_text(checks, hits, seconds),
                    nl=False)  # fmt: skip
         return 0 if all(c.verdict == "verified" for c in checks) else 1
+
+    sys.exit(_run(go))
+
+
+@main.command()
+@click.argument("tree", required=False)
+@click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the format-patch files.")  # fmt: skip
+@click.option("--branch", help="Branch for the commits (default drmm-refactor/<date>).")
+@click.option(
+    "--split", type=click.Choice(["one", "per-driver", "per-rule"]), default="one", show_default=True
+)
+@click.option("-v", "--version", "version", type=click.IntRange(1), default=1, show_default=True,
+              help="Series version (format-patch -v).")  # fmt: skip
+@click.option("--reroll", is_flag=True, help="The next version of the series in DIR, with a range-diff.")
+@click.option("--dry-run", is_flag=True, help="List what would be written; write nothing.")
+@click.option("--include-unverified", is_flag=True, help="Also patches that failed verification, marked so.")
+@click.option("--force", is_flag=True, help="Replace an existing branch of the same name.")
+@click.option("--paths", multiple=True, help="Only modules with files under this path (repeatable).")
+@click.option("--rules", "rule_names", help="Comma-separated rule ids (default: all).")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=2, show_default=True)
+@click.option("--arch", default="x86_64", show_default=True, help="Build architecture for verification.")
+@click.option("--no-cache", is_flag=True, help="Recompute verification results.")
+def series(tree: str | None, out: Path, branch: str | None, split: str, version: int, reroll: bool,
+           dry_run: bool, include_unverified: bool, force: bool, paths: tuple[str, ...],
+           rule_names: str | None, jobs: int, arch: str, no_cache: bool) -> None:  # fmt: skip
+    """Generate, verify and write the verified patches as git series: commits on a new
+    branch (made in a separate worktree) and git format-patch files with a cover letter
+    in OUT.  The user's checkout, index and current branch are not touched."""
+    import datetime
+
+    from refactor import generate as generate_mod
+    from refactor import series as series_mod
+    from refactor import spatch as spatch_mod
+    from refactor import sweep as sweep_mod
+    from refactor import verify as verify_mod
+
+    def go() -> int:
+        root = find_tree(tree)
+        model.check_tree(root)
+        if not (root / ".git").exists():
+            raise RefactorError(f"{root} is not a git repository: a series needs one "
+                                "(cd TREE && git init && git add -f . && git commit -m base)")  # fmt: skip
+        series_mod.identity(root)
+        rules = sweep_mod.load_rules([n for n in (rule_names or "").split(",") if n])
+        sp = spatch_mod.find_spatch()
+        tm = model.load_tree(root, paths)
+        result = sweep_mod.sweep(tm, sp, rules, jobs=jobs)
+        gen = generate_mod.generate(result, sp, jobs=jobs)
+        cands = verify_mod.candidates_of(gen, result)
+        effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)
+        checks, _, _ = verify_mod.verify(
+            root, cands, arch=arch, jobs=jobs, use_cache=not no_cache, effect=effect
+        )
+        name = branch or f"drmm-refactor/{datetime.date.today():%Y%m%d}"
+        opts = series_mod.Options(out, name, split, version, reroll, dry_run, include_unverified, force, arch)
+        planned, left_out = series_mod.plan(root, result, gen, checks, opts, sp.version_text)
+        written = series_mod.write(root, planned, opts) if planned else []
+        click.echo(report.series_text(written, left_out, dry_run), nl=False)
+        return 0 if written else 1
 
     sys.exit(_run(go))
 

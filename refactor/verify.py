@@ -438,7 +438,7 @@ def verify(
 def unverifiable(tree: Path) -> str:
     """Why patches for `tree` cannot be verified here ("" when they can)."""
     if not (tree / "Makefile").is_file() or not (tree / "scripts/checkpatch.pl").is_file():
-        return f"{tree} is not a kernel source tree that builds (no Makefile or scripts/checkpatch.pl)"
+        return "the tree is not a kernel source tree that builds: no Makefile or scripts/checkpatch.pl"
     tools = ["make", "gcc", "perl", "git" if (tree / ".git").exists() else "patch", "cp"]
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:
