@@ -39,7 +39,7 @@ from refactor import __version__, output, proc
 from refactor.errors import RefactorError
 from refactor.generate import Generated, Patch
 from refactor.sweep import Finding, SweepResult
-from refactor.verify import Checked
+from refactor.verify import Checked, touched_files
 
 SUBJECTS = {  # family -> imperative subject after the prefix (a shorter one if too long)
     "double-put": ("Drop the drm_dev_put() that devres already does", "Drop a double drm_dev_put()"),
@@ -407,11 +407,18 @@ def write(tree: Path, series: Sequence[Series], opts: Options) -> list[Written]:
            "GIT_COMMITTER_EMAIL": email, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="drmm-series-") as tmp:
         work = Path(tmp) / "tree"
-        git(tree, "worktree", "add", "--detach", "--quiet", str(work), base)
+        # a worktree with only the files the patches touch (and get_maintainer.pl's):
+        # checking out and removing a whole kernel tree costs minutes
+        git(tree, "worktree", "add", "--detach", "--no-checkout", "--quiet", str(work), base)
+        needed = {"MAINTAINERS", "scripts/get_maintainer.pl"}
+        needed |= {f for s in series for c in s.commits for f in touched_files(c.patch.diff, deleted=True)}
         try:
             for s in series:  # a per-rule series continues from the one before
                 if not s.prerequisite:
-                    git(work, "checkout", "--quiet", "--detach", s.base)
+                    git(work, "reset", "--quiet", s.base)
+                    present = git(work, "ls-tree", "-r", "--name-only", s.base, "--", *sorted(needed)).split()
+                    if present:
+                        git(work, "checkout", s.base, "--", *present)
                 for c in s.commits:
                     res = proc.run(
                         ["git", "apply", "--index", "-p1", "-"], cwd=work, stdin=c.patch.diff, timeout=120
@@ -480,11 +487,15 @@ def _format(work: Path, s: Series, start: str, tip: str, staging: Path, date: st
     everyone_to: list[str] = []
     everyone_cc: list[str] = []
     patches = [f for f in files if "0000-cover-letter" not in f.name]
-    for f, c in zip(patches, s.commits, strict=True):
+    cover_id = _message_id(s, 0)
+    for k, (f, c) in enumerate(zip(patches, s.commits, strict=True), 1):
         to, cc = maintainers(work, f)
         everyone_to += [a for a in to if a not in everyone_to]
         everyone_cc += [a for a in cc if a not in everyone_cc]
-        text = _headers(f.read_text(), to, cc)
+        thread = {"Message-Id": _message_id(s, k)}
+        if len(patches) > 1:
+            thread.update({"In-Reply-To": cover_id, "References": cover_id})
+        text = _headers(f.read_text(), to, cc, thread)
         if c.verdict != "verified":
             note = wrap(f"Not verified by drmm-refactor: {c.verdict}: {c.reason}")
             text = text.replace("\n---\n", f"\n---\n{note}\n", 1)
@@ -496,11 +507,18 @@ def _format(work: Path, s: Series, start: str, tip: str, staging: Path, date: st
     return files
 
 
-def _headers(text: str, to: Sequence[str], cc: Sequence[str]) -> str:
+def _message_id(s: Series, k: int) -> str:
+    """A Message-Id made from the change-id, so that the same series gives the same
+    files (git's own carry the time) and b4 can thread them."""
+    return f"<{s.change_id}-v{s.version}-{k}@drmm-refactor>"
+
+
+def _headers(text: str, to: Sequence[str], cc: Sequence[str], more: dict[str, str]) -> str:
     head, sep, body = text.partition("\n\n")
     extra = "".join(
         f"\n{name}: " + ",\n    ".join(addrs) for name, addrs in (("To", to), ("Cc", cc)) if addrs
     )
+    extra += "".join(f"\n{name}: {value}" for name, value in more.items())
     return head + extra + sep + body
 
 
@@ -512,7 +530,7 @@ def _cover(text: str, s: Series, to: Sequence[str], cc: Sequence[str], date: str
                   flags=re.M)  # fmt: skip
     when = datetime.datetime.fromtimestamp(int(date.lstrip("@").split()[0]), datetime.UTC)
     text = re.sub(r"^Date: .*$", f"Date: {email.utils.format_datetime(when)}", text, count=1, flags=re.M)
-    return _headers(text, to, cc)
+    return _headers(text, to, cc, {"Message-Id": _message_id(s, 0)})
 
 
 def _record(w: Written, files: Sequence[Path]) -> None:
