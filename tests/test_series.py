@@ -36,7 +36,9 @@ def _git(repo: Path, *args: str) -> str:
 
 @pytest.fixture(autouse=True)
 def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    config = tmp_path / "gitconfig"  # the identity of the real-tree test; corpus repos set their own
+    config.write_text("[user]\n\tname = Ada Maintainer\n\temail = ada@example.org\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     monkeypatch.setenv("GIT_AUTHOR_DATE", f"@{EPOCH} +0000")
@@ -198,3 +200,59 @@ def test_wrap_keeps_trailers_and_hangs_bullets() -> None:
     out = wrap(text)
     assert all(len(line) <= 75 for line in out.splitlines() if not line.startswith("Signed-off-by"))
     assert "\n  item" in out and out.endswith("x" * 80 + "\n")
+
+
+REAL_PATHS = ("drivers/gpu/drm/sitronix", "drivers/gpu/drm/logicvc", "drivers/gpu/drm/meson")
+
+
+@pytest.mark.realtree
+def test_series_on_linux_7_2(linux_7_2_git: Path, tmp_path: Path) -> None:
+    """The series for three drivers of Linux 7.2: git am onto its base in a fresh clone,
+    checkpatch --strict clean, get_maintainer.pl recipients, b4 reads it, and the
+    checkout is unchanged."""
+    tree = linux_7_2_git
+    before = _state(tree)
+    branch = f"drmm-refactor/test-{os.getpid()}"
+    out = tmp_path / "out"
+    args = ["series", str(tree), "-o", str(out), "--branch", branch]
+    res = CliRunner().invoke(main, [*args, *(x for p in REAL_PATHS for x in ("--paths", p))])
+    try:
+        assert res.exit_code == 0, res.output
+        assert _state(tree) == before, "the series touched the user's checkout"
+        doc = json.loads((out / "series.json").read_text())
+        files = [out / f for f in doc["files"]]
+        assert len(files) == 4 and {p["verdict"] for p in doc["patches"]} == {"verified"}
+
+        for f in files[1:]:
+            script = str(tree / "scripts/checkpatch.pl")
+            argv = ["perl", script, "--strict", "--terse", str(f)]
+            check = subprocess.run(argv, cwd=tree, capture_output=True, text=True)
+            assert "ERROR" not in check.stdout and "WARNING" not in check.stdout, check.stdout
+            text = f.read_text()
+            assert re.search(r"^To: .*<.+@.+>", text, re.M), "no maintainer in To:"
+            assert "dri-devel@lists.freedesktop.org" in text
+        cover = files[0].read_text()
+        assert "Cc: " in cover and "dri-devel@lists.freedesktop.org" in cover
+
+        clone = tmp_path / "clone"
+        _git(tmp_path, "clone", "-q", "--shared", "--no-checkout", str(tree), str(clone))
+        _git(clone, "sparse-checkout", "set", "--no-cone", "MAINTAINERS", *(f"/{p}/" for p in REAL_PATHS))
+        _git(clone, "checkout", "-q", doc["base"])
+        _git(clone, "config", "user.name", "Ada Maintainer")
+        _git(clone, "config", "user.email", "ada@example.org")
+        _git(clone, "am", "-q", *map(str, files[1:]))
+        assert _git(clone, "diff", "--stat", doc["tip"], "--", *REAL_PATHS) == ""
+
+        mbox = tmp_path / "series.mbox"
+        mbox.write_text("".join(f.read_text() for f in files))
+        cover_id = re.search(r"^Message-Id: <(.+)>$", cover, re.M).group(1)  # type: ignore[union-attr]
+        argv = ["b4", "--offline-mode", "am", "-m", str(mbox), "-o", str(tmp_path / "b4"), cover_id]
+        b4 = subprocess.run(argv, cwd=clone, capture_output=True, text=True, timeout=300)
+        assert b4.returncode == 0, b4.stderr
+        assert "Total patches: 3" in b4.stderr + b4.stdout
+        assert f"git checkout -b 20000101_ada_example_org {doc['base']}" in b4.stderr, "b4 missed base-commit"
+    finally:
+        subprocess.run(["git", "branch", "-q", "-D", branch], cwd=tree, capture_output=True)
+        refs = _git(tree, "for-each-ref", "--format=%(refname)", "refs/drmm-refactor/").split()
+        for ref in refs:
+            subprocess.run(["git", "update-ref", "-d", ref], cwd=tree, capture_output=True)
