@@ -367,3 +367,14 @@ def test_explain_unknown_rule() -> None:
         "devm-drm-private, devm-mode-object, double-put, unbound-parent, unmanaged-mode-config, "
         "unmanaged-mutex\n"
     )
+
+
+def test_output_file_follows_the_umask(tmp_path: Path) -> None:
+    from refactor.output import write_text
+
+    old = os.umask(0o022)
+    try:
+        write_text("x\n", tmp_path / "r.html")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.html").stat().st_mode & 0o777 == 0o644
