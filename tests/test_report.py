@@ -378,3 +378,22 @@ def test_output_file_follows_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert (tmp_path / "r.html").stat().st_mode & 0o777 == 0o644
+
+
+def test_verdicts_in_summary_text_and_html(swept: tuple[SweepResult, Generated]) -> None:
+    """With --verify, the PATCHES column counts the patches by verdict (checks made up here)."""
+    from refactor.verify import Checked
+
+    result, gen = swept
+    put = next(p for p in gen.patches if p.driver == "putpanel")
+    checks = [Checked(p.id, "build-failed" if p is put else "verified", "boom" if p is put else "", (), 0.0)
+              for p in gen.patches]  # fmt: skip
+    summary = render.summarise(result, gen, checks)
+    assert summary.verified and dict(summary.total.by_verdict) == {"build-failed": 1, "verified": 12}
+    text = report.sweep_text(result, gen, checks)
+    assert re.search(r"^putpanel\s+2\s+1: build-failed 1\s+double-put 2$", text, re.M)
+    assert f"    patch: {put.id} (build-failed: boom)\n" in text
+    page = render.sweep_html(result, gen, checks)
+    assert 'data-rule="double-put" data-confidence="high" data-verdict="build-failed"' in page
+    assert '<input type="checkbox" name="verdict" value="verified" checked>' in page
+    assert "build-failed: boom" in render.sweep_md(result, gen, checks)
