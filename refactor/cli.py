@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from refactor import __version__, model, output, report
 from refactor.errors import RefactorError
+
+if TYPE_CHECKING:
+    from refactor.generate import Generated
+    from refactor.sweep import Progress, SweepResult
+    from refactor.verify import Checked
 
 CORPUS_TREE = Path(__file__).resolve().parent.parent / "corpus" / "tree"
 
@@ -155,8 +162,8 @@ def sweep(
     sys.exit(_run(go))
 
 
-def _sweep_progress(line: output.ProgressLine):  # type: ignore[no-untyped-def]
-    def show(p) -> None:  # type: ignore[no-untyped-def]
+def _sweep_progress(line: output.ProgressLine) -> Callable[[Progress], None]:
+    def show(p: Progress) -> None:
         rule = f", {p.rule}" if p.rule else ""
         line.show(f"sweep: {p.done}/{p.total} file checks, {p.drivers_done}/{p.drivers} drivers done"
                   f"{rule}, {p.seconds:.0f}s", force=p.done == p.total)  # fmt: skip
@@ -164,7 +171,9 @@ def _sweep_progress(line: output.ProgressLine):  # type: ignore[no-untyped-def]
     return show
 
 
-def _render_sweep(fmt: str, result, gen, checks, colour: bool) -> str:  # type: ignore[no-untyped-def]
+def _render_sweep(
+    fmt: str, result: SweepResult, gen: Generated | None, checks: Sequence[Checked] | None, colour: bool
+) -> str:
     from refactor import render, sarif
 
     if fmt == "json":
