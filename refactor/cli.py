@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from refactor import __version__, model, output, report
 from refactor.errors import RefactorError
+
+if TYPE_CHECKING:
+    from refactor.generate import Generated
+    from refactor.sweep import Progress, SweepResult
+    from refactor.verify import Checked
 
 CORPUS_TREE = Path(__file__).resolve().parent.parent / "corpus" / "tree"
 
@@ -68,10 +75,18 @@ def drivers(tree: str | None, fmt: str, out: Path | None, paths: tuple[str, ...]
     _run(go)
 
 
+SWEEP_FORMATS = ["text", "md", "html", "json", "sarif"]
+
+
 @main.command()
 @click.argument("tree", required=False)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(SWEEP_FORMATS), default="text", show_default=True)
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A previous --format json report: show only findings not in it.",
+)
 @click.option("--jobs", "-j", type=click.IntRange(1), default=2, show_default=True, help="spatch processes.")
 @click.option("--rules", "rule_names", help="Comma-separated rule ids (default: all).")
 @click.option("--paths", multiple=True, help="Only modules with files under this path (repeatable).")
@@ -90,6 +105,7 @@ def sweep(
     tree: str | None,
     fmt: str,
     out: Path | None,
+    baseline: Path | None,
     jobs: int,
     rule_names: str | None,
     paths: tuple[str, ...],
@@ -104,8 +120,9 @@ def sweep(
     """Dry run: find lifetime bugs in TREE's drm drivers and the patches that fix them;
     change nothing.
 
-    Exit status 0 when nothing is found, 1 when something is, 2 on error.
+    Exit status 0 when nothing (new) is found, 1 when something is, 2 on error.
     """
+    from refactor import baseline as baseline_mod
     from refactor import generate as generate_mod
     from refactor import spatch as spatch_mod
     from refactor import sweep as sweep_mod
@@ -114,11 +131,19 @@ def sweep(
         raise click.UsageError("--diff needs the patches: drop --no-patches")
 
     def go() -> int:
+        known = baseline_mod.load(baseline) if baseline is not None else None
         rules = sweep_mod.load_rules([n for n in (rule_names or "").split(",") if n])
         sp = spatch_mod.find_spatch()
         tm = model.load_tree(find_tree(tree), paths)
-        result = sweep_mod.sweep(tm, sp, rules, jobs=jobs, timeout=timeout, include_tests=include_tests)
-        gen = None if no_patches else generate_mod.generate(result, sp, jobs=jobs)
+        line = output.ProgressLine()
+        try:
+            result = sweep_mod.sweep(tm, sp, rules, jobs=jobs, timeout=timeout, include_tests=include_tests,
+                                     progress=_sweep_progress(line) if line.enabled else None)  # fmt: skip
+            if not no_patches:
+                line.show(f"generating patches for {len(result.findings)} findings...", force=True)
+            gen = None if no_patches else generate_mod.generate(result, sp, jobs=jobs)
+        finally:
+            line.clear()
         checks = None
         if do_verify and gen is not None:
             from refactor import verify as verify_mod
@@ -127,16 +152,41 @@ def sweep(
             effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)
             checks, _, _ = verify_mod.verify(tm.root, cands, arch=arch, jobs=jobs, use_cache=not no_cache,
                                              effect=effect)  # fmt: skip
+        if known is not None:
+            result, gen = baseline_mod.only_new(result, gen, known)
         if show_diff and gen is not None:
             text = report.patches_text(gen)
-        elif fmt == "json":
-            text = report.sweep_json(result, gen, checks)
         else:
-            text = report.sweep_text(result, gen, checks)
+            text = _render_sweep(fmt, result, gen, checks, colour=output.use_colour(out))
         output.write_text(text, out)
         return 1 if result.findings else 0
 
     sys.exit(_run(go))
+
+
+def _sweep_progress(line: output.ProgressLine) -> Callable[[Progress], None]:
+    def show(p: Progress) -> None:
+        rule = f", {p.rule}" if p.rule else ""
+        line.show(f"sweep: {p.done}/{p.total} file checks, {p.drivers_done}/{p.drivers} drivers done"
+                  f"{rule}, {p.seconds:.0f}s", force=p.done == p.total)  # fmt: skip
+
+    return show
+
+
+def _render_sweep(
+    fmt: str, result: SweepResult, gen: Generated | None, checks: Sequence[Checked] | None, colour: bool
+) -> str:
+    from refactor import render, sarif
+
+    if fmt == "json":
+        return report.sweep_json(result, gen, checks)
+    if fmt == "md":
+        return render.sweep_md(result, gen, checks)
+    if fmt == "html":
+        return render.sweep_html(result, gen, checks)
+    if fmt == "sarif":
+        return sarif.sweep_sarif(result, gen, checks)
+    return report.sweep_text(result, gen, checks, colour=colour)
 
 
 @main.command()
@@ -245,5 +295,17 @@ def rules_cmd() -> None:
     def go() -> None:
         rows = [[r.id, sweep_mod.confidence(r.confidence), r.description] for r in sweep_mod.load_rules()]
         click.echo(report.table(["RULE", "CONFIDENCE", "DESCRIPTION"], rows), nl=False)
+
+    _run(go)
+
+
+@main.command()
+@click.argument("rule")
+def explain(rule: str) -> None:
+    """What RULE finds, why it is a bug, the fix, and an example from the corpus."""
+    from refactor import explain as explain_mod
+
+    def go() -> None:
+        click.echo(explain_mod.explain(rule), nl=False)
 
     _run(go)

@@ -7,7 +7,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from refactor import __version__
+import click
+
+from refactor import __version__, render
 from refactor.generate import Generated
 from refactor.model import Driver, TreeModel
 from refactor.sweep import SweepResult, confidence
@@ -178,56 +180,62 @@ def sweep_json(
     return json.dumps(doc, indent=2) + "\n"
 
 
-def skipped_files(result: SweepResult) -> dict[str, tuple[str, str, list[str]]]:
-    """Each skipped file once: its reason, detail and the rules that could not check it."""
-    out: dict[str, tuple[str, str, list[str]]] = {}
-    for s in result.skipped:
-        reason, detail, rules = out.setdefault(s.file, (s.reason, s.detail, []))
-        rules.append(s.rule)
-    return out
+_COLOURS = {"high": "red", "medium": "yellow", "low": "cyan", "verified": "green"}
+
+
+def _paint(text: str, colour: bool, **style: str | bool) -> str:
+    return click.style(text, **style) if colour and text else text  # type: ignore[arg-type]
 
 
 def sweep_text(
-    result: SweepResult, generated: Generated | None = None, checks: Sequence[Checked] | None = None
+    result: SweepResult,
+    generated: Generated | None = None,
+    checks: Sequence[Checked] | None = None,
+    *,
+    colour: bool = False,
 ) -> str:
+    """The terminal report: the summary table per driver, the findings grouped by driver,
+    the skipped files and the counts (`colour`: ANSI colours, for a terminal)."""
     model = result.model
-    verdicts = {c.patch: c for c in checks or ()}
-    per: dict[str, Counter[str]] = {}
-    levels: dict[str, Counter[str]] = {}
-    for f in result.findings:
-        per.setdefault(f.driver, Counter())[f.rule] += 1
-        levels.setdefault(f.driver, Counter())[f.confidence] += 1
+    summary = render.summarise(result, generated, checks)
     out = [
         f"Linux {model.version} at {model.root}: {len(result.drivers)} drm drivers, {result.files} files, "
         f"{len(result.rules)} rules, spatch {result.spatch_version}, {result.seconds:.1f}s\n\n"
     ]
-    if per:
-        rows = [
-            [
-                drv,
-                *[str(levels[drv][c] or "") for c in ("high", "medium", "low")],
-                ", ".join(f"{r} {n}" for r, n in sorted(per[drv].items())),
-            ]
-            for drv in sorted(per)
-        ]
-        out.append(table(["DRIVER", "HIGH", "MEDIUM", "LOW", "RULES"], rows))
-        out.append("\n")
-        for f in result.findings:
-            out.append(f"{f.file}:{f.line}: {f.function}(): [{f.rule}] {f.message}\n    fix: {f.fix}\n")
-            if generated is not None:
-                pid = generated.patch_of(f.id)
-                if pid and pid in verdicts:
-                    c = verdicts[pid]
-                    out.append(f"    patch: {pid} ({c.verdict}{': ' + c.reason if c.reason else ''})\n")
-                else:
-                    out.append(f"    patch: {pid}\n" if pid else f"    no patch: {generated.why_not(f.id)}\n")
-    skipped = skipped_files(result)
+    if summary.drivers:
+        # the rules last: the total's list is long
+        patch_cols = ["PATCHES", "NO PATCH"] if summary.patched else []
+        head = ["DRIVER", "HIGH", "MEDIUM", "LOW", *patch_cols, "RULES"]
+        rows = []
+        for row in (*summary.drivers, summary.total):
+            cells = [row.driver.upper() if row is summary.total else row.driver,
+                     *[str(row.confidence(c) or "") for c in render.CONFIDENCES]]  # fmt: skip
+            if summary.patched:
+                cells += [render.verdict_cell(row, summary), str(row.without_patch or "")]
+            rows.append([*cells, ", ".join(f"{r} {n}" for r, n in row.by_rule)])
+        lines = table(head, rows).splitlines(keepends=True)
+        lines.insert(-1, "  ".join("-" * len(c) for c in lines[1].split()) + "\n")
+        out += [_paint(lines[0], colour, bold=True), *lines[1:], "\n"]
+    driver = None
+    for f in result.findings:
+        if f.driver != driver:
+            driver = f.driver
+            out.append(_paint(f"== {driver}", colour, bold=True) + "\n")
+        level = _paint(f.confidence, colour, fg=_COLOURS.get(f.confidence, ""))
+        out.append(f"{f.file}:{f.line}: {f.function}(): [{f.rule}, {level}] {f.message}\n    fix: {f.fix}\n")
+        st = render.status(f, generated, checks)
+        if st.verdict:
+            text = render.status_text(st)
+            bad = st.verdict not in ("verified", "not-checked")
+            out.append("    " + _paint(text, colour and st.verdict != "not-checked",
+                                       fg="red" if bad else "green") + "\n")  # fmt: skip
+    skipped = render.skipped_files(result)
     reasons = Counter(reason for reason, _, _ in skipped.values())
     by_reason = f" ({', '.join(f'{r} {n}' for r, n in sorted(reasons.items()))})" if reasons else ""
-    by_rule = sum(per.values(), Counter())
+    by_rule = summary.total.by_rule
     out.append(
-        f"\n{len(result.findings)} findings in {len(per)} drivers"
-        + (f" ({', '.join(f'{r} {n}' for r, n in sorted(by_rule.items()))})" if by_rule else "")
+        f"\n{len(result.findings)} findings in {len(summary.drivers)} drivers"
+        + (f" ({', '.join(f'{r} {n}' for r, n in by_rule)})" if by_rule else "")
         + f"; {len(skipped)} files skipped{by_reason}.\n"
     )
     for file, (reason, detail, rules) in sorted(skipped.items()):

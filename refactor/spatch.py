@@ -84,6 +84,7 @@ class Rule:
     requires: str
     modes: tuple[str, ...]
     keywords: tuple[str, ...] = ()  # a file containing none of these cannot match
+    comments: str = ""  # the `// Comments:` header: why this confidence, known limits
 
     def may_match(self, source: bytes) -> bool:
         return not self.keywords or any(k.encode() in source for k in self.keywords)
@@ -101,11 +102,17 @@ def read_rule(path: Path) -> Rule:
         raise RuleError(f"cannot read rule {path}: {exc}") from None
     desc: list[str] = []
     fields: dict[str, str] = {}
+    last = ""  # the field a `//  ` continuation line extends
     for line in text.splitlines():
         if line.startswith("///"):
             desc.append(line[3:].strip())
         elif m := re.match(r"//\s*(Confidence|Options|Requires|Keywords|URL|Comments):\s*(.*)", line):
-            fields[m.group(1).lower()] = m.group(2).strip()
+            last = m.group(1).lower()
+            fields[last] = m.group(2).strip()
+        elif last == "comments" and line.startswith("//  "):
+            fields[last] += " " + line[2:].strip()
+        else:
+            last = ""
     try:
         options = tuple(shlex.split(fields.get("options", "")))
     except ValueError as exc:
@@ -119,6 +126,7 @@ def read_rule(path: Path) -> Rule:
         requires=fields.get("requires", ""),
         modes=modes,
         keywords=tuple(k.strip() for k in fields.get("keywords", "").split(",") if k.strip()),
+        comments=fields.get("comments", ""),
     )
 
 
@@ -209,13 +217,14 @@ def run_rule(
     timeout: int = 60,
     mode: str = "report",
     extra_options: Sequence[str] = (),
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[Sequence[str]], None] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> RuleRun:
     """Run `rule` in `mode` over `files` (paths relative to `cwd`).
 
     Never raises for a problem confined to a file: such files get a status other than OK
-    with the reason.  Raises RuleError when spatch rejects the rule itself.
+    with the reason.  Raises RuleError when spatch rejects the rule itself.  `progress` is
+    called with the files of each finished batch (from the worker threads).
     """
     start = time.monotonic()
     check_rule(spatch, rule, mode)
@@ -245,7 +254,7 @@ def run_rule(
                     _merge(out, single)
                 out.processes += 1  # the batch that failed
             if progress:
-                progress(len(batch.files))
+                progress(batch.files)
             return out
 
         for outcome in pool.map(work, batches, range(len(batches))):

@@ -8,6 +8,7 @@ index) and a stable id that does not change when unrelated lines move.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,18 @@ class Skipped:
     rule: str
     reason: str  # parse-error, timeout, spatch-crash
     detail: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a sweep is: file checks (one file under one rule) and drivers done."""
+
+    done: int
+    total: int
+    drivers_done: int
+    drivers: int
+    rule: str
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -94,8 +107,10 @@ def sweep(
     jobs: int = 2,
     timeout: int = 120,
     include_tests: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> SweepResult:
+    """Run `rules` over the files of `model`'s drivers; `progress`, when given, is called
+    as the work advances (from worker threads, one call at a time)."""
     start = time.monotonic()
     drivers = [d for d in model.drivers if include_tests or not d.test]
     owner: dict[str, Driver] = {}
@@ -107,10 +122,12 @@ def sweep(
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     lines_of: dict[str, list[str]] = {}
-    for rule in rules:
-        candidates = [f for f in files if rule.may_match(classifier.data(f))]
+    work = [(rule, [f for f in files if rule.may_match(classifier.data(f))]) for rule in rules]
+    tracker = _Tracker(work, drivers, owner, start, progress) if progress else None
+    for rule, candidates in work:
         run = run_rule(spatch, rule, candidates, cwd=model.root, jobs=jobs, timeout=timeout,
-                       progress=progress, env={"DRMM_REFACTOR": "1"})  # fmt: skip
+                       progress=tracker.batch_done(rule.id) if tracker else None,
+                       env={"DRMM_REFACTOR": "1"})  # fmt: skip
         for res in run.results:
             if res.status is FileStatus.PARSE_ERROR and not _hides_match(
                 rule, classifier.data(res.file), res.unparsed
@@ -155,6 +172,43 @@ def sweep(
         files=len(files),
         seconds=time.monotonic() - start,
     )
+
+
+class _Tracker:
+    """Counts the file checks left per driver and reports each finished batch."""
+
+    def __init__(
+        self,
+        work: Sequence[tuple[Rule, list[str]]],
+        drivers: Sequence[Driver],
+        owner: dict[str, Driver],
+        start: float,
+        report: Callable[[Progress], None],
+    ) -> None:
+        self.owner, self.start, self.report = owner, start, report
+        self.left = {d.name: 0 for d in drivers}
+        for _, candidates in work:
+            for f in candidates:
+                self.left[owner[f].name] += 1
+        self.total = sum(self.left.values())
+        self.done = 0
+        self.lock = threading.Lock()
+        self._emit("")
+
+    def _emit(self, rule: str) -> None:
+        finished = sum(1 for n in self.left.values() if n == 0)
+        self.report(Progress(self.done, self.total, finished, len(self.left), rule,
+                             time.monotonic() - self.start))  # fmt: skip
+
+    def batch_done(self, rule: str) -> Callable[[Sequence[str]], None]:
+        def done(batch: Sequence[str]) -> None:
+            with self.lock:
+                self.done += len(batch)
+                for f in batch:
+                    self.left[self.owner[f].name] -= 1
+                self._emit(rule)
+
+        return done
 
 
 def _hides_match(rule: Rule, source: bytes, lines: Sequence[int]) -> bool:
