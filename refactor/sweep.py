@@ -17,8 +17,8 @@ from pathlib import Path
 from refactor import cindex
 from refactor.classify import Classifier
 from refactor.errors import RefactorError
-from refactor.model import Driver, TreeModel
-from refactor.spatch import FileStatus, Rule, Spatch, rules_in, run_rule
+from refactor.model import Driver, TreeModel, unreadable
+from refactor.spatch import FileStatus, Rule, RuleError, Spatch, rules_in, run_rule
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "semantic_patches"
 
@@ -48,7 +48,7 @@ class Finding:
 class Skipped:
     file: str
     rule: str
-    reason: str  # parse-error, timeout, spatch-crash
+    reason: str  # parse-error, timeout, spatch-crash, unreadable, rule-error
     detail: str
 
 
@@ -83,7 +83,11 @@ def confidence(header: str) -> str:
 
 
 def load_rules(names: Sequence[str] = (), directory: Path = RULES_DIR) -> list[Rule]:
+    if not directory.is_dir():
+        raise RefactorError(f"{directory}: no such rules directory")
     rules = list(rules_in(directory))
+    if not rules:
+        raise RefactorError(f"{directory} has no .cocci rules")
     if names:
         known = {r.id for r in rules}
         unknown = [n for n in names if n not in known]
@@ -122,12 +126,21 @@ def sweep(
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     lines_of: dict[str, list[str]] = {}
+    unread = dict(model.unreadable) | {f: why for f in files if (why := unreadable(model.root, f))}
+    skipped += [
+        Skipped(f, "", "unreadable", why) for f, why in sorted(unread.items())
+    ]  # never silently empty
+    files = [f for f in files if f not in unread]
     work = [(rule, [f for f in files if rule.may_match(classifier.data(f))]) for rule in rules]
     tracker = _Tracker(work, drivers, owner, start, progress) if progress else None
     for rule, candidates in work:
-        run = run_rule(spatch, rule, candidates, cwd=model.root, jobs=jobs, timeout=timeout,
-                       progress=tracker.batch_done(rule.id) if tracker else None,
-                       env={"DRMM_REFACTOR": "1"})  # fmt: skip
+        try:
+            run = run_rule(spatch, rule, candidates, cwd=model.root, jobs=jobs, timeout=timeout,
+                           progress=tracker.batch_done(rule.id) if tracker else None,
+                           env={"DRMM_REFACTOR": "1"})  # fmt: skip
+        except RuleError as exc:  # a rule spatch rejects is reported; the others still run
+            skipped.append(Skipped(str(rule.path.name), rule.id, "rule-error", str(exc)))
+            continue
         for res in run.results:
             if res.status is FileStatus.PARSE_ERROR and not _hides_match(
                 rule, classifier.data(res.file), res.unparsed
