@@ -469,7 +469,13 @@ def _check_branch(tree: Path, s: Series, opts: Options) -> None:
     if not proc.run(["git", "check-ref-format", "--branch", s.branch], cwd=tree, timeout=60).ok:
         raise RefactorError(f"{s.branch} is not a valid branch name")
     have = git(tree, "rev-parse", "--verify", "--quiet", f"refs/heads/{s.branch}", check=False).strip()
-    if not have or opts.force:
+    if not have:
+        return
+    if opts.force:  # only a branch this tool made (its tip is one of the series it recorded)
+        ours = git(tree, "for-each-ref", "--format=%(objectname)", "refs/drmm-refactor/", check=False).split()
+        if have not in ours:
+            raise RefactorError(f"branch {s.branch} was not made by drmm-refactor: --force replaces only "
+                                "series branches; choose another --branch")  # fmt: skip
         return
     if s.previous and have == s.previous["tip"]:
         return
