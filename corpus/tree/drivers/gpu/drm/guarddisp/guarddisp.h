@@ -40,6 +40,7 @@ static inline struct guarddisp_device *to_guarddisp(struct drm_device *drm)
 }
 
 int guarddisp_kms_init(struct guarddisp_device *gd);
+int guarddisp_sysfs_init(struct guarddisp_device *gd);
 int guarddisp_status_ioctl(struct drm_device *drm, void *data, struct drm_file *file);
 
 #endif

@@ -42,7 +42,17 @@ static int guarddisp_probe(struct platform_device *pdev)
 		return ret;
 
 	platform_set_drvdata(pdev, gd);
-	return drm_dev_register(&gd->drm, 0);
+	ret = drm_dev_register(&gd->drm, 0);
+	if (ret)
+		return ret;
+	ret = guarddisp_sysfs_init(gd);
+	if (ret) {
+		/* probe unwinding, not a removal path */
+		// ok: unregister-without-unplug
+		drm_dev_unregister(&gd->drm);
+		return ret;
+	}
+	return 0;
 }
 
 /* the pipeline is shut down while the device is still plugged */
