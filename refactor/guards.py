@@ -359,7 +359,7 @@ def hw_verdict(c: Classifier, facts: Facts, fn: str) -> tuple[str, str, str, int
     e = entries[0]
     where = "ioctl " + e.hook if e.table == "ioctl" else f"{e.table} .{e.hook}"
     via = f" through {'() -> '.join(r.chain[:-1])}()" if len(r.chain) > 1 else ""
-    message = (f"{fn}() ({where}) reaches {r.chain[-1]}{via} outside drm_dev_enter()/"
+    message = (f"the {where} callback reaches {r.chain[-1]}{via} outside drm_dev_enter()/"
                "drm_dev_exit(): after unbind the callback touches devm_ hardware that is released "
                "or powered off")  # fmt: skip
     fix = ("guard the callback with drm_dev_enter()/drm_dev_exit() and unplug with drm_dev_unplug()"
