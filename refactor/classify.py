@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import tree_sitter
 
-from refactor import cindex, structs
+from refactor import cindex, guards, structs
 from refactor.model import Driver, TreeModel, read_source
 from refactor.spatch import Match
 from refactor.structs import CType, Resolver, StructDef, StructIndex, member_of
@@ -92,6 +92,8 @@ class Verdict:
     message: str
     fix: str
     detail: tuple[tuple[str, str], ...] = ()  # what the patch planner needs (the struct, ...)
+    file: str = ""  # where the finding is, when not at the match (unguarded-hw-access)
+    line: int = 0
 
     @property
     def helpers(self) -> tuple[str, ...]:
@@ -160,6 +162,7 @@ class Classifier:
         self._facts: dict[str, Facts] = {}
         self._core: StructIndex | None = None
         self._calls: dict[tuple[str, str], list[cindex.Call]] = {}
+        self.guards: dict[str, guards.Analysis] = {}  # guards.analyse() per module
 
     # -- files ------------------------------------------------------------------------
     def data(self, rel: str) -> bytes:
@@ -468,6 +471,19 @@ def _unbound(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Ver
                             "or use drm_dev_alloc() with an explicit drm_dev_put()")  # fmt: skip
 
 
+def _hw_access(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
+    found = guards.hw_verdict(c, facts, data.get("fn", ""))
+    if found is None:
+        return None
+    message, fix, file, line = found
+    return Verdict(message, fix, (("entry", data.get("fn", "")),), file, line)
+
+
+def _unplug(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
+    found = guards.unplug_verdict(c, facts, m.file, m.line, c.function_at(m.file, m.line))
+    return None if found is None else Verdict(*found)
+
+
 _DECIDERS: dict[str, Callable[[Classifier, Facts, Match, dict[str, str]], Verdict | None]] = {
     "devm-mode-object": _mode_object,
     "devm-drm-private": _drm_private,
@@ -476,4 +492,6 @@ _DECIDERS: dict[str, Callable[[Classifier, Facts, Match, dict[str, str]], Verdic
     "unmanaged-mutex": _mutex,
     "devm-action-on-drm": _devm_action,
     "unbound-parent": _unbound,
+    "unguarded-hw-access": _hw_access,
+    "unregister-without-unplug": _unplug,
 }

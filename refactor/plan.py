@@ -28,6 +28,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "drmm-mode-config": ("unmanaged-mode-config",),
     "drmm-mutex": ("unmanaged-mutex",),
     "drmm-action": ("devm-action-on-drm",),
+    "drm-guards": ("unguarded-hw-access", "unregister-without-unplug"),
 }
 FAMILY_OF = {rule: family for family, rules in FAMILIES.items() for rule in rules}
 NO_PATCH = {
@@ -241,6 +242,11 @@ class Planner:
         var, exit_, declare = self.error_handling(f.file, f.line)
         kind = "mutex" if call.name == "mutex_init" else "devm-mutex-checked"
         return [self.op(kind, f.file, f.line, drm=drm, var=var, exit=exit_), *declare]
+
+    def _drm_guards(self, facts: Facts, f: Finding) -> list[Op]:
+        from refactor import guards  # guards plans with this module's Op and Refusal
+
+        return (guards.plan_hw if f.rule == "unguarded-hw-access" else guards.plan_unplug)(self, facts, f)
 
     def _drmm_action(self, facts: Facts, f: Finding) -> list[Op]:
         raise Refusal("moving the action to the final drm_dev_put() changes when its teardown runs, "

@@ -46,6 +46,11 @@ SUBJECTS = {  # family -> imperative subject after the prefix (a shorter one if 
     "drmm-alloc": ("Allocate {what} with drmm_ helpers", "Use drmm_ allocations"),
     "drmm-mode-config": ("Use drmm_mode_config_init()", "Use drmm_mode_config_init()"),
     "drmm-mutex": ("Initialise {what} with drmm_mutex_init()", "Use drmm_mutex_init()"),
+    "drm-guards": (
+        "Guard hardware access from DRM callbacks with drm_dev_enter()",
+        "Guard hardware access with drm_dev_enter()",
+        "Use drm_dev_enter() guards",
+    ),
 }
 SPLITS = ("one", "per-driver", "per-rule")
 _TRAILER = re.compile(r"^(Fixes|Signed-off-by|Cc|Link|Reported-by|Reviewed-by|Acked-by): ")
@@ -280,7 +285,7 @@ def message(patch: Patch, findings: Sequence[Finding], prefix: str, driver: Any,
         mode_objects="devm-mode-object" in patch.rules, allocs=allocs,
         inits=[h for h in helpers if h not in allocs], removed=_removed(patch.diff),
         version=__version__, cocci=[f"{r}.cocci" for r in patch.rules], checked=checked_text(check, arch),
-        fixes=list(fixes), signoff=signoff,
+        fixes=list(fixes), signoff=signoff, rules=patch.rules,
     )  # fmt: skip
     return wrap(re.sub(r"\n{3,}", "\n\n", text))
 
@@ -315,6 +320,8 @@ def cover_subject(commits: Sequence[Commit], key: str, split: str) -> str:
         return "drm: Use drmm_mode_config_init()"
     if families == {"double-put"}:
         return "drm: Drop drm_dev_put() of devres-managed drm devices"
+    if families == {"drm-guards"}:
+        return "drm: Guard hardware access from DRM callbacks with drm_dev_enter()"
     return "drm: Tie driver resources to the drm_device lifetime"
 
 

@@ -131,6 +131,7 @@ def sweep(
         Skipped(f, "", "unreadable", why) for f, why in sorted(unread.items())
     ]  # never silently empty
     files = [f for f in files if f not in unread]
+    placed: set[tuple[str, str, int]] = set()
     work = [(rule, [f for f in files if rule.may_match(classifier.data(f))]) for rule in rules]
     tracker = _Tracker(work, drivers, owner, start, progress) if progress else None
     for rule, candidates in work:
@@ -152,21 +153,26 @@ def sweep(
                 verdict = classifier.classify(rule.id, owner[res.file], m)
                 if verdict is None:
                     continue
-                if res.file not in lines_of:
-                    lines_of[res.file] = classifier.data(res.file).decode(errors="replace").splitlines()
-                lines = lines_of[res.file]
-                code = lines[m.line - 1] if 0 < m.line <= len(lines) else ""
-                function = classifier.function_at(res.file, m.line)
+                # a verdict may place the finding elsewhere (a callback, not its table entry)
+                file, line = verdict.file or res.file, verdict.line or m.line
+                if (rule.id, file, line) in placed:
+                    continue  # one callback in two tables
+                placed.add((rule.id, file, line))
+                if file not in lines_of:
+                    lines_of[file] = classifier.data(file).decode(errors="replace").splitlines()
+                lines = lines_of[file]
+                code = lines[line - 1] if 0 < line <= len(lines) else ""
+                function = classifier.function_at(file, line)
                 fix = verdict.fix or FIXES.get(rule.id, "")
                 findings.append(
                     Finding(
-                        id=finding_id(rule.id, res.file, function, code),
+                        id=finding_id(rule.id, file, function, code),
                         rule=rule.id,
                         confidence=confidence(rule.confidence),
                         driver=owner[res.file].name,
-                        file=res.file,
-                        line=m.line,
-                        column=m.column,
+                        file=file,
+                        line=line,
+                        column=m.column if line == m.line else 0,
                         function=function,
                         message=verdict.message,
                         fix=fix,

@@ -10,5 +10,6 @@ struct clk *devm_clk_get(struct device *dev, const char *id);
 int clk_prepare_enable(struct clk *clk);
 void clk_disable_unprepare(struct clk *clk);
 unsigned long clk_get_rate(struct clk *clk);
+long clk_round_rate(struct clk *clk, unsigned long rate);
 
 #endif
