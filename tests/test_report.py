@@ -389,7 +389,8 @@ def test_verdicts_in_summary_text_and_html(swept: tuple[SweepResult, Generated])
     checks = [Checked(p.id, "build-failed" if p is put else "verified", "boom" if p is put else "", (), 0.0)
               for p in gen.patches]  # fmt: skip
     summary = render.summarise(result, gen, checks)
-    assert summary.verified and dict(summary.total.by_verdict) == {"build-failed": 1, "verified": len(gen.patches) - 1}
+    expected = {"build-failed": 1, "verified": len(gen.patches) - 1}
+    assert summary.verified and dict(summary.total.by_verdict) == expected
     text = report.sweep_text(result, gen, checks)
     assert re.search(r"^putpanel\s+2\s+1: build-failed 1\s+double-put 2$", text, re.M)
     assert f"    patch: {put.id} (build-failed: boom)\n" in text
