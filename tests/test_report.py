@@ -22,9 +22,15 @@ from refactor.spatch import Spatch
 from refactor.sweep import SweepResult, load_rules, sweep
 
 # the project's shared copy of the OASIS schema, next to the repository (or DRMM_SARIF_SCHEMA)
+# the schema the project was given (../shared/schemas next to the checkout, or the team's
+# shared directory when the checkout is a clone elsewhere); DRMM_SARIF_SCHEMA overrides
+_SCHEMAS = [Path(__file__).resolve().parents[2] / "shared" / "schemas", Path("/work/shared/schemas")]
 SCHEMA = Path(
     os.environ.get("DRMM_SARIF_SCHEMA")
-    or Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+    or next(
+        (d / "sarif-schema-2.1.0.json" for d in _SCHEMAS if (d / "sarif-schema-2.1.0.json").is_file()),
+        _SCHEMAS[0] / "sarif-schema-2.1.0.json",
+    )
 )
 GOLDEN = Path(__file__).resolve().parent.parent / "corpus" / "golden"
 
