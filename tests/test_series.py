@@ -221,7 +221,10 @@ def test_series_on_linux_7_2(linux_7_2_git: Path, tmp_path: Path) -> None:
         assert _state(tree) == before, "the series touched the user's checkout"
         doc = json.loads((out / "series.json").read_text())
         files = [out / f for f in doc["files"]]
-        assert len(files) == 4 and {p["verdict"] for p in doc["patches"]} == {"verified"}
+        count = len(doc["patches"])
+        assert (
+            len(files) == count + 1 and count >= 3 and {p["verdict"] for p in doc["patches"]} == {"verified"}
+        )
 
         for f in files[1:]:
             script = str(tree / "scripts/checkpatch.pl")
@@ -249,7 +252,7 @@ def test_series_on_linux_7_2(linux_7_2_git: Path, tmp_path: Path) -> None:
         argv = ["b4", "--offline-mode", "am", "-m", str(mbox), "-o", str(tmp_path / "b4"), cover_id]
         b4 = subprocess.run(argv, cwd=clone, capture_output=True, text=True, timeout=300)
         assert b4.returncode == 0, b4.stderr
-        assert "Total patches: 3" in b4.stderr + b4.stdout
+        assert f"Total patches: {count}" in b4.stderr + b4.stdout
         assert f"git checkout -b 20000101_ada_example_org {doc['base']}" in b4.stderr, "b4 missed base-commit"
     finally:
         subprocess.run(["git", "branch", "-q", "-D", branch], cwd=tree, capture_output=True)
