@@ -14,19 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from refactor.errors import RefactorError
-
-
-def _lock_dir() -> Path:
-    base = os.environ.get("DRMM_REFACTOR_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "drmm-refactor"
-    )
-    return Path(base) / "locks"
+from refactor.verify import cache_dir
 
 
 @contextlib.contextmanager
 def tree_lock(tree: Path, what: str) -> Iterator[None]:
     """Hold the lock of `tree` while `what` runs, or fail at once with who holds it."""
-    directory = _lock_dir()
+    directory = cache_dir() / "locks"
     try:
         directory.mkdir(parents=True, exist_ok=True)
         key = hashlib.sha256(str(tree.resolve()).encode()).hexdigest()[:16]

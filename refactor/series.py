@@ -149,12 +149,12 @@ def subject_prefix(tree: Path, directory: str, driver: str) -> str:
     return "drm/" + "/".join(parts or [driver])
 
 
-def fixes_tags(tree: Path, findings: Sequence[Finding], files: Sequence[str]) -> tuple[str, ...]:
+def fixes_tags(tree: Path, findings: Sequence[Finding], switch: tuple[str, bool] | None) -> tuple[str, ...]:
     """`Fixes:` for the commit that made each problem: the later of the one that added
     the finding's code line and the one that brought in devm_drm_dev_alloc().  A root
     commit (an imported tarball) introduces nothing: when both come from it, or neither
-    is found, there is no tag."""
-    switch = _introduced(tree, "devm_drm_dev_alloc", files)
+    is found, there is no tag.  `switch` is `_introduced(tree, "devm_drm_dev_alloc", the
+    module's files)`, looked up once per driver."""
     tags: list[str] = []
     for f in findings:
         try:
@@ -339,6 +339,7 @@ def plan(tree: Path, result: SweepResult, gen: Generated, checks: Sequence[Check
     blocked: dict[str, str] = {}  # driver -> the patch its later ones stack on
     commits: list[Commit] = []
     prefixes: dict[str, str] = {}
+    switches: dict[str, tuple[str, bool] | None] = {}
     for p in sorted(gen.patches, key=lambda x: (x.driver, gen.patches.index(x))):
         c = check_of.get(p.id)
         verdict, reason = (c.verdict, c.reason) if c else ("not-checked", "not verified")
@@ -353,7 +354,9 @@ def plan(tree: Path, result: SweepResult, gen: Generated, checks: Sequence[Check
         if p.driver not in prefixes:
             prefixes[p.driver] = subject_prefix(tree, d.module.directory, p.driver)
         fs = [found[i] for i in p.findings if i in found]
-        fixes = fixes_tags(tree, fs, d.module.files)
+        if p.driver not in switches:  # a pickaxe search of the module's history: once per driver
+            switches[p.driver] = _introduced(tree, "devm_drm_dev_alloc", d.module.files)
+        fixes = fixes_tags(tree, fs, switches[p.driver])
         msg = message(p, fs, prefixes[p.driver], d, c, fixes, f"{name} <{email}>", opts.arch)
         commits.append(Commit(p, msg.split("\n", 1)[0], msg, verdict, reason, (), ()))
     groups: dict[str, list[Commit]] = {}

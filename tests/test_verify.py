@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from refactor.generate import _unified, generate
+from refactor.generate import Patch, _unified, generate
 from refactor.model import load_tree
 from refactor.spatch import Spatch
 from refactor.sweep import load_rules, sweep
@@ -37,6 +37,12 @@ def _git_state(tree: Path) -> tuple[str, str]:
     return head, status
 
 
+def _real(patch: Patch) -> Candidate:
+    """The generated st7571 patch as a candidate of its own stack."""
+    return Candidate("real", "st7571", patch.diff, patch.findings, (DIR,), "CONFIG_DRM_ST7571", stack="real",
+                     family=patch.family)  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def checked(linux_7_2_git: Path, spatch: Spatch):  # type: ignore[no-untyped-def]
     tree = linux_7_2_git
@@ -57,16 +63,7 @@ def checked(linux_7_2_git: Path, spatch: Spatch):  # type: ignore[no-untyped-def
     lines[first] = " /* a line the tree does not have */" + lines[first][1:]
     bad_context = "".join(lines)
     cands = [
-        Candidate(
-            "real",
-            "st7571",
-            real.diff,
-            real.findings,
-            (DIR,),
-            "CONFIG_DRM_ST7571",
-            stack="real",
-            family=real.family,
-        ),  # fmt: skip
+        _real(real),
         Candidate("no-apply", "st7571", bad_context, (), (DIR,), stack="no-apply"),
         cand("no-build", base + "\nstatic int drmm_broken = ;\n"),
         cand("warning", base + "\nstatic int drmm_unused_helper(void)\n{\n\treturn 0;\n}\n"),
@@ -130,16 +127,7 @@ def test_a_tree_without_git_is_verified_in_a_linked_copy(tree_without_git: Path,
     base = target.read_text()
     broken = _unified(REL, base, base + "\nstatic int drmm_broken = ;\n")
     cands = [
-        Candidate(
-            "real",
-            "st7571",
-            real.diff,
-            real.findings,
-            (DIR,),
-            "CONFIG_DRM_ST7571",
-            stack="real",
-            family=real.family,
-        ),  # fmt: skip
+        _real(real),
         Candidate("broken", "st7571", broken, (), (DIR,), "CONFIG_DRM_ST7571", stack="broken"),
     ]
     checks = {c.patch: c for c in verify(tree, cands, effect=effect_stage(spatch, load_rules()))[0]}
