@@ -13,12 +13,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from refactor import cindex
 from refactor.classify import Classifier
 from refactor.errors import RefactorError
 from refactor.model import Driver, TreeModel
-from refactor.spatch import FileStatus, Rule, Spatch, rules_in, run_rule
+from refactor.spatch import FileResult, FileStatus, Rule, Spatch, rules_in, run_rules
+
+if TYPE_CHECKING:
+    from refactor.treecache import SweepCache
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "semantic_patches"
 
@@ -74,6 +78,7 @@ class SweepResult:
     skipped: tuple[Skipped, ...]
     files: int
     seconds: float
+    cache_hits: int = 0  # results read from the cache (drivers and files)
 
 
 def confidence(header: str) -> str:
@@ -108,9 +113,13 @@ def sweep(
     timeout: int = 120,
     include_tests: bool = False,
     progress: Callable[[Progress], None] | None = None,
+    cache: SweepCache | None = None,
 ) -> SweepResult:
     """Run `rules` over the files of `model`'s drivers; `progress`, when given, is called
-    as the work advances (from worker threads, one call at a time)."""
+    as the work advances (from worker threads, one call at a time).  With `cache` (from
+    `treecache.load()`), a driver whose inputs did not change gives its stored findings
+    without running anything, and a file whose contents did not change its stored spatch
+    results."""
     start = time.monotonic()
     drivers = [d for d in model.drivers if include_tests or not d.test]
     owner: dict[str, Driver] = {}
@@ -118,50 +127,62 @@ def sweep(
         for f in d.module.files:
             owner.setdefault(f, d)
     files = sorted(owner)
+    owned: dict[str, list[str]] = {d.name: [] for d in drivers}
+    for f in files:
+        owned[owner[f].name].append(f)
     classifier = Classifier(model)
-    findings: list[Finding] = []
-    skipped: list[Skipped] = []
-    lines_of: dict[str, list[str]] = {}
-    work = [(rule, [f for f in files if rule.may_match(classifier.data(f))]) for rule in rules]
-    tracker = _Tracker(work, drivers, owner, start, progress) if progress else None
+    keys: dict[str, str] = {}
+    done: dict[str, tuple[list[Finding], list[Skipped]]] = {}
+    pending = []
+    if cache is not None:
+        cache.setup(spatch.version_text, rules, timeout, model.api.names)
+    for d in drivers:
+        if cache is not None:
+            keys[d.name] = cache.driver_key(d, owned[d.name])
+            hit = cache.results.get(keys[d.name])
+            if hit is not None:
+                done[d.name] = hit
+                continue
+        pending.append(d)
+    work = [(rule, [f for d in pending for f in owned[d.name] if rule.may_match(classifier.data(f))])
+            for rule in rules]  # fmt: skip
+    results: dict[tuple[str, str], FileResult] = {}
+    to_run: list[tuple[Rule, list[str]]] = []
     for rule, candidates in work:
-        run = run_rule(spatch, rule, candidates, cwd=model.root, jobs=jobs, timeout=timeout,
-                       progress=tracker.batch_done(rule.id) if tracker else None,
-                       env={"DRMM_REFACTOR": "1"})  # fmt: skip
+        left = []
+        for f in candidates:
+            hit = cache.results.get(cache.file_key(rule, f, keys[owner[f].name])) if cache else None
+            if isinstance(hit, FileResult):
+                results[rule.id, f] = hit
+            else:
+                left.append(f)
+        to_run.append((rule, left))
+    tracker = _Tracker(to_run, drivers, owner, start, progress) if progress else None
+    report = tracker.batch_done if tracker else None
+    runs = run_rules(spatch, to_run, cwd=model.root, jobs=jobs, timeout=timeout, progress=report,
+                     env={"DRMM_REFACTOR": "1"})  # fmt: skip
+    for (rule, _), run in zip(to_run, runs, strict=True):
         for res in run.results:
-            if res.status is FileStatus.PARSE_ERROR and not _hides_match(
-                rule, classifier.data(res.file), res.unparsed
+            results[rule.id, res.file] = res
+            if cache is not None and res.status in (FileStatus.OK, FileStatus.PARSE_ERROR):
+                cache.results.put(cache.file_key(rule, res.file, keys[owner[res.file].name]), res)
+    for d in pending:
+        done[d.name] = ([], [])
+    for rule, candidates in work:
+        for f in candidates:
+            found, skipped = done[owner[f].name]
+            _classify(classifier, rule, owner[f], results[rule.id, f], found, skipped)
+    if cache is not None:
+        for d in pending:
+            if not any(
+                s.reason in (FileStatus.TIMEOUT.value, FileStatus.CRASH.value) for s in done[d.name][1]
             ):
-                pass  # the code spatch could not parse cannot hold what the rule looks for
-            elif res.status is not FileStatus.OK:
-                skipped.append(Skipped(res.file, rule.id, res.status.value, res.detail))
-            for m in res.matches:
-                verdict = classifier.classify(rule.id, owner[res.file], m)
-                if verdict is None:
-                    continue
-                if res.file not in lines_of:
-                    lines_of[res.file] = classifier.data(res.file).decode(errors="replace").splitlines()
-                lines = lines_of[res.file]
-                code = lines[m.line - 1] if 0 < m.line <= len(lines) else ""
-                function = classifier.function_at(res.file, m.line)
-                fix = verdict.fix or FIXES.get(rule.id, "")
-                findings.append(
-                    Finding(
-                        id=finding_id(rule.id, res.file, function, code),
-                        rule=rule.id,
-                        confidence=confidence(rule.confidence),
-                        driver=owner[res.file].name,
-                        file=res.file,
-                        line=m.line,
-                        column=m.column,
-                        function=function,
-                        message=verdict.message,
-                        fix=fix,
-                        helpers=verdict.helpers,
-                        data=tuple(m.data) + verdict.detail,
-                    )
-                )
-    findings.sort(key=lambda f: (f.driver, f.file, f.line, f.rule))
+                cache.results.put(keys[d.name], done[d.name])  # a timeout or crash may not recur
+        cache.save()
+    order = {r.id: i for i, r in enumerate(rules)}
+    findings = sorted((f for d in drivers for f in done[d.name][0]),
+                      key=lambda f: (f.driver, f.file, f.line, f.rule))  # fmt: skip
+    skipped = sorted((s for d in drivers for s in done[d.name][1]), key=lambda s: (order[s.rule], s.file))
     return SweepResult(
         model=model,
         spatch_version=spatch.version_text,
@@ -171,7 +192,46 @@ def sweep(
         skipped=tuple(skipped),
         files=len(files),
         seconds=time.monotonic() - start,
+        cache_hits=cache.hits if cache is not None else 0,
     )
+
+
+def _classify(
+    classifier: Classifier, rule: Rule, driver: Driver, res: FileResult, found: list[Finding],
+    skipped: list[Skipped],
+) -> None:  # fmt: skip
+    """The findings and skipped entries one rule's result on one file gives."""
+    if res.status is FileStatus.PARSE_ERROR and not _hides_match(
+        rule, classifier.data(res.file), res.unparsed
+    ):
+        pass  # the code spatch could not parse cannot hold what the rule looks for
+    elif res.status is not FileStatus.OK:
+        skipped.append(Skipped(res.file, rule.id, res.status.value, res.detail))
+    lines: list[str] | None = None
+    for m in res.matches:
+        verdict = classifier.classify(rule.id, driver, m)
+        if verdict is None:
+            continue
+        if lines is None:
+            lines = classifier.data(res.file).decode(errors="replace").splitlines()
+        code = lines[m.line - 1] if 0 < m.line <= len(lines) else ""
+        function = classifier.function_at(res.file, m.line)
+        found.append(
+            Finding(
+                id=finding_id(rule.id, res.file, function, code),
+                rule=rule.id,
+                confidence=confidence(rule.confidence),
+                driver=driver.name,
+                file=res.file,
+                line=m.line,
+                column=m.column,
+                function=function,
+                message=verdict.message,
+                fix=verdict.fix or FIXES.get(rule.id, ""),
+                helpers=verdict.helpers,
+                data=tuple(m.data) + verdict.detail,
+            )
+        )
 
 
 class _Tracker:
@@ -200,15 +260,12 @@ class _Tracker:
         self.report(Progress(self.done, self.total, finished, len(self.left), rule,
                              time.monotonic() - self.start))  # fmt: skip
 
-    def batch_done(self, rule: str) -> Callable[[Sequence[str]], None]:
-        def done(batch: Sequence[str]) -> None:
-            with self.lock:
-                self.done += len(batch)
-                for f in batch:
-                    self.left[self.owner[f].name] -= 1
-                self._emit(rule)
-
-        return done
+    def batch_done(self, rule: str, batch: Sequence[str]) -> None:
+        with self.lock:
+            self.done += len(batch)
+            for f in batch:
+                self.left[self.owner[f].name] -= 1
+            self._emit(rule)
 
 
 def _hides_match(rule: Rule, source: bytes, lines: Sequence[int]) -> bool:
