@@ -248,7 +248,8 @@ class SweepCache:
     def setup(self, spatch_version: str, rules: Sequence[Rule], timeout: int, api: frozenset[str]) -> None:
         """What every key shares: tool, spatch, rules (text and options), timeout, API."""
         self.rules = {r.id: digest(r.id, r.path.read_bytes(), repr(r.options)) for r in rules}
-        self.base = digest(_FORMAT, tool_key(), spatch_version, str(timeout), *sorted(self.rules.values()))
+        self.common = digest(_FORMAT, tool_key(), spatch_version, str(timeout))
+        self.base = digest(self.common, *sorted(self.rules.values()))
         self.api = digest(*sorted(api))
         self.wide = any(o in _READS_OTHER_FILES or o.startswith("-I") for r in rules for o in r.options)
 
@@ -262,7 +263,7 @@ class SweepCache:
     def file_key(self, rule: Rule, rel: str, driver_key: str) -> str:
         wide = any(o in _READS_OTHER_FILES or o.startswith("-I") for o in rule.options)
         context = driver_key if wide else ""  # what else spatch may read: keyed as the driver
-        return digest(self.base, "file", self.rules[rule.id], rel, self.snap.digest_of(rel), context)
+        return digest(self.common, "file", self.rules[rule.id], rel, self.snap.digest_of(rel), context)
 
     def save(self) -> None:
         """Store the tree's entry (with the content hashes learnt during the sweep)."""
