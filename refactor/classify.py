@@ -160,6 +160,7 @@ class Classifier:
         self._facts: dict[str, Facts] = {}
         self._core: StructIndex | None = None
         self._calls: dict[tuple[str, str], list[cindex.Call]] = {}
+        self._called: dict[str, dict[str, set[str]]] = {}
 
     # -- files ------------------------------------------------------------------------
     def data(self, rel: str) -> bytes:
@@ -191,16 +192,22 @@ class Classifier:
         key = (driver.module.path, name)
         if key not in self._calls:
             self._calls[key] = [
-                c for f in driver.module.files for c in cindex.calls(self.source(f)[0], [name])
+                c
+                for f in driver.module.files
+                if name.encode() in self.data(f)
+                for c in cindex.calls(self.source(f)[0], [name], self.source(f)[1])
             ]
         return self._calls[key]
 
     def called_in_module(self, driver: Driver, function: str) -> set[str] | None:
         """Names called by `function`, defined in one of the driver's files (None if not)."""
         for f in driver.module.files:
-            called = cindex.called_in(self.source(f)[0], function)
-            if called is not None:
-                return called
+            if function.encode() not in self.data(f):
+                continue
+            if f not in self._called:  # each file parsed and walked once per sweep
+                self._called[f] = cindex.called_by_function(*self.source(f))
+            if function in self._called[f]:
+                return self._called[f][function]
         return None
 
     def core_index(self) -> StructIndex:

@@ -227,20 +227,43 @@ class TreeScan:
         return [str(h.relative_to(self.root)) for h in sorted(inc.rglob("*.h"))] if inc.is_dir() else []
 
 
-def find_wrappers(root: Path, scan: TreeScan | None = None) -> tuple[list[Wrapper], set[str]]:
+@dataclass(frozen=True)
+class Scanned:
+    """What the keyword scans of `find_wrappers` found."""
+
+    wrappers: tuple[Wrapper, ...]
+    core: frozenset[str]  # files defining the allocation APIs (the DRM core, not drivers)
+    callers: tuple[str, ...]  # files naming an allocation API or a wrapper
+    extra: tuple[str, ...]  # files naming one of the extra words
+
+
+def find_wrappers(root: Path, scan: TreeScan | None = None, extra: Sequence[str] = ()) -> Scanned:
     """Functions (not static) and macros that call an allocation API or another wrapper.
 
-    Returns the wrappers and the files that define the allocation APIs themselves (the
-    DRM core), which are not drivers.
+    One scan of `drivers/` and `include/` per level of wrappers (the first also looks for
+    `extra`, so the tree is not read again for them); the files each level finds are the
+    ones whose definitions are parsed.
     """
     scan = scan or TreeScan(root)
     api_of: dict[str, str] = {a: a for a in ALLOC_APIS}
     core: set[str] = set()
     wrappers: list[Wrapper] = []
+    callers: set[str] = set()
+    extra_hits: list[str] = []
     new = set(ALLOC_APIS)
-    for _ in range(6):  # wrappers of wrappers, a few levels deep
+    for level in range(7):  # wrappers of wrappers, a few levels deep
         found: set[str] = set()
-        for rel in scan.files_containing(new, ["drivers", "include"]):
+        words = new | set(extra) if level == 0 else new
+        for rel in scan.files_containing(words, ["drivers", "include"]):
+            if level == 0 and extra:
+                data = read_source(root, rel)
+                if any(w.encode() in data for w in extra):
+                    extra_hits.append(rel)
+                if not any(n.encode() in data for n in new):
+                    continue
+            callers.add(rel)
+            if level == 6:
+                continue  # only the callers of the last level's wrappers
             for d in scan.definitions(rel):
                 if d.name in ALLOC_APIS and d.kind != "prototype":
                     core.add(rel)
@@ -255,7 +278,7 @@ def find_wrappers(root: Path, scan: TreeScan | None = None) -> tuple[list[Wrappe
         new = found
         if not new:
             break
-    return wrappers, core
+    return Scanned(tuple(wrappers), frozenset(core), tuple(sorted(callers)), tuple(extra_hits))
 
 
 def _is_static(lines: list[str], d: cindex.Definition) -> bool:
@@ -302,13 +325,14 @@ def load_tree(root: Path, paths: Sequence[str] = (), scan: TreeScan | None = Non
     scan = scan or TreeScan(root)
     version = tree_version(root)
     kbuild = scan.kbuild()
-    wrappers, core = find_wrappers(root, scan)
+    scanned = find_wrappers(root, scan, extra=["component_add"])
+    wrappers, core = scanned.wrappers, scanned.core
     api_of = {a: a for a in ALLOC_APIS} | {w.name: w.api for w in wrappers}
     module_of = kbuild.module_of()
     by_module: dict[str, list[AllocSite]] = {}
     unmapped: list[AllocSite] = []
-    for rel in scan.files_containing(api_of, ["drivers"]):
-        if rel in core or not rel.endswith(".c"):
+    for rel in scanned.callers:
+        if rel in core or not rel.endswith(".c") or not _under(rel, "drivers"):
             continue
         sites = scan.sites(rel, api_of)
         module = module_of.get(rel)
@@ -325,7 +349,9 @@ def load_tree(root: Path, paths: Sequence[str] = (), scan: TreeScan | None = Non
         test = all(is_test_path(s.file) for s in sites) or is_test_path(module.path)
         drivers.append(Driver(module, tuple(sites), test))
     known = {d.module.path for d in drivers}
-    for rel in scan.files_containing(["component_add"], ["drivers/gpu/drm"]):
+    for rel in scanned.extra:
+        if not _under(rel, "drivers/gpu/drm"):
+            continue
         module = module_of.get(rel)
         if module is None or module.path in known or not rel.endswith(".c"):
             continue
