@@ -153,7 +153,7 @@ def raw_candidates(tree: Path, rules: list[spatch.Rule], sp: spatch.Spatch) -> s
     loaded = treecache.load(tree)
     assert loaded.cache is not None
     c = loaded.cache
-    c.setup(sp.version_text, rules, 120, loaded.model.api.names)  # the CLI's default timeout
+    c.setup(sp, rules, 120, loaded.model.api.names)  # the CLI's default timeout
     owner: dict[str, sweep.Driver] = {}
     for d in loaded.model.drivers:
         if not d.test:

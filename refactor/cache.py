@@ -3,7 +3,7 @@
 - `cache_dir()`: `$DRMM_REFACTOR_CACHE`, else `$XDG_CACHE_HOME/drmm-refactor`.
 - `Store`: pickled values under a hash key, each entry checked by a digest of its bytes,
   so a truncated or corrupt entry is discarded (and the value recomputed), never used.
-- `Snapshot`: the size, mtime and inode of every file under `drivers/` and `include/`
+- `Snapshot`: the size, mtime, inode and mode of every file under `drivers/` and `include/`
   (and the top Makefile), from one `find`; compared with the previous snapshot of the
   same tree it says which files changed, and it remembers the content hash of the files
   that were hashed, so an unchanged file is never read again to compute a cache key.
@@ -119,7 +119,7 @@ class Store:
             pass  # a cache that cannot be written only costs time
 
 
-Sig = tuple[int, int, int]  # size, mtime_ns, inode
+Sig = str  # "size mtime inode mode", as find prints them
 
 
 @dataclass
@@ -154,6 +154,9 @@ class Snapshot:
         but whose contents did not (a hash was known) does not count as changed."""
         changed: set[str] = set()
         same_fs = old.device == self.device
+        if same_fs and not old.racy and self.sigs == old.sigs:
+            self.hashes.update(old.hashes)
+            return changed
         for rel, sig in self.sigs.items():
             before = old.sigs.get(rel)
             known = old.hashes.get(rel)
@@ -172,17 +175,19 @@ def snapshot(root: Path) -> Snapshot:
     """Stat every file under drivers/ and include/ (and the top Makefile) with one `find`."""
     taken = time.time_ns()
     present = [p for p in SCANNED if (root / p).exists()]
-    res = proc.run(["find", *present, "-type", "f", "-printf", r"%s %T@ %i %p\0"], cwd=root, timeout=600)
+    res = proc.run(["find", *present, "-type", "f", "-printf", r"%s %T@ %i %m %p\0"], cwd=root, timeout=600)
     sigs: dict[str, Sig] = {}
     racy: set[str] = set()
+    recent = taken // 1_000_000_000 - _RACY_NS // 1_000_000_000 - 1
     for rec in res.stdout.split("\0"):
-        parts = rec.split(" ", 3)
-        if len(parts) != 4:
+        try:
+            a = rec.index(" ")
+            cut = rec.index(" ", rec.index(" ", rec.index(" ", a + 1) + 1) + 1)
+        except ValueError:
             continue
-        size, mtime, ino, rel = parts
-        secs, _, frac = mtime.partition(".")
-        ns = int(secs) * 1_000_000_000 + int((frac + "000000000")[:9])
-        sigs[rel] = (int(size), ns, int(ino))
-        if ns >= taken - _RACY_NS:
+        sig, rel = rec[:cut], rec[cut + 1 :]
+        sigs[rel] = sig
+        mtime = rec[a + 1 : rec.index(" ", a + 1)]
+        if int(mtime.partition(".")[0]) >= recent:
             racy.add(rel)
     return Snapshot(root, os.stat(root).st_dev, taken, sigs, {}, frozenset(racy))

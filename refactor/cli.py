@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import TYPE_CHECKING
 import click
 
 from refactor import __version__, model, output, report
-from refactor.errors import RefactorError
+from refactor.errors import Interrupted, RefactorError
+from refactor.lock import tree_lock
 
 if TYPE_CHECKING:
     from refactor.generate import Generated
@@ -38,7 +40,14 @@ def find_tree(tree: str | None) -> Path:
     raise RefactorError("no TREE given, not inside a kernel tree, and no bundled corpus found")
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
 def _run(fn, *args):  # type: ignore[no-untyped-def]
+    """Call a command's body: a RefactorError is one line on stderr and its exit status;
+    Ctrl-C and SIGTERM unwind (removing worktrees and temporary files) and exit 130/143."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return fn(*args)
     except RefactorError as exc:
@@ -46,7 +55,12 @@ def _run(fn, *args):  # type: ignore[no-untyped-def]
         sys.exit(exc.exit_status)
     except KeyboardInterrupt:
         click.echo("drmm-refactor: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(128 + signal.SIGINT)
+    except Interrupted as exc:
+        click.echo(f"drmm-refactor: stopped by signal {signal.Signals(exc.signum).name}", err=True)
+        sys.exit(128 + exc.signum)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,6 +103,8 @@ SWEEP_FORMATS = ["text", "md", "html", "json", "sarif"]
 )
 @click.option("--jobs", "-j", type=click.IntRange(1), default=2, show_default=True, help="spatch processes.")
 @click.option("--rules", "rule_names", help="Comma-separated rule ids (default: all).")
+@click.option("--rules-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Read the .cocci rules from DIR instead of the package's.")  # fmt: skip
 @click.option("--paths", multiple=True, help="Only modules with files under this path (repeatable).")
 @click.option("--timeout", type=click.IntRange(1), default=120, show_default=True, help="Seconds per file.")
 @click.option("--include-tests", is_flag=True, help="Sweep kunit and selftest modules too.")
@@ -108,6 +124,7 @@ def sweep(
     baseline: Path | None,
     jobs: int,
     rule_names: str | None,
+    rules_dir: Path | None,
     paths: tuple[str, ...],
     timeout: int,
     include_tests: bool,
@@ -133,7 +150,8 @@ def sweep(
 
     def go() -> int:
         known = baseline_mod.load(baseline) if baseline is not None else None
-        rules = sweep_mod.load_rules([n for n in (rule_names or "").split(",") if n])
+        names = [n for n in (rule_names or "").split(",") if n]
+        rules = sweep_mod.load_rules(names, rules_dir) if rules_dir else sweep_mod.load_rules(names)
         sp = spatch_mod.find_spatch()
         loaded = treecache.load(find_tree(tree), paths, use_cache=not no_cache)
         tm = loaded.model
@@ -153,8 +171,9 @@ def sweep(
 
             cands = verify_mod.candidates_of(gen, result)
             effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)
-            checks, _, _ = verify_mod.verify(tm.root, cands, arch=arch, jobs=jobs, use_cache=not no_cache,
-                                             effect=effect)  # fmt: skip
+            with tree_lock(tm.root, "sweep --verify"):
+                checks, _, _ = verify_mod.verify(tm.root, cands, arch=arch, jobs=jobs, use_cache=not no_cache,
+                                                 effect=effect)  # fmt: skip
         if known is not None:
             result, gen = baseline_mod.only_new(result, gen, known)
         if show_diff and gen is not None:
@@ -221,8 +240,10 @@ def check(
         rules = sweep_mod.load_rules()
         cands = verify_mod.foreign_candidates(root, diffs)
         effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)
-        checks, hits, seconds = verify_mod.verify(root, cands, arch=arch, jobs=jobs, use_cache=not no_cache,
-                                                  effect=effect)  # fmt: skip
+        with tree_lock(root, "check"):
+            checks, hits, seconds = verify_mod.verify(
+                root, cands, arch=arch, jobs=jobs, use_cache=not no_cache, effect=effect
+            )
         click.echo(report.checks_json(checks) if fmt == "json" else report.checks_text(checks, hits, seconds),
                    nl=False)  # fmt: skip
         return 0 if all(c.verdict == "verified" for c in checks) else 1
@@ -273,18 +294,21 @@ def series(tree: str | None, out: Path, branch: str | None, split: str, version:
         series_mod.identity(root)
         rules = sweep_mod.load_rules([n for n in (rule_names or "").split(",") if n])
         sp = spatch_mod.find_spatch()
-        loaded = treecache.load(root, paths, use_cache=not no_cache)
-        result = sweep_mod.sweep(loaded.model, sp, rules, jobs=jobs, cache=loaded.cache)
-        gen = generate_mod.generate(result, sp, jobs=jobs)
-        cands = verify_mod.candidates_of(gen, result)
-        effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)
-        checks, _, _ = verify_mod.verify(
-            root, cands, arch=arch, jobs=jobs, use_cache=not no_cache, effect=effect
-        )
-        name = branch or f"drmm-refactor/{datetime.date.today():%Y%m%d}"
-        opts = series_mod.Options(out, name, split, version, reroll, dry_run, include_unverified, force, arch)
-        planned, left_out = series_mod.plan(root, result, gen, checks, opts, sp.version_text)
-        written = series_mod.write(root, planned, opts) if planned else []
+        with tree_lock(root, "series"):
+            loaded = treecache.load(root, paths, use_cache=not no_cache)
+            result = sweep_mod.sweep(loaded.model, sp, rules, jobs=jobs, cache=loaded.cache)
+            gen = generate_mod.generate(result, sp, jobs=jobs)
+            cands = verify_mod.candidates_of(gen, result)
+            effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)
+            checks, _, _ = verify_mod.verify(
+                root, cands, arch=arch, jobs=jobs, use_cache=not no_cache, effect=effect
+            )
+            name = branch or f"drmm-refactor/{datetime.date.today():%Y%m%d}"
+            opts = series_mod.Options(
+                out, name, split, version, reroll, dry_run, include_unverified, force, arch
+            )
+            planned, left_out = series_mod.plan(root, result, gen, checks, opts, sp.version_text)
+            written = series_mod.write(root, planned, opts) if planned else []
         click.echo(report.series_text(written, left_out, dry_run), nl=False)
         return 0 if written else 1
 

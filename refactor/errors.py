@@ -18,3 +18,13 @@ class TreeError(RefactorError):
 
 class ToolError(RefactorError):
     """An external tool (spatch, git, make, perl) is missing or unusable."""
+
+
+class Interrupted(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
+    """SIGTERM (or another signal turned into an exception) while working; like
+    KeyboardInterrupt it unwinds every `finally`, so scratch worktrees and temporary
+    files are removed.  The CLI exits with 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

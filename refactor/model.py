@@ -109,6 +109,7 @@ class TreeModel:
     api: ApiTable
     # files that call an allocation API but belong to no module Kbuild defines
     unmapped: tuple[AllocSite, ...]
+    unreadable: tuple[tuple[str, str], ...] = ()  # (file, why) among those the scan found
 
 
 def tree_version(root: Path) -> str:
@@ -159,9 +160,17 @@ def files_containing(root: Path, needles: Iterable[str], paths: Sequence[str]) -
     else:
         argv = ["grep", "-rlF", "--include=*.c", "--include=*.h", *patterns, *existing]
     res = proc.run(argv, cwd=root, timeout=600)
-    if res.returncode not in (0, 1):
+    # files grep cannot read come back (as unreadable) from the reads that follow
+    denied = [m.group(1) for m in _UNREADABLE.finditer(res.stderr)]
+    other = [x for x in res.stderr.splitlines() if x.strip() and not _UNREADABLE.match(x)]
+    if res.returncode not in (0, 1) and (other or not denied):
         raise TreeError(f"{root}: cannot search the tree: {res.stderr.strip()[:200]}")
-    return sorted({os.path.normpath(line) for line in res.stdout.splitlines() if line})
+    return sorted({os.path.normpath(line) for line in [*res.stdout.splitlines(), *denied] if line})
+
+
+_UNREADABLE = re.compile(
+    r"^(?:grep|fatal|warning): (?:unable to read )?'?(.+?)'?: (?:Permission denied|Input/output error)$", re.M
+)
 
 
 def read_source(root: Path, rel: str) -> bytes:
@@ -170,6 +179,15 @@ def read_source(root: Path, rel: str) -> bytes:
         return (root / rel).read_bytes()
     except OSError:
         return b""
+
+
+def unreadable(root: Path, rel: str) -> str:
+    """Why a file of the tree cannot be read ("" when it can)."""
+    try:
+        with (root / rel).open("rb"):
+            return ""
+    except OSError as exc:
+        return exc.strerror or str(exc)
 
 
 @dataclass(frozen=True)
@@ -257,6 +275,9 @@ def find_wrappers(root: Path, scan: TreeScan | None = None, extra: Sequence[str]
         for rel in scan.files_containing(words, ["drivers", "include"]):
             if level == 0 and extra:
                 data = read_source(root, rel)
+                if not data and unreadable(root, rel):
+                    callers.add(rel)  # the scan read it, this process cannot: load_tree says so
+                    continue
                 if any(w.encode() in data for w in extra):
                     extra_hits.append(rel)
                 if not any(n.encode() in data for n in new):
@@ -331,8 +352,13 @@ def load_tree(root: Path, paths: Sequence[str] = (), scan: TreeScan | None = Non
     module_of = kbuild.module_of()
     by_module: dict[str, list[AllocSite]] = {}
     unmapped: list[AllocSite] = []
+    unreadable_files: list[tuple[str, str]] = []
     for rel in scanned.callers:
         if rel in core or not rel.endswith(".c") or not _under(rel, "drivers"):
+            continue
+        why = unreadable(root, rel)
+        if why:
+            unreadable_files.append((rel, why))
             continue
         sites = scan.sites(rel, api_of)
         module = module_of.get(rel)
@@ -360,9 +386,11 @@ def load_tree(root: Path, paths: Sequence[str] = (), scan: TreeScan | None = Non
         known.add(module.path)
         drivers.append(Driver(module, (), is_test_path(module.path), role="component"))
     drivers.sort(key=lambda d: d.module.path)
-    return TreeModel(
-        root, version, kbuild, tuple(drivers), tuple(wrappers), read_api(root, scan), tuple(unmapped)
-    )
+    if paths:
+        unreadable_files = [(f, why) for f, why in unreadable_files if any(_under(f, p) for p in paths)]
+    api = read_api(root, scan)
+    return TreeModel(root, version, kbuild, tuple(drivers), tuple(wrappers), api, tuple(unmapped),
+                     tuple(unreadable_files))  # fmt: skip
 
 
 def _under(path: str, prefix: str) -> bool:

@@ -440,17 +440,28 @@ def write(tree: Path, series: Sequence[Series], opts: Options) -> list[Written]:
                 Written(w.series, tuple(w.series.out / f.name for f in w.files), w.start, w.tip)
                 for w in written
             ]
-        final = []
-        for w in written:
-            w.series.out.mkdir(parents=True, exist_ok=True)
-            placed = []
-            for f in w.files:  # each file appears whole or not at all
-                output.write_text(f.read_text(), w.series.out / f.name)
-                placed.append(w.series.out / f.name)
-            _record(w, placed)
+        for w in written:  # nothing is placed when any file would replace one not asked to
+            clash = [f.name for f in w.files if (w.series.out / f.name).exists()]
+            if clash and not opts.force:
+                raise RefactorError(f"{w.series.out} already has {clash[0]}: pass --force to replace it, or "
+                                    "another -o")  # fmt: skip
+        final: list[Written] = []
+        placed: list[Path] = []
+        try:
+            for w in written:
+                w.series.out.mkdir(parents=True, exist_ok=True)
+                for f in w.files:  # each file appears whole or not at all
+                    output.write_text(f.read_text(), w.series.out / f.name)
+                    placed.append(w.series.out / f.name)
+                _record(w, [w.series.out / f.name for f in w.files])
+                final.append(Written(w.series, tuple(w.series.out / f.name for f in w.files), w.start, w.tip))
+        except BaseException:  # interrupted or failed: no half-written series is left
+            for f in placed:
+                f.unlink(missing_ok=True)
+            raise
+        for w in final:  # the branches last, once every file is in place
             git(tree, "update-ref", f"refs/drmm-refactor/{w.series.change_id}/v{w.series.version}", w.tip)
             git(tree, "branch", "--force", "--quiet", w.series.branch, w.tip)
-            final.append(Written(w.series, tuple(placed), w.start, w.tip))
     return final
 
 

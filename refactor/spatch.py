@@ -207,6 +207,23 @@ def check_rule(spatch: Spatch, rule: Rule, mode: str = "report") -> None:
         raise RuleError(f"rule {rule.id} is rejected by spatch: {reason.strip()[:200]}")
 
 
+def check_rules(
+    spatch: Spatch, rules: Sequence[Rule], jobs: int = 1, mode: str = "report"
+) -> dict[str, RuleError]:
+    """Check several rules at once (`jobs` at a time): the rejected ones, with the error."""
+
+    def check(rule: Rule) -> RuleError | None:
+        try:
+            check_rule(spatch, rule, mode)
+        except RuleError as exc:
+            return exc
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        errors = list(pool.map(check, rules))
+    return {r.id: e for r, e in zip(rules, errors, strict=True) if e is not None}
+
+
 def run_rule(
     spatch: Spatch,
     rule: Rule,
@@ -255,9 +272,10 @@ def run_rules(
     """
     start = time.monotonic()
     jobs = max(1, jobs)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        if not checked:
-            list(pool.map(lambda r: check_rule(spatch, r, mode), [r for r, f in work if f]))
+    if not checked:
+        rejected = check_rules(spatch, [r for r, f in work if f], jobs, mode)
+        if rejected:
+            raise next(iter(rejected.values()))
     argvs = [
         [
             spatch.path,

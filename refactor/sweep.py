@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from refactor import cindex
 from refactor.classify import Classifier
 from refactor.errors import RefactorError
-from refactor.model import Driver, TreeModel
-from refactor.spatch import FileResult, FileStatus, Rule, Spatch, rules_in, run_rules
+from refactor.model import Driver, TreeModel, unreadable
+from refactor.spatch import FileResult, FileStatus, Rule, Spatch, check_rules, rules_in, run_rules
 
 if TYPE_CHECKING:
     from refactor.treecache import SweepCache
@@ -52,7 +52,7 @@ class Finding:
 class Skipped:
     file: str
     rule: str
-    reason: str  # parse-error, timeout, spatch-crash
+    reason: str  # parse-error, timeout, spatch-crash, unreadable, rule-error
     detail: str
 
 
@@ -88,7 +88,11 @@ def confidence(header: str) -> str:
 
 
 def load_rules(names: Sequence[str] = (), directory: Path = RULES_DIR) -> list[Rule]:
+    if not directory.is_dir():
+        raise RefactorError(f"{directory}: no such rules directory")
     rules = list(rules_in(directory))
+    if not rules:
+        raise RefactorError(f"{directory} has no .cocci rules")
     if names:
         known = {r.id for r in rules}
         unknown = [n for n in names if n not in known]
@@ -133,39 +137,50 @@ def sweep(
     classifier = Classifier(model)
     keys: dict[str, str] = {}
     done: dict[str, tuple[list[Finding], list[Skipped]]] = {}
+    unread = dict(model.unreadable) | {f: why for f in files if (why := unreadable(model.root, f))}
+    noted = [Skipped(f, "", "unreadable", why) for f, why in sorted(unread.items())]  # never silently empty
+    files = [f for f in files if f not in unread]
     pending = []
     if cache is not None:
-        cache.setup(spatch.version_text, rules, timeout, model.api.names)
+        cache.setup(spatch, rules, timeout, model.api.names)
     for d in drivers:
-        if cache is not None:
+        if cache is not None and not any(f in unread for f in d.module.files):
             keys[d.name] = cache.driver_key(d, owned[d.name])
             hit = cache.results.get(keys[d.name])
             if hit is not None:
                 done[d.name] = hit
                 continue
         pending.append(d)
-    work = [(rule, [f for d in pending for f in owned[d.name] if rule.may_match(classifier.data(f))])
-            for rule in rules]  # fmt: skip
+    work = [(rule, [f for d in pending for f in owned[d.name] if f not in unread
+                    and rule.may_match(classifier.data(f))]) for rule in rules]  # fmt: skip
     results: dict[tuple[str, str], FileResult] = {}
     to_run: list[tuple[Rule, list[str]]] = []
     for rule, candidates in work:
         left = []
         for f in candidates:
-            hit = cache.results.get(cache.file_key(rule, f, keys[owner[f].name])) if cache else None
+            key = keys.get(owner[f].name)
+            hit = cache.results.get(cache.file_key(rule, f, key)) if cache is not None and key else None
             if isinstance(hit, FileResult):
                 results[rule.id, f] = hit
             else:
                 left.append(f)
         to_run.append((rule, left))
+    rejected = check_rules(spatch, [r for r, left in to_run if left], jobs)
+    for rule_id, exc in rejected.items():  # a rule spatch rejects is reported; the others still run
+        rule = next(r for r in rules if r.id == rule_id)
+        noted.append(Skipped(str(rule.path.name), rule.id, "rule-error", str(exc)))
+    work = [(r, c) for r, c in work if r.id not in rejected]
+    to_run = [(r, left) for r, left in to_run if r.id not in rejected]
     tracker = _Tracker(to_run, drivers, owner, start, progress) if progress else None
     report = tracker.batch_done if tracker else None
     runs = run_rules(spatch, to_run, cwd=model.root, jobs=jobs, timeout=timeout, progress=report,
-                     env={"DRMM_REFACTOR": "1"})  # fmt: skip
+                     env={"DRMM_REFACTOR": "1"}, checked=True)  # fmt: skip
     for (rule, _), run in zip(to_run, runs, strict=True):
         for res in run.results:
             results[rule.id, res.file] = res
-            if cache is not None and res.status in (FileStatus.OK, FileStatus.PARSE_ERROR):
-                cache.results.put(cache.file_key(rule, res.file, keys[owner[res.file].name]), res)
+            key = keys.get(owner[res.file].name)
+            if cache is not None and key and res.status in (FileStatus.OK, FileStatus.PARSE_ERROR):
+                cache.results.put(cache.file_key(rule, res.file, key), res)
     for d in pending:
         done[d.name] = ([], [])
     for rule, candidates in work:
@@ -173,16 +188,20 @@ def sweep(
             found, skipped = done[owner[f].name]
             _classify(classifier, rule, owner[f], results[rule.id, f], found, skipped)
     if cache is not None:
-        for d in pending:
-            if not any(
+        for d in pending:  # a timeout or crash may not recur; a rejected rule reported nothing
+            transient = any(
                 s.reason in (FileStatus.TIMEOUT.value, FileStatus.CRASH.value) for s in done[d.name][1]
-            ):
-                cache.results.put(keys[d.name], done[d.name])  # a timeout or crash may not recur
+            )
+            if d.name in keys and not transient and not rejected:
+                cache.results.put(keys[d.name], done[d.name])
         cache.save()
     order = {r.id: i for i, r in enumerate(rules)}
     findings = sorted((f for d in drivers for f in done[d.name][0]),
                       key=lambda f: (f.driver, f.file, f.line, f.rule))  # fmt: skip
-    skipped = sorted((s for d in drivers for s in done[d.name][1]), key=lambda s: (order[s.rule], s.file))
+    skipped = noted[: len(unread)] + sorted(
+        noted[len(unread) :] + [s for d in drivers for s in done[d.name][1]],
+        key=lambda s: (order[s.rule], s.file),
+    )
     return SweepResult(
         model=model,
         spatch_version=spatch.version_text,

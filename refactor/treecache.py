@@ -37,7 +37,7 @@ from refactor import proc
 from refactor.cache import Snapshot, Store, cache_dir, digest, snapshot, tool_key
 from refactor.kbuild import KbuildMap
 from refactor.model import AllocSite, ApiEntry, DefSummary, Driver, TreeModel, TreeScan
-from refactor.spatch import Rule
+from refactor.spatch import Rule, Spatch
 
 _FORMAT = "tree-1"
 _MAX_INCREMENTAL = 2000  # beyond this many changed files, scan the tree again
@@ -107,8 +107,10 @@ class CachedScan(TreeScan):
                 if (rel.endswith((".c", ".h")) and rel not in untracked
                         and any(rel.startswith(p.rstrip("/") + "/") or rel == p for p in paths)):  # fmt: skip
                     data = model_mod.read_source(self.root, rel)
-                    if any(n.encode() in data for n in needles):
-                        found.add(rel)
+                    if any(n.encode() in data for n in needles) or (
+                        not data and model_mod.unreadable(self.root, rel)
+                    ):
+                        found.add(rel)  # as the scan does: an unreadable file is reported later
             self.entry.untracked = prev.untracked
             result = sorted(found)
         else:
@@ -184,15 +186,25 @@ def load(root: Path, paths: Sequence[str] = (), use_cache: bool = True) -> Loade
     memo = Store(cache_dir() / "memo")
     key = tuple(sorted(paths))
     scan = CachedScan(root, snap, prev, changed, memo)
-    if prev is not None and not changed and key in prev.models:
+    clean = prev is not None and not changed and key in prev.models
+    if (
+        clean
+        and prev is not None
+        and not any(not model_mod.unreadable(root, f) for f, _ in prev.models[key].unreadable)
+    ):
         model = dataclasses.replace(prev.models[key], root=root)
         scan.entry = dataclasses.replace(prev, snapshot=snap, models=dict(prev.models))
     else:
+        clean = False
         model = model_mod.load_tree(root, paths, scan)
         if prev is not None and not changed:  # same tree, other paths: keep what it knew
             scan.entry.models.update(prev.models)
     scan.entry.models[key] = model
-    return Loaded(model, SweepCache(snap, scan.entry, states, _root_key(root)))
+    sweep_cache = SweepCache(snap, scan.entry, states, _root_key(root))
+    sweep_cache.unchanged = (
+        len(snap.hashes) if clean and prev is not None and prev.snapshot.root == root else -1
+    )
+    return Loaded(model, sweep_cache)
 
 
 def _previous(states: Store, root: Path) -> TreeEntry | None:
@@ -215,6 +227,7 @@ class SweepCache:
         self.states = states
         self.root_key = root_key
         self.results = Store(cache_dir() / "sweep")
+        self.unchanged = -1  # the number of hashes known when the entry stored is still right
         self._dirs: dict[str, list[str]] | None = None
         self._drm: str | None = None
         self._include: str | None = None
@@ -245,10 +258,17 @@ class SweepCache:
             )
         return self._include
 
-    def setup(self, spatch_version: str, rules: Sequence[Rule], timeout: int, api: frozenset[str]) -> None:
-        """What every key shares: tool, spatch, rules (text and options), timeout, API."""
+    def setup(self, spatch: Spatch, rules: Sequence[Rule], timeout: int, api: frozenset[str]) -> None:
+        """What every key shares: the tool, spatch (its version, and which executable: a
+        reinstalled or another spatch is not trusted to give the same results), the rules
+        (text and options), the timeout, the tree's DRM helpers."""
         self.rules = {r.id: digest(r.id, r.path.read_bytes(), repr(r.options)) for r in rules}
-        self.common = digest(_FORMAT, tool_key(), spatch_version, str(timeout))
+        try:
+            st = os.stat(spatch.path)
+            exe = f"{os.path.realpath(spatch.path)} {st.st_size} {st.st_mtime_ns}"
+        except OSError:
+            exe = spatch.path
+        self.common = digest(_FORMAT, tool_key(), spatch.version_text, exe, str(timeout))
         self.base = digest(self.common, *sorted(self.rules.values()))
         self.api = digest(*sorted(api))
         self.wide = any(o in _READS_OTHER_FILES or o.startswith("-I") for r in rules for o in r.options)
@@ -266,6 +286,9 @@ class SweepCache:
         return digest(self.common, "file", self.rules[rule.id], rel, self.snap.digest_of(rel), context)
 
     def save(self) -> None:
-        """Store the tree's entry (with the content hashes learnt during the sweep)."""
+        """Store the tree's entry (with the content hashes learnt during the sweep), unless
+        the stored one is still exact."""
+        if self.unchanged == len(self.snap.hashes):
+            return
         self.states.put(self.root_key, self.entry)
         self.states.put(digest(_FORMAT, "latest"), self.root_key)
