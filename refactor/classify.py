@@ -150,9 +150,12 @@ class Facts:
 class Classifier:
     """Per-sweep caches of parsed files and per-driver facts."""
 
-    def __init__(self, model: TreeModel) -> None:
+    def __init__(self, model: TreeModel, memo: Callable[[str], structs.FileDecls | None] | None = None,
+                 remember: Callable[[str, structs.FileDecls], None] | None = None) -> None:  # fmt: skip
+        """`memo` and `remember` read and store a file's declarations elsewhere (the cache)."""
         self.model = model
         self.root = model.root
+        self._memo, self._remember = memo, remember
         self._data: dict[str, bytes] = {}
         self._decls: dict[str, structs.FileDecls] = {}
         self._sources: dict[str, tuple[bytes, tree_sitter.Tree]] = {}
@@ -178,7 +181,12 @@ class Classifier:
 
     def decls(self, rel: str) -> structs.FileDecls:
         if rel not in self._decls:
-            self._decls[rel] = structs.declarations(read_source(self.root, rel), rel)
+            found = self._memo(rel) if self._memo else None
+            if found is None:
+                found = structs.declarations(read_source(self.root, rel), rel)
+                if self._remember:
+                    self._remember(rel, found)
+            self._decls[rel] = found
         return self._decls[rel]
 
     def function_at(self, rel: str, line: int) -> str:

@@ -134,7 +134,10 @@ def sweep(
     owned: dict[str, list[str]] = {d.name: [] for d in drivers}
     for f in files:
         owned[owner[f].name].append(f)
-    classifier = Classifier(model)
+    if cache is not None:
+        classifier = Classifier(model, cache.decls, cache.remember_decls)
+    else:
+        classifier = Classifier(model)
     keys: dict[str, str] = {}
     done: dict[str, tuple[list[Finding], list[Skipped]]] = {}
     unread = dict(model.unreadable) | {f: why for f in files if (why := unreadable(model.root, f))}

@@ -38,6 +38,7 @@ from refactor.cache import Snapshot, Store, cache_dir, digest, snapshot, tool_ke
 from refactor.kbuild import KbuildMap
 from refactor.model import AllocSite, ApiEntry, DefSummary, Driver, TreeModel, TreeScan
 from refactor.spatch import Rule, Spatch
+from refactor.structs import FileDecls
 
 _FORMAT = "tree-1"
 _MAX_INCREMENTAL = 2000  # beyond this many changed files, scan the tree again
@@ -227,10 +228,22 @@ class SweepCache:
         self.states = states
         self.root_key = root_key
         self.results = Store(cache_dir() / "sweep")
+        self.memo = Store(cache_dir() / "memo")
         self.unchanged = -1  # the number of hashes known when the entry stored is still right
         self._dirs: dict[str, list[str]] | None = None
         self._drm: str | None = None
         self._include: str | None = None
+
+    def _decls_key(self, rel: str) -> str:
+        return digest(_FORMAT, "decls", tool_key(), rel, self.snap.digest_of(rel))
+
+    def decls(self, rel: str) -> FileDecls | None:
+        """The struct declarations of a file, as `structs.declarations` gave them before."""
+        found = self.memo.get(self._decls_key(rel))
+        return found if isinstance(found, FileDecls) else None
+
+    def remember_decls(self, rel: str, decls: FileDecls) -> None:
+        self.memo.put(self._decls_key(rel), decls)
 
     @property
     def hits(self) -> int:
