@@ -211,7 +211,12 @@ def coccicheck(
                 m = _REPORT.match(ln)
                 assert m is not None
                 name = m.group(1)
-                rel = os.path.relpath(name, copy) if name.startswith("/") else os.path.normpath(name)
+                # spatch runs in M's directory: its names are relative to it
+                rel = (
+                    os.path.relpath(name, copy)
+                    if name.startswith("/")
+                    else os.path.normpath(os.path.join(d, name))
+                )
                 found.add((rule.id, rel, int(m.group(2))))
         if whole:
             complete.append(rule.id)
