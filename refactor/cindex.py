@@ -129,13 +129,13 @@ def parse(source: bytes) -> tree_sitter.Tree:
     return _parser().parse(source)
 
 
-def calls(source: bytes, names: Iterable[str]) -> list[Call]:
-    """Every call in `source` of one of `names`."""
+def calls(source: bytes, names: Iterable[str], tree: tree_sitter.Tree | None = None) -> list[Call]:
+    """Every call in `source` of one of `names` (`tree`: the source parsed already)."""
     wanted = set(names)
     if not any(n.encode() in source for n in wanted):
         return []
     out = []
-    for node in walk(parse(source).root_node):
+    for node in walk((tree or parse(source)).root_node):
         if node.type != "call_expression":
             continue
         fn = node.child_by_field_name("function")
@@ -244,6 +244,23 @@ def called_in(source: bytes, function: str) -> set[str] | None:
                     names.add(_text(source, fn))
             return names
     return None
+
+
+def called_by_function(source: bytes, tree: tree_sitter.Tree | None = None) -> dict[str, set[str]]:
+    """For every function `source` defines, the names it calls (as `called_in`, for all
+    functions in one walk)."""
+    out: dict[str, set[str]] = {}
+    for node in walk((tree or parse(source)).root_node):
+        if node.type != "function_definition":
+            continue
+        name = _declarator_name(node.child_by_field_name("declarator"), source)
+        names = set()
+        for n in walk(node):
+            fn = n.child_by_field_name("function") if n.type == "call_expression" else None
+            if fn is not None and fn.type == "identifier":
+                names.add(_text(source, fn))
+        out.setdefault(name, names)
+    return out
 
 
 def function_spans(source: bytes, tree: tree_sitter.Tree | None = None) -> list[tuple[int, int, str]]:

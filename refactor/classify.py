@@ -152,10 +152,14 @@ class Facts:
 class Classifier:
     """Per-sweep caches of parsed files and per-driver facts."""
 
-    def __init__(self, model: TreeModel) -> None:
+    def __init__(self, model: TreeModel, memo: Callable[[str], structs.FileDecls | None] | None = None,
+                 remember: Callable[[str, structs.FileDecls], None] | None = None) -> None:  # fmt: skip
+        """`memo` and `remember` read and store a file's declarations elsewhere (the cache)."""
         self.model = model
         self.root = model.root
+        self._memo, self._remember = memo, remember
         self._data: dict[str, bytes] = {}
+        self._lines: dict[str, list[str]] = {}
         self._decls: dict[str, structs.FileDecls] = {}
         self._sources: dict[str, tuple[bytes, tree_sitter.Tree]] = {}
         self._spans: dict[str, list[tuple[int, int, str]]] = {}
@@ -163,6 +167,7 @@ class Classifier:
         self._core: StructIndex | None = None
         self._calls: dict[tuple[str, str], list[cindex.Call]] = {}
         self.guards: dict[str, guards.Analysis] = {}  # guards.analyse() per module
+        self._called: dict[str, dict[str, set[str]]] = {}
 
     # -- files ------------------------------------------------------------------------
     def data(self, rel: str) -> bytes:
@@ -170,6 +175,12 @@ class Classifier:
         if rel not in self._data:
             self._data[rel] = read_source(self.root, rel)
         return self._data[rel]
+
+    def lines(self, rel: str) -> list[str]:
+        """A file's text lines, split once per sweep."""
+        if rel not in self._lines:
+            self._lines[rel] = self.data(rel).decode(errors="replace").splitlines()
+        return self._lines[rel]
 
     def source(self, rel: str) -> tuple[bytes, tree_sitter.Tree]:
         """A file's bytes and its tree-sitter tree, parsed once per sweep."""
@@ -180,7 +191,12 @@ class Classifier:
 
     def decls(self, rel: str) -> structs.FileDecls:
         if rel not in self._decls:
-            self._decls[rel] = structs.declarations(read_source(self.root, rel), rel)
+            found = self._memo(rel) if self._memo else None
+            if found is None:
+                found = structs.declarations(read_source(self.root, rel), rel)
+                if self._remember:
+                    self._remember(rel, found)
+            self._decls[rel] = found
         return self._decls[rel]
 
     def function_at(self, rel: str, line: int) -> str:
@@ -194,16 +210,22 @@ class Classifier:
         key = (driver.module.path, name)
         if key not in self._calls:
             self._calls[key] = [
-                c for f in driver.module.files for c in cindex.calls(self.source(f)[0], [name])
+                c
+                for f in driver.module.files
+                if name.encode() in self.data(f)
+                for c in cindex.calls(self.source(f)[0], [name], self.source(f)[1])
             ]
         return self._calls[key]
 
     def called_in_module(self, driver: Driver, function: str) -> set[str] | None:
         """Names called by `function`, defined in one of the driver's files (None if not)."""
         for f in driver.module.files:
-            called = cindex.called_in(self.source(f)[0], function)
-            if called is not None:
-                return called
+            if function.encode() not in self.data(f):
+                continue
+            if f not in self._called:  # each file parsed and walked once per sweep
+                self._called[f] = cindex.called_by_function(*self.source(f))
+            if function in self._called[f]:
+                return self._called[f][function]
         return None
 
     def core_index(self) -> StructIndex:

@@ -116,7 +116,7 @@ SWEEP_FORMATS = ["text", "md", "html", "json", "sarif"]
     "--verify", "do_verify", is_flag=True, help="Verify the patches (apply, build, checkpatch, re-sweep)."
 )
 @click.option("--arch", default="x86_64", show_default=True, help="Build architecture for --verify.")
-@click.option("--no-cache", is_flag=True, help="Recompute verification results.")
+@click.option("--no-cache", is_flag=True, help="Recompute everything: neither read nor write the cache.")
 def sweep(
     tree: str | None,
     fmt: str,
@@ -143,6 +143,7 @@ def sweep(
     from refactor import generate as generate_mod
     from refactor import spatch as spatch_mod
     from refactor import sweep as sweep_mod
+    from refactor import treecache
 
     if show_diff and no_patches:
         raise click.UsageError("--diff needs the patches: drop --no-patches")
@@ -152,11 +153,13 @@ def sweep(
         names = [n for n in (rule_names or "").split(",") if n]
         rules = sweep_mod.load_rules(names, rules_dir) if rules_dir else sweep_mod.load_rules(names)
         sp = spatch_mod.find_spatch()
-        tm = model.load_tree(find_tree(tree), paths)
+        loaded = treecache.load(find_tree(tree), paths, use_cache=not no_cache)
+        tm = loaded.model
         line = output.ProgressLine()
         try:
             result = sweep_mod.sweep(tm, sp, rules, jobs=jobs, timeout=timeout, include_tests=include_tests,
-                                     progress=_sweep_progress(line) if line.enabled else None)  # fmt: skip
+                                     progress=_sweep_progress(line) if line.enabled else None,
+                                     cache=loaded.cache)  # fmt: skip
             if not no_patches:
                 line.show(f"generating patches for {len(result.findings)} findings...", force=True)
             gen = None if no_patches else generate_mod.generate(result, sp, jobs=jobs)
@@ -266,7 +269,7 @@ def check(
 @click.option("--rules", "rule_names", help="Comma-separated rule ids (default: all).")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=2, show_default=True)
 @click.option("--arch", default="x86_64", show_default=True, help="Build architecture for verification.")
-@click.option("--no-cache", is_flag=True, help="Recompute verification results.")
+@click.option("--no-cache", is_flag=True, help="Recompute everything: neither read nor write the cache.")
 def series(tree: str | None, out: Path, branch: str | None, split: str, version: int, reroll: bool,
            dry_run: bool, include_unverified: bool, force: bool, paths: tuple[str, ...],
            rule_names: str | None, jobs: int, arch: str, no_cache: bool) -> None:  # fmt: skip
@@ -279,6 +282,7 @@ def series(tree: str | None, out: Path, branch: str | None, split: str, version:
     from refactor import series as series_mod
     from refactor import spatch as spatch_mod
     from refactor import sweep as sweep_mod
+    from refactor import treecache
     from refactor import verify as verify_mod
 
     def go() -> int:
@@ -291,8 +295,8 @@ def series(tree: str | None, out: Path, branch: str | None, split: str, version:
         rules = sweep_mod.load_rules([n for n in (rule_names or "").split(",") if n])
         sp = spatch_mod.find_spatch()
         with tree_lock(root, "series"):
-            tm = model.load_tree(root, paths)
-            result = sweep_mod.sweep(tm, sp, rules, jobs=jobs)
+            loaded = treecache.load(root, paths, use_cache=not no_cache)
+            result = sweep_mod.sweep(loaded.model, sp, rules, jobs=jobs, cache=loaded.cache)
             gen = generate_mod.generate(result, sp, jobs=jobs)
             cands = verify_mod.candidates_of(gen, result)
             effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)

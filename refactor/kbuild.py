@@ -35,6 +35,7 @@ class Module:
     files: tuple[str, ...]  # its .c files, relative to the tree root
     conditions: tuple[tuple[str, str], ...] = ()  # (file, CONFIG_ symbol) of conditional parts
     missing: tuple[str, ...] = ()  # objects with no source in the tree (generated, ...)
+    includers: tuple[str, ...] = ()  # its files that `#include` another .c file
 
     @property
     def directory(self) -> str:
@@ -473,8 +474,12 @@ def _module(scope: _Scope, ev: Evaluator, target: str, config: str) -> Module:
         elif src.endswith(".c"):
             files.append(_rel(root, src))
     i = 0
+    includers = []
     while i < len(files):  # included files may include more: the list grows as we go
-        for inc in _included_sources(str(root / files[i]), [str(scope.directory)]):
+        included = _included_sources(str(root / files[i]), [str(scope.directory)])
+        if included:
+            includers.append(files[i])
+        for inc in included:
             rel = _rel(root, inc)
             if rel not in files:
                 files.append(rel)
@@ -487,6 +492,7 @@ def _module(scope: _Scope, ev: Evaluator, target: str, config: str) -> Module:
         files=tuple(files),
         conditions=tuple(dict.fromkeys((f, c) for f, c in conditions if f not in always)),
         missing=tuple(missing),
+        includers=tuple(includers),
     )
 
 

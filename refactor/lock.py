@@ -13,8 +13,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from refactor.cache import cache_dir
 from refactor.errors import RefactorError
-from refactor.verify import cache_dir
 
 
 @contextlib.contextmanager

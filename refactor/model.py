@@ -190,29 +190,107 @@ def unreadable(root: Path, rel: str) -> str:
         return exc.strerror or str(exc)
 
 
-def find_wrappers(root: Path) -> tuple[list[Wrapper], set[str]]:
+@dataclass(frozen=True)
+class DefSummary:
+    """What `find_wrappers` needs of one definition: its name, kind, line, whether it is
+    static, and the identifiers its body mentions."""
+
+    name: str
+    kind: str
+    line: int
+    static: bool
+    names: frozenset[str]
+
+
+def summarise(source: bytes) -> tuple[DefSummary, ...]:
+    lines = source.decode(errors="replace").splitlines()
+    return tuple(
+        DefSummary(
+            d.name,
+            d.kind,
+            d.line,
+            d.kind == "function" and _is_static(lines, d),
+            frozenset(cindex.identifiers_in(d.body)),
+        )  # fmt: skip
+        for d in cindex.definitions(source)
+    )
+
+
+class TreeScan:
+    """How `load_tree` reads a tree: Kbuild, the keyword scan, and what it parses in the
+    files the scan finds.  `refactor/treecache.py` answers the same questions from its
+    cache, reading only what changed."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def kbuild(self) -> KbuildMap:
+        return read_kbuild(self.root)
+
+    def files_containing(self, needles: Iterable[str], paths: Sequence[str]) -> list[str]:
+        return files_containing(self.root, needles, paths)
+
+    def definitions(self, rel: str) -> tuple[DefSummary, ...]:
+        return summarise(read_source(self.root, rel))
+
+    def sites(self, rel: str, api_of: dict[str, str]) -> list[AllocSite]:
+        return _sites(self.root, rel, api_of)
+
+    def api_entries(self, rel: str) -> list[ApiEntry]:
+        found = cindex.definitions(read_source(self.root, rel))
+        return [ApiEntry(d.name, d.kind, rel, d.line) for d in found if API_PATTERN.match(d.name)]
+
+    def headers(self) -> list[str]:
+        inc = self.root / "include/drm"
+        return [str(h.relative_to(self.root)) for h in sorted(inc.rglob("*.h"))] if inc.is_dir() else []
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """What the keyword scans of `find_wrappers` found."""
+
+    wrappers: tuple[Wrapper, ...]
+    core: frozenset[str]  # files defining the allocation APIs (the DRM core, not drivers)
+    callers: tuple[str, ...]  # files naming an allocation API or a wrapper
+    extra: tuple[str, ...]  # files naming one of the extra words
+
+
+def find_wrappers(root: Path, scan: TreeScan | None = None, extra: Sequence[str] = ()) -> Scanned:
     """Functions (not static) and macros that call an allocation API or another wrapper.
 
-    Returns the wrappers and the files that define the allocation APIs themselves (the
-    DRM core), which are not drivers.
+    One scan of `drivers/` and `include/` per level of wrappers (the first also looks for
+    `extra`, so the tree is not read again for them); the files each level finds are the
+    ones whose definitions are parsed.
     """
+    scan = scan or TreeScan(root)
     api_of: dict[str, str] = {a: a for a in ALLOC_APIS}
     core: set[str] = set()
     wrappers: list[Wrapper] = []
+    callers: set[str] = set()
+    extra_hits: list[str] = []
     new = set(ALLOC_APIS)
-    for _ in range(6):  # wrappers of wrappers, a few levels deep
+    for level in range(7):  # wrappers of wrappers, a few levels deep
         found: set[str] = set()
-        for rel in files_containing(root, new, ["drivers", "include"]):
-            source = read_source(root, rel)
-            lines = source.decode(errors="replace").splitlines()
-            for d in cindex.definitions(source):
+        words = new | set(extra) if level == 0 else new
+        for rel in scan.files_containing(words, ["drivers", "include"]):
+            if level == 0 and extra:
+                data = read_source(root, rel)
+                if not data and unreadable(root, rel):
+                    callers.add(rel)  # the scan read it, this process cannot: load_tree says so
+                    continue
+                if any(w.encode() in data for w in extra):
+                    extra_hits.append(rel)
+                if not any(n.encode() in data for n in new):
+                    continue
+            callers.add(rel)
+            if level == 6:
+                continue  # only the callers of the last level's wrappers
+            for d in scan.definitions(rel):
                 if d.name in ALLOC_APIS and d.kind != "prototype":
                     core.add(rel)
-                if d.name in api_of or d.kind == "prototype":
+                if d.name in api_of or d.kind == "prototype" or d.static:
                     continue
-                if d.kind == "function" and _is_static(lines, d):
-                    continue
-                hit = cindex.identifiers_in(d.body) & set(api_of)
+                hit = d.names & set(api_of)
                 if hit:
                     api = api_of[sorted(hit)[0]]
                     api_of[d.name] = api
@@ -221,7 +299,7 @@ def find_wrappers(root: Path) -> tuple[list[Wrapper], set[str]]:
         new = found
         if not new:
             break
-    return wrappers, core
+    return Scanned(tuple(wrappers), frozenset(core), tuple(sorted(callers)), tuple(extra_hits))
 
 
 def _is_static(lines: list[str], d: cindex.Definition) -> bool:
@@ -247,15 +325,13 @@ def _sites(root: Path, rel: str, api_of: dict[str, str]) -> list[AllocSite]:
     return out
 
 
-def read_api(root: Path) -> ApiTable:
+def read_api(root: Path, scan: TreeScan | None = None) -> ApiTable:
     """Every drmm_*, devm_drm_* and drm_dev_* name declared under include/drm/."""
+    scan = scan or TreeScan(root)
     entries: dict[str, ApiEntry] = {}
-    inc = root / "include/drm"
-    for header in sorted(inc.rglob("*.h")) if inc.is_dir() else []:
-        rel = str(header.relative_to(root))
-        for d in cindex.definitions(read_source(root, rel)):
-            if API_PATTERN.match(d.name) and d.name not in entries:
-                entries[d.name] = ApiEntry(d.name, d.kind, rel, d.line)
+    for rel in scan.headers():
+        for e in scan.api_entries(rel):
+            entries.setdefault(e.name, e)
     return ApiTable(tuple(sorted(entries.values(), key=lambda e: e.name)))
 
 
@@ -263,25 +339,28 @@ def is_test_path(path: str) -> bool:
     return bool(_TEST_PATH.search(path))
 
 
-def load_tree(root: Path, paths: Sequence[str] = ()) -> TreeModel:
-    """Build the model of the kernel tree at `root` (optionally only modules under `paths`)."""
+def load_tree(root: Path, paths: Sequence[str] = (), scan: TreeScan | None = None) -> TreeModel:
+    """Build the model of the kernel tree at `root` (optionally only modules under `paths`);
+    `scan` reads the tree (by default directly; `treecache.py` gives a cached one)."""
     root = check_tree(root)
+    scan = scan or TreeScan(root)
     version = tree_version(root)
-    kbuild = read_kbuild(root)
-    wrappers, core = find_wrappers(root)
+    kbuild = scan.kbuild()
+    scanned = find_wrappers(root, scan, extra=["component_add"])
+    wrappers, core = scanned.wrappers, scanned.core
     api_of = {a: a for a in ALLOC_APIS} | {w.name: w.api for w in wrappers}
     module_of = kbuild.module_of()
     by_module: dict[str, list[AllocSite]] = {}
     unmapped: list[AllocSite] = []
     unreadable_files: list[tuple[str, str]] = []
-    for rel in files_containing(root, api_of, ["drivers"]):
-        if rel in core or not rel.endswith(".c"):
+    for rel in scanned.callers:
+        if rel in core or not rel.endswith(".c") or not _under(rel, "drivers"):
             continue
         why = unreadable(root, rel)
         if why:
             unreadable_files.append((rel, why))
             continue
-        sites = _sites(root, rel, api_of)
+        sites = scan.sites(rel, api_of)
         module = module_of.get(rel)
         if module is None:
             unmapped.extend(sites)
@@ -296,7 +375,9 @@ def load_tree(root: Path, paths: Sequence[str] = ()) -> TreeModel:
         test = all(is_test_path(s.file) for s in sites) or is_test_path(module.path)
         drivers.append(Driver(module, tuple(sites), test))
     known = {d.module.path for d in drivers}
-    for rel in files_containing(root, ["component_add"], ["drivers/gpu/drm"]):
+    for rel in scanned.extra:
+        if not _under(rel, "drivers/gpu/drm"):
+            continue
         module = module_of.get(rel)
         if module is None or module.path in known or not rel.endswith(".c"):
             continue
@@ -307,7 +388,8 @@ def load_tree(root: Path, paths: Sequence[str] = ()) -> TreeModel:
     drivers.sort(key=lambda d: d.module.path)
     if paths:
         unreadable_files = [(f, why) for f, why in unreadable_files if any(_under(f, p) for p in paths)]
-    return TreeModel(root, version, kbuild, tuple(drivers), tuple(wrappers), read_api(root), tuple(unmapped),
+    api = read_api(root, scan)
+    return TreeModel(root, version, kbuild, tuple(drivers), tuple(wrappers), api, tuple(unmapped),
                      tuple(unreadable_files))  # fmt: skip
 
 

@@ -173,7 +173,7 @@ def sweep_json(
             "files": result.files,
             "drivers": len(result.drivers),
             "seconds": round(result.seconds, 2),
-            "cache_hits": 0,
+            "cache_hits": result.cache_hits,
             "patch_seconds": round(gen.seconds, 2),
         },
     }

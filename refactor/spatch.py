@@ -207,6 +207,23 @@ def check_rule(spatch: Spatch, rule: Rule, mode: str = "report") -> None:
         raise RuleError(f"rule {rule.id} is rejected by spatch: {reason.strip()[:200]}")
 
 
+def check_rules(
+    spatch: Spatch, rules: Sequence[Rule], jobs: int = 1, mode: str = "report"
+) -> dict[str, RuleError]:
+    """Check several rules at once (`jobs` at a time): the rejected ones, with the error."""
+
+    def check(rule: Rule) -> RuleError | None:
+        try:
+            check_rule(spatch, rule, mode)
+        except RuleError as exc:
+            return exc
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        errors = list(pool.map(check, rules))
+    return {r.id: e for r, e in zip(rules, errors, strict=True) if e is not None}
+
+
 def run_rule(
     spatch: Spatch,
     rule: Rule,
@@ -226,68 +243,124 @@ def run_rule(
     with the reason.  Raises RuleError when spatch rejects the rule itself.  `progress` is
     called with the files of each finished batch (from the worker threads).
     """
-    start = time.monotonic()
     check_rule(spatch, rule, mode)
-    argv = [
-        spatch.path, "--sp-file", str(rule.path.resolve()), "-D", mode,
-        "--quiet", "--verbose-parsing", "--timeout", str(timeout),
-        # without this, spatch in a git tree runs a whole-tree `git grep` for every file
-        "--no-scanner",
-        *rule.options, *extra_options,
-    ]  # fmt: skip
-    batches = _plan_batches(files, cwd, jobs)
-    total = _Outcome()
+    report = (lambda _rule, batch: progress(batch)) if progress else None
+    return run_rules(spatch, [(rule, files)], cwd=cwd, jobs=jobs, timeout=timeout, mode=mode,
+                     extra_options=extra_options, progress=report, env=env, checked=True)[0]  # fmt: skip
+
+
+def run_rules(
+    spatch: Spatch,
+    work: Sequence[tuple[Rule, Sequence[str]]],
+    *,
+    cwd: Path,
+    jobs: int = 1,
+    timeout: int = 60,
+    mode: str = "report",
+    extra_options: Sequence[str] = (),
+    progress: Callable[[str, Sequence[str]], None] | None = None,
+    env: Mapping[str, str] | None = None,
+    checked: bool = False,
+) -> list[RuleRun]:
+    """Run several rules, each over its files, in one pool of `jobs` spatch processes.
+
+    The batches of all rules are sized from the total work and run largest first, so
+    both cores stay busy until the end instead of idling at the tail of each rule.
+    Returns one RuleRun per rule, in order.  `progress` gets the rule id and the files of
+    each finished batch.  Rules with files are checked first (RuleError when rejected),
+    unless `checked`.
+    """
+    start = time.monotonic()
+    jobs = max(1, jobs)
+    if not checked:
+        rejected = check_rules(spatch, [r for r, f in work if f], jobs, mode)
+        if rejected:
+            raise next(iter(rejected.values()))
+    argvs = [
+        [
+            spatch.path,
+            "--sp-file",
+            str(rule.path.resolve()),
+            "-D",
+            mode,
+            "--quiet",
+            "--verbose-parsing",
+            "--timeout",
+            str(timeout),
+            # without this, spatch in a git tree runs a whole-tree `git grep` for every file
+            "--no-scanner",
+            *rule.options,
+            *extra_options,
+        ]  # fmt: skip
+        for rule, _ in work
+    ]
+    sizes = [[(_size(cwd, f), f) for f in files] for _, files in work]
+    total_size = sum(s for sized in sizes for s, _ in sized)
+    target = max(1, total_size // (jobs * 4))  # about 4 batches per process in all
+    tasks = []
+    for index, sized in enumerate(sizes):
+        own = sum(s for s, _ in sized)
+        count = min(len(sized), max(jobs if len(work) == 1 else 1, -(-own // target)))
+        tasks += [(index, batch) for batch in _plan_batches(sized, count)]
+    tasks.sort(key=lambda t: -t[1].size)
+    totals = [_Outcome() for _ in work]
     with (
         tempfile.TemporaryDirectory(prefix="drmm-spatch-") as tmp,
-        ThreadPoolExecutor(max_workers=max(1, jobs)) as pool,
+        ThreadPoolExecutor(max_workers=jobs) as pool,
     ):
 
-        def work(batch: _Batch, index: int) -> _Outcome:
-            out = _run_batch(argv, batch.files, cwd, Path(tmp) / f"groups-{index}", timeout, env)
+        def run(task: tuple[int, _Batch], number: int) -> _Outcome:
+            index, batch = task
+            argv = argvs[index]
+            out = _run_batch(argv, batch.files, cwd, Path(tmp) / f"groups-{number}", timeout, env)
             if out is None:  # the process died or hung: isolate the file responsible
                 out = _Outcome()
                 singles = [
-                    _run_single(argv, f, cwd, Path(tmp) / f"single-{index}-{i}", timeout, env)
+                    _run_single(argv, f, cwd, Path(tmp) / f"single-{number}-{i}", timeout, env)
                     for i, f in enumerate(batch.files)
                 ]
                 for single in singles:
                     _merge(out, single)
                 out.processes += 1  # the batch that failed
             if progress:
-                progress(batch.files)
+                progress(work[index][0].id, batch.files)
             return out
 
-        for outcome in pool.map(work, batches, range(len(batches))):
-            _merge(total, outcome)
+        for (index, _), outcome in zip(tasks, pool.map(run, tasks, range(len(tasks))), strict=True):
+            _merge(totals[index], outcome)
 
-    results = []
-    for f in files:
-        status, detail = total.problems.get(f, (FileStatus.OK, ""))
-        results.append(
-            FileResult(
-                file=f,
-                status=status,
-                detail=detail,
-                matches=tuple(total.matches.get(f, ())),
-                diff="".join(total.diffs.get(f, ())),
-                unparsed=tuple(total.unparsed.get(f, ())) if status is FileStatus.PARSE_ERROR else (),
+    runs = []
+    for (rule, files), total in zip(work, totals, strict=True):
+        results = []
+        for f in files:
+            status, detail = total.problems.get(f, (FileStatus.OK, ""))
+            results.append(
+                FileResult(
+                    file=f,
+                    status=status,
+                    detail=detail,
+                    matches=tuple(total.matches.get(f, ())),
+                    diff="".join(total.diffs.get(f, ())),
+                    unparsed=tuple(total.unparsed.get(f, ())) if status is FileStatus.PARSE_ERROR else (),
+                )
             )
-        )
-    return RuleRun(rule.id, tuple(results), tuple(total.stray), time.monotonic() - start, total.processes)
+        runs.append(RuleRun(rule.id, tuple(results), tuple(total.stray), time.monotonic() - start,
+                            total.processes))  # fmt: skip
+    return runs
 
 
-def _plan_batches(files: Sequence[str], cwd: Path, jobs: int) -> list[_Batch]:
-    """Split files into batches of similar total size, largest files first."""
-    if not files:
+def _size(cwd: Path, f: str) -> int:
+    try:
+        return os.path.getsize(cwd / f)
+    except OSError:
+        return 0
+
+
+def _plan_batches(sized: Sequence[tuple[int, str]], count: int) -> list[_Batch]:
+    """Split (size, file) into `count` batches of similar total size, largest files first."""
+    if not sized:
         return []
-    count = min(len(files), max(1, jobs) * 4)
-    batches = [_Batch([]) for _ in range(count)]
-    sized = []
-    for f in files:
-        try:
-            sized.append((os.path.getsize(cwd / f), f))
-        except OSError:
-            sized.append((0, f))
+    batches = [_Batch([]) for _ in range(max(1, count))]
     for size, f in sorted(sized, key=lambda s: -s[0]):
         target = min(batches, key=lambda b: b.size)
         target.files.append(f)

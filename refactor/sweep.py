@@ -13,12 +13,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from refactor import cindex
 from refactor.classify import Classifier
 from refactor.errors import RefactorError
 from refactor.model import Driver, TreeModel, unreadable
-from refactor.spatch import FileStatus, Rule, RuleError, Spatch, rules_in, run_rule
+from refactor.spatch import FileResult, FileStatus, Rule, Spatch, check_rules, rules_in, run_rules
+
+if TYPE_CHECKING:
+    from refactor.treecache import SweepCache
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "semantic_patches"
 
@@ -74,6 +78,7 @@ class SweepResult:
     skipped: tuple[Skipped, ...]
     files: int
     seconds: float
+    cache_hits: int = 0  # results read from the cache (drivers and files)
 
 
 def confidence(header: str) -> str:
@@ -112,9 +117,13 @@ def sweep(
     timeout: int = 120,
     include_tests: bool = False,
     progress: Callable[[Progress], None] | None = None,
+    cache: SweepCache | None = None,
 ) -> SweepResult:
     """Run `rules` over the files of `model`'s drivers; `progress`, when given, is called
-    as the work advances (from worker threads, one call at a time)."""
+    as the work advances (from worker threads, one call at a time).  With `cache` (from
+    `treecache.load()`), a driver whose inputs did not change gives its stored findings
+    without running anything, and a file whose contents did not change its stored spatch
+    results."""
     start = time.monotonic()
     drivers = [d for d in model.drivers if include_tests or not d.test]
     owner: dict[str, Driver] = {}
@@ -122,65 +131,81 @@ def sweep(
         for f in d.module.files:
             owner.setdefault(f, d)
     files = sorted(owner)
-    classifier = Classifier(model)
-    findings: list[Finding] = []
-    skipped: list[Skipped] = []
-    lines_of: dict[str, list[str]] = {}
+    owned: dict[str, list[str]] = {d.name: [] for d in drivers}
+    for f in files:
+        owned[owner[f].name].append(f)
+    if cache is not None:
+        classifier = Classifier(model, cache.decls, cache.remember_decls)
+    else:
+        classifier = Classifier(model)
+    keys: dict[str, str] = {}
+    done: dict[str, tuple[list[Finding], list[Skipped]]] = {}
     unread = dict(model.unreadable) | {f: why for f in files if (why := unreadable(model.root, f))}
-    skipped += [
-        Skipped(f, "", "unreadable", why) for f, why in sorted(unread.items())
-    ]  # never silently empty
+    noted = [Skipped(f, "", "unreadable", why) for f, why in sorted(unread.items())]  # never silently empty
     files = [f for f in files if f not in unread]
-    placed: set[tuple[str, str, int]] = set()
-    work = [(rule, [f for f in files if rule.may_match(classifier.data(f))]) for rule in rules]
-    tracker = _Tracker(work, drivers, owner, start, progress) if progress else None
+    pending = []
+    if cache is not None:
+        cache.setup(spatch, rules, timeout, model.api.names)
+    for d in drivers:
+        if cache is not None and not any(f in unread for f in d.module.files):
+            keys[d.name] = cache.driver_key(d, owned[d.name])
+            hit = cache.results.get(keys[d.name])
+            if hit is not None:
+                done[d.name] = hit
+                continue
+        pending.append(d)
+    work = [(rule, [f for d in pending for f in owned[d.name] if f not in unread
+                    and rule.may_match(classifier.data(f))]) for rule in rules]  # fmt: skip
+    results: dict[tuple[str, str], FileResult] = {}
+    to_run: list[tuple[Rule, list[str]]] = []
     for rule, candidates in work:
-        try:
-            run = run_rule(spatch, rule, candidates, cwd=model.root, jobs=jobs, timeout=timeout,
-                           progress=tracker.batch_done(rule.id) if tracker else None,
-                           env={"DRMM_REFACTOR": "1"})  # fmt: skip
-        except RuleError as exc:  # a rule spatch rejects is reported; the others still run
-            skipped.append(Skipped(str(rule.path.name), rule.id, "rule-error", str(exc)))
-            continue
+        left = []
+        for f in candidates:
+            key = keys.get(owner[f].name)
+            hit = cache.results.get(cache.file_key(rule, f, key)) if cache is not None and key else None
+            if isinstance(hit, FileResult):
+                results[rule.id, f] = hit
+            else:
+                left.append(f)
+        to_run.append((rule, left))
+    rejected = check_rules(spatch, [r for r, left in to_run if left], jobs)
+    for rule_id, exc in rejected.items():  # a rule spatch rejects is reported; the others still run
+        rule = next(r for r in rules if r.id == rule_id)
+        noted.append(Skipped(str(rule.path.name), rule.id, "rule-error", str(exc)))
+    work = [(r, c) for r, c in work if r.id not in rejected]
+    to_run = [(r, left) for r, left in to_run if r.id not in rejected]
+    tracker = _Tracker(to_run, drivers, owner, start, progress) if progress else None
+    report = tracker.batch_done if tracker else None
+    runs = run_rules(spatch, to_run, cwd=model.root, jobs=jobs, timeout=timeout, progress=report,
+                     env={"DRMM_REFACTOR": "1"}, checked=True)  # fmt: skip
+    for (rule, _), run in zip(to_run, runs, strict=True):
         for res in run.results:
-            if res.status is FileStatus.PARSE_ERROR and not _hides_match(
-                rule, classifier.data(res.file), res.unparsed
-            ):
-                pass  # the code spatch could not parse cannot hold what the rule looks for
-            elif res.status is not FileStatus.OK:
-                skipped.append(Skipped(res.file, rule.id, res.status.value, res.detail))
-            for m in res.matches:
-                verdict = classifier.classify(rule.id, owner[res.file], m)
-                if verdict is None:
-                    continue
-                # a verdict may place the finding elsewhere (a callback, not its table entry)
-                file, line = verdict.file or res.file, verdict.line or m.line
-                if (rule.id, file, line) in placed:
-                    continue  # one callback in two tables
-                placed.add((rule.id, file, line))
-                if file not in lines_of:
-                    lines_of[file] = classifier.data(file).decode(errors="replace").splitlines()
-                lines = lines_of[file]
-                code = lines[line - 1] if 0 < line <= len(lines) else ""
-                function = classifier.function_at(file, line)
-                fix = verdict.fix or FIXES.get(rule.id, "")
-                findings.append(
-                    Finding(
-                        id=finding_id(rule.id, file, function, code),
-                        rule=rule.id,
-                        confidence=confidence(rule.confidence),
-                        driver=owner[res.file].name,
-                        file=file,
-                        line=line,
-                        column=m.column if line == m.line else 0,
-                        function=function,
-                        message=verdict.message,
-                        fix=fix,
-                        helpers=verdict.helpers,
-                        data=tuple(m.data) + verdict.detail,
-                    )
-                )
-    findings.sort(key=lambda f: (f.driver, f.file, f.line, f.rule))
+            results[rule.id, res.file] = res
+            key = keys.get(owner[res.file].name)
+            if cache is not None and key and res.status in (FileStatus.OK, FileStatus.PARSE_ERROR):
+                cache.results.put(cache.file_key(rule, res.file, key), res)
+    for d in pending:
+        done[d.name] = ([], [])
+    placed: dict[str, set[tuple[str, str, int]]] = {d.name: set() for d in pending}
+    for rule, candidates in work:
+        for f in candidates:
+            found, skipped = done[owner[f].name]
+            _classify(classifier, rule, owner[f], results[rule.id, f], found, skipped, placed[owner[f].name])
+    if cache is not None:
+        for d in pending:  # a timeout or crash may not recur; a rejected rule reported nothing
+            transient = any(
+                s.reason in (FileStatus.TIMEOUT.value, FileStatus.CRASH.value) for s in done[d.name][1]
+            )
+            if d.name in keys and not transient and not rejected:
+                cache.results.put(keys[d.name], done[d.name])
+        cache.save()
+    order = {r.id: i for i, r in enumerate(rules)}
+    findings = sorted((f for d in drivers for f in done[d.name][0]),
+                      key=lambda f: (f.driver, f.file, f.line, f.rule))  # fmt: skip
+    skipped = noted[: len(unread)] + sorted(
+        noted[len(unread) :] + [s for d in drivers for s in done[d.name][1]],
+        key=lambda s: (order[s.rule], s.file),
+    )
     return SweepResult(
         model=model,
         spatch_version=spatch.version_text,
@@ -190,7 +215,50 @@ def sweep(
         skipped=tuple(skipped),
         files=len(files),
         seconds=time.monotonic() - start,
+        cache_hits=cache.hits if cache is not None else 0,
     )
+
+
+def _classify(
+    classifier: Classifier, rule: Rule, driver: Driver, res: FileResult, found: list[Finding],
+    skipped: list[Skipped], placed: set[tuple[str, str, int]],
+) -> None:  # fmt: skip
+    """The findings and skipped entries one rule's result on one file gives; `placed` holds
+    the (rule, file, line) of the driver's findings so far."""
+    if res.status is FileStatus.PARSE_ERROR and not _hides_match(
+        rule, classifier.data(res.file), res.unparsed
+    ):
+        pass  # the code spatch could not parse cannot hold what the rule looks for
+    elif res.status is not FileStatus.OK:
+        skipped.append(Skipped(res.file, rule.id, res.status.value, res.detail))
+    for m in res.matches:
+        verdict = classifier.classify(rule.id, driver, m)
+        if verdict is None:
+            continue
+        # a verdict may place the finding elsewhere (a callback, not its table entry)
+        file, line = verdict.file or res.file, verdict.line or m.line
+        if (rule.id, file, line) in placed:
+            continue  # one callback in two tables
+        placed.add((rule.id, file, line))
+        lines = classifier.lines(file)
+        code = lines[line - 1] if 0 < line <= len(lines) else ""
+        function = classifier.function_at(file, line)
+        found.append(
+            Finding(
+                id=finding_id(rule.id, file, function, code),
+                rule=rule.id,
+                confidence=confidence(rule.confidence),
+                driver=driver.name,
+                file=file,
+                line=line,
+                column=m.column if line == m.line else 0,
+                function=function,
+                message=verdict.message,
+                fix=verdict.fix or FIXES.get(rule.id, ""),
+                helpers=verdict.helpers,
+                data=tuple(m.data) + verdict.detail,
+            )
+        )
 
 
 class _Tracker:
@@ -219,15 +287,12 @@ class _Tracker:
         self.report(Progress(self.done, self.total, finished, len(self.left), rule,
                              time.monotonic() - self.start))  # fmt: skip
 
-    def batch_done(self, rule: str) -> Callable[[Sequence[str]], None]:
-        def done(batch: Sequence[str]) -> None:
-            with self.lock:
-                self.done += len(batch)
-                for f in batch:
-                    self.left[self.owner[f].name] -= 1
-                self._emit(rule)
-
-        return done
+    def batch_done(self, rule: str, batch: Sequence[str]) -> None:
+        with self.lock:
+            self.done += len(batch)
+            for f in batch:
+                self.left[self.owner[f].name] -= 1
+            self._emit(rule)
 
 
 def _hides_match(rule: Rule, source: bytes, lines: Sequence[int]) -> bool:

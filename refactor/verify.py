@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from refactor import proc
+from refactor.cache import cache_dir
 from refactor.errors import RefactorError
 from refactor.spatch import Rule, Spatch
 
@@ -86,13 +87,6 @@ class Candidate:
     config: str = ""  # the module's Kconfig symbol
     stack: str = ""
     family: str = ""  # the fix family, for the idempotence check
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("DRMM_REFACTOR_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "drmm-refactor"
-    )
-    return Path(base)
 
 
 def touched_files(diff: str, deleted: bool = False) -> list[str]:

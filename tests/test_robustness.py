@@ -374,7 +374,18 @@ def test_interrupted_sweep_writes_no_partial_report(corpus_tree: Path, tmp_path:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     target = tmp_path / "report.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "refactor", "sweep", str(corpus_tree), "--format", "json", "-o", str(target)],
+        [
+            sys.executable,
+            "-m",
+            "refactor",
+            "sweep",
+            str(corpus_tree),
+            "--no-cache",
+            "--format",
+            "json",
+            "-o",
+            str(target),
+        ],
         env=env,
         stderr=subprocess.PIPE,
         text=True,

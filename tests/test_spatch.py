@@ -172,3 +172,25 @@ def test_rule_spatch_rejects(spatch: Spatch, tmp_path: Path) -> None:
 def test_no_files_no_process(spatch: Spatch, tmp_path: Path) -> None:
     run = run_rule(spatch, read_rule(DATA / "find_devm_kzalloc.cocci"), [], cwd=tmp_path)
     assert run.results == () and run.processes == 0
+
+
+def test_several_rules_share_one_pool(spatch: Spatch, tmp_path: Path) -> None:
+    """run_rules gives each rule the results run_rule gives it alone, in order, and
+    reports each finished batch with its rule."""
+    from refactor.spatch import run_rules
+
+    work = _work(tmp_path, ["good.c", "unparsable.c", "other.c"])
+    find = read_rule(DATA / "find_devm_kzalloc.cocci")
+    slow = read_rule(DATA / "slow_paths.cocci")
+    files = ["good.c", "unparsable.c", "other.c"]
+    done: list[tuple[str, str]] = []
+    work_list = [(find, files), (slow, ["other.c", "good.c"]), (slow, [])]
+    both = run_rules(spatch, work_list, cwd=work, jobs=2, timeout=30,
+                     progress=lambda rule, batch: done.extend((rule, f) for f in batch))  # fmt: skip
+    alone = [run_rule(spatch, find, files, cwd=work, jobs=2, timeout=30),
+             run_rule(spatch, slow, ["other.c", "good.c"], cwd=work, jobs=2, timeout=30)]  # fmt: skip
+    assert [r.rule for r in both] == ["find_devm_kzalloc", "slow_paths", "slow_paths"]
+    assert [r.results for r in both[:2]] == [r.results for r in alone]
+    assert both[2].results == ()
+    assert sorted(done) == sorted([("find_devm_kzalloc", f) for f in files] +
+                                  [("slow_paths", "other.c"), ("slow_paths", "good.c")])  # fmt: skip

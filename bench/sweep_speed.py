@@ -1,0 +1,371 @@
+#!/usr/bin/env python3
+"""Sweep speed on a kernel tree, against the kernel's own `make coccicheck`, in one run:
+
+1. cold sweep (an empty cache: DRMM_REFACTOR_CACHE is a new temporary directory), warm
+   sweep (the same tree again), and a sweep after touching one driver file (in a copy of
+   the tree made of hard links in the cache directory; the touched file gets its own
+   copy first, so the tree is never written): each `drmm-refactor sweep --no-patches
+   --format json`, timed as the user sees it (detection and report);
+2. patch generation, timed on its own line (on the warm sweep's result);
+3. `make coccicheck MODE=report COCCI=semantic_patches/RULE.cocci J=N M=DIR` for every
+   rule and every directory holding swept files (the tree's `.cocciconfig` applies), in
+   another hard-linked copy, checked to be left clean;
+4. the finding sets (rule, file, line) compared: coccicheck runs each rule alone with
+   what one file shows, so its fair counterpart is our raw candidate set (what the rules
+   report before classification), and both are also compared with our findings.
+
+Prints wall times, the ratios, peak memory (largest single process, and the largest sum
+over the process tree, sampled) and the load average.
+
+    bench/sweep_speed.py TREE [--jobs N] [--touch FILE] [--no-coccicheck] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from refactor import generate, proc, spatch, sweep, treecache  # noqa: E402
+from refactor.cache import cache_dir  # noqa: E402
+
+Key = tuple[str, str, int]  # rule, file, line
+_REPORT = re.compile(r"^(?:\./)?(\S+?):(\d+):\d+-\d+: ")
+
+
+class Peak:
+    """Samples the resident memory of this process's descendants (summed) until stopped."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Peak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, sum(_rss(p) for p in _descendants(os.getpid())))
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                kids = Path(f"/proc/{p}/task/{task}/children").read_text().split()
+                out += [int(k) for k in kids]
+                todo += [int(k) for k in kids]
+        except OSError:
+            continue
+    return out
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def timed(label: str, fn: Callable[[], object]) -> tuple[float, int, object]:
+    with Peak() as peak:
+        start = time.monotonic()
+        value = fn()
+        seconds = time.monotonic() - start
+    print(
+        f"{label:34} {seconds:8.1f} s   peak tree RSS {peak.peak / 2**20:7.0f} MiB   "
+        f"load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    return seconds, peak.peak, value
+
+
+def cli_sweep(tree: Path, out: Path, jobs: int) -> dict:  # type: ignore[type-arg]
+    res = proc.run(
+        [
+            sys.executable,
+            "-m",
+            "refactor",
+            "sweep",
+            str(tree),
+            "--no-patches",
+            "--jobs",
+            str(jobs),
+            "--format",
+            "json",
+            "-o",
+            str(out),
+        ],
+        cwd=REPO,
+        timeout=7200,
+        env={"PYTHONPATH": str(REPO)},
+    )
+    if res.returncode not in (0, 1):
+        raise SystemExit(f"sweep failed ({res.returncode}): {res.stderr.strip()[-500:]}")
+    return json.loads(out.read_text())  # type: ignore[no-any-return]
+
+
+def findings_of(doc: dict) -> set[Key]:  # type: ignore[type-arg]
+    return {(f["rule"], f["file"], f["line"]) for f in doc["findings"]}
+
+
+def hardlink_copy(tree: Path, dst: Path) -> Path:
+    if os.stat(tree).st_dev != os.stat(dst.parent).st_dev:
+        raise SystemExit(f"{dst.parent} is not on the filesystem of {tree}: use --cache on it")
+    if not proc.run(["cp", "-al", str(tree), str(dst)], timeout=3600).ok:
+        raise SystemExit(f"cp -al {tree} {dst} failed")
+    return dst
+
+
+def touch(copy: Path, rel: str) -> None:
+    """Give the file its own inode, then add a line at its top (every line below moves)."""
+    path = copy / rel
+    data = path.read_bytes()
+    path.unlink()
+    path.write_bytes(b"/* touched by bench/sweep_speed.py */\n" + data)
+
+
+def raw_candidates(tree: Path, rules: list[spatch.Rule], sp: spatch.Spatch) -> set[Key]:
+    """What the rules report (DRMM_REFACTOR=1) before classification, from the warm cache."""
+    loaded = treecache.load(tree)
+    assert loaded.cache is not None
+    c = loaded.cache
+    c.setup(sp, rules, 120, loaded.model.api.names)  # the CLI's default timeout
+    owner: dict[str, sweep.Driver] = {}
+    for d in loaded.model.drivers:
+        if not d.test:
+            for f in d.module.files:
+                owner.setdefault(f, d)
+    owned: dict[str, list[str]] = {}
+    for f in sorted(owner):
+        owned.setdefault(owner[f].name, []).append(f)
+    out: set[Key] = set()
+    for f, d in owner.items():
+        key = c.driver_key(d, owned[d.name])
+        for rule in rules:
+            hit = c.results.get(c.file_key(rule, f, key))
+            for m in getattr(hit, "matches", ()):
+                out.add((rule.id, f, m.line))
+    return out
+
+
+def coccicheck(
+    copy: Path, rules: list[spatch.Rule], dirs: list[str], jobs: int, budget: float
+) -> tuple[set[Key], float, list[str]]:
+    """Run each rule over each directory until `budget` seconds are spent (the run that
+    reaches it is stopped): the reports, the seconds, and the rules that ran completely."""
+    found: set[Key] = set()
+    total = 0.0
+    complete = []
+    for rule in rules:
+        whole = True
+        for d in dirs:
+            left = budget - total
+            if left <= 0:
+                whole = False
+                break
+            argv = ["make", "coccicheck", "MODE=report", f"COCCI={rule.path}", f"J={jobs}", f"M={d}"]
+            start = time.monotonic()
+            res = proc.run(argv, cwd=copy, timeout=left)
+            seconds = time.monotonic() - start
+            total += seconds
+            lines = [ln for ln in res.stdout.splitlines() if _REPORT.match(ln)]
+            note = ""
+            if res.timed_out:
+                note, whole = "  (stopped: budget spent)", False
+            elif not res.ok:
+                why = [
+                    ln.strip()
+                    for ln in (res.stdout + res.stderr).splitlines()
+                    if re.search(r"Fatal|exception|Error|failed", ln)
+                ]
+                note = f"  (exit {res.returncode}: {' | '.join(why[-3:])[:300]})"
+            print(
+                f"  coccicheck {rule.id:22} M={d:24} {seconds:7.1f} s  {len(lines):4} reports{note}",
+                flush=True,
+            )
+            for ln in lines:
+                m = _REPORT.match(ln)
+                assert m is not None
+                name = m.group(1)
+                # spatch runs in M's directory: its names are relative to it
+                rel = (
+                    os.path.relpath(name, copy)
+                    if name.startswith("/")
+                    else os.path.normpath(os.path.join(d, name))
+                )
+                found.add((rule.id, rel, int(m.group(2))))
+        if whole:
+            complete.append(rule.id)
+        if total >= budget:
+            break
+    return found, total, complete
+
+
+def scope_dirs(doc: dict) -> list[str]:  # type: ignore[type-arg]
+    """The directories coccicheck must cover to see every swept file: drivers/gpu/drm, and
+    the module directories of drivers outside it."""
+    dirs: set[str] = set()
+    for d in doc["drivers"]:
+        for f in d["files"]:
+            parts = f.split("/")
+            top = 3 if f.startswith(("drivers/gpu/drm/", "drivers/accel/")) else len(parts) - 1
+            dirs.add("/".join(parts[:top]))
+    out: list[str] = []
+    for d in sorted(dirs, key=len):
+        if not any(d == o or d.startswith(o + "/") for o in out):
+            out.append(d)
+    return sorted(out)
+
+
+def compare(name: str, a: set[Key], b: set[Key], label_a: str, label_b: str) -> None:
+    both = a & b
+    print(
+        f"{name}: {label_a} {len(a)}, {label_b} {len(b)}, both {len(both)}, "
+        f"only {label_a} {len(a - b)}, only {label_b} {len(b - a)}"
+    )
+    for k in sorted(a - b)[:8]:
+        print(f"    only {label_a}: {k[1]}:{k[2]} [{k[0]}]")
+    for k in sorted(b - a)[:8]:
+        print(f"    only {label_b}: {k[1]}:{k[2]} [{k[0]}]")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("tree", type=Path)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--touch", default="drivers/gpu/drm/tiny/repaper.c", help="The driver file to touch.")
+    ap.add_argument(
+        "--cache", type=Path, help="Work directory (default: a new one next to the tree's cache)."
+    )
+    ap.add_argument("--no-coccicheck", action="store_true")
+    ap.add_argument(
+        "--budget",
+        type=float,
+        default=float("inf"),
+        help="Stop make coccicheck after this many seconds (its time is then a lower bound).",
+    )
+    ap.add_argument("--keep", action="store_true", help="Keep the work directory.")
+    args = ap.parse_args()
+    tree = args.tree.resolve()
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    base = args.cache or Path(tempfile.mkdtemp(prefix="bench-sweep-", dir=cache_dir()))
+    work = base / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    os.environ["DRMM_REFACTOR_CACHE"] = str(base / "cache")
+    sp = spatch.find_spatch()
+    rules = sweep.load_rules()
+    print(
+        f"tree {tree} ({os.cpu_count()} CPUs, jobs {args.jobs}, spatch {sp.version_text}, "
+        f"{len(rules)} rules); cache {base / 'cache'}",
+        flush=True,
+    )
+    try:
+        t_cold, m_cold, cold = timed(
+            "cold sweep (empty cache)", lambda: cli_sweep(tree, work / "cold.json", args.jobs)
+        )
+        t_warm, m_warm, warm = timed("warm sweep", lambda: cli_sweep(tree, work / "warm.json", args.jobs))
+        assert isinstance(cold, dict) and isinstance(warm, dict)
+        same = findings_of(cold) == findings_of(warm) and cold["skipped"] == warm["skipped"]
+        print(
+            f"  {len(cold['findings'])} findings, {cold['stats']['files']} files, "
+            f"{len(cold['drivers'])} drivers; warm run identical: {same}; "
+            f"warm cache hits {warm['stats']['cache_hits']}"
+        )
+        copy = hardlink_copy(tree, work / "touched")
+        touch(copy, args.touch)
+        t_touch, m_touch, touched = timed(
+            f"sweep after touching {Path(args.touch).name}",
+            lambda: cli_sweep(copy, work / "touched.json", args.jobs),
+        )
+        assert isinstance(touched, dict)
+        moved = {(r, f, n + 1 if f == args.touch else n) for r, f, n in findings_of(cold)}
+        print(
+            f"  findings after the touch = cold findings moved by a line in {args.touch}: "
+            f"{findings_of(touched) == moved}"
+        )
+        loaded = treecache.load(tree)
+        result = sweep.sweep(loaded.model, sp, rules, jobs=args.jobs, cache=loaded.cache)
+        t_gen, _, gen = timed(
+            "patch generation (own line)", lambda: generate.generate(result, sp, jobs=args.jobs)
+        )
+        print(f"  {len(getattr(gen, 'patches', ()))} patches")
+        raw = raw_candidates(tree, rules, sp)
+        peak_single = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        print(
+            f"peak memory of the sweeps: largest process {peak_single / 2**20:.0f} MiB, "
+            f"process tree {max(m_cold, m_warm, m_touch) / 2**20:.0f} MiB"
+        )
+        if args.no_coccicheck:
+            return 0
+        dirs = scope_dirs(cold)
+        swept_files = [f for d in cold["drivers"] for f in d["files"]]
+        # the rules whose keywords fewer swept files hold first: within a --budget, most rules complete
+        weight = {r.id: sum(r.may_match((tree / f).read_bytes()) for f in swept_files) for r in rules}
+        rules = sorted(rules, key=lambda r: weight[r.id])
+        ccopy = hardlink_copy(tree, work / "coccicheck")
+        print(f"make coccicheck MODE=report J={args.jobs}, each rule, M= {' '.join(dirs)}", flush=True)
+        with Peak() as peak:
+            cocci, t_cocci, complete = coccicheck(ccopy, rules, dirs, args.jobs, args.budget)
+        status = proc.run(
+            ["git", "--no-optional-locks", "-c", "core.trustctime=false", "status", "--porcelain", "-uno"],
+            cwd=ccopy,
+            timeout=3600,
+        ).stdout.strip()
+        print(
+            f"coccicheck total {t_cocci:.1f} s, peak tree RSS {peak.peak / 2**20:.0f} MiB; "
+            f"copy left clean: {not status}"
+        )
+        partial = len(complete) < len(rules)
+        if partial:
+            print(
+                f"coccicheck stopped after {t_cocci:.0f} s (--budget): complete for "
+                f"{', '.join(complete) or 'no rule'}; its time is a lower bound and the finding sets "
+                "are compared for those rules only"
+            )
+        ours = {k for k in findings_of(cold) if k[0] in complete}
+        raw = {k for k in raw if k[0] in complete}
+        swept = {f for d in cold["drivers"] for f in d["files"]}
+        in_scope = {k for k in cocci if k[1] in swept and k[0] in complete}
+        print(f"\ncoccicheck reports {len(cocci)}; {len(in_scope)} in the files drmm-refactor sweeps")
+        compare("coccicheck (swept files) vs raw candidates", in_scope, raw, "coccicheck", "candidates")
+        compare("coccicheck (swept files) vs findings", in_scope, ours, "coccicheck", "findings")
+        print(
+            f"\nwall times: cold {t_cold:.1f} s, warm {t_warm:.1f} s, touched {t_touch:.1f} s, "
+            f"patches {t_gen:.1f} s, coccicheck {t_cocci:.1f} s"
+        )
+        print(
+            f"ratios: coccicheck / cold sweep = {'>= ' if partial else ''}{t_cocci / t_cold:.1f}x; "
+            f"cold / warm = {t_cold / t_warm:.0f}x; cold / touched = {t_cold / t_touch:.1f}x"
+        )
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

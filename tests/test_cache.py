@@ -1,0 +1,154 @@
+"""The sweep's cache on the corpus: what a second sweep, a touched file, a changed rule,
+--no-cache and a corrupt entry recompute (counted by the files handed to spatch)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from refactor import cache, model, proc, sweep, treecache
+from refactor.cli import main
+from refactor.spatch import Rule, Spatch
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "cache"
+    monkeypatch.setenv("DRMM_REFACTOR_CACHE", str(root))
+    return root
+
+
+@pytest.fixture()
+def runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """(rule, file) of every file check handed to spatch by the sweep."""
+    seen: list[tuple[str, str]] = []
+    real = sweep.run_rules
+
+    def counting(sp: Spatch, work: Sequence[tuple[Rule, Sequence[str]]], **kw):  # type: ignore[no-untyped-def]
+        seen.extend((r.id, f) for r, files in work for f in files)
+        return real(sp, work, **kw)
+
+    monkeypatch.setattr(sweep, "run_rules", counting)
+    return seen
+
+
+@pytest.fixture()
+def tree(tmp_path: Path, corpus_tree: Path) -> Path:
+    """A copy of the corpus that a test may change."""
+    dst = tmp_path / "tree"
+    shutil.copytree(corpus_tree, dst)
+    return dst
+
+
+def _sweep(root: Path, spatch: Spatch, rules: Sequence[Rule] | None = None, use_cache: bool = True):  # type: ignore[no-untyped-def]
+    loaded = treecache.load(root, use_cache=use_cache)
+    return sweep.sweep(loaded.model, spatch, rules or sweep.load_rules(), cache=loaded.cache)
+
+
+def _facts(result) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    return [
+        (f.id, f.rule, f.driver, f.file, f.line, f.function, f.message, f.fix, f.data)
+        for f in result.findings
+    ]
+
+
+def test_second_sweep_is_read_from_the_cache(corpus_tree: Path, spatch: Spatch, runs: list) -> None:
+    first = _sweep(corpus_tree, spatch)
+    assert runs and first.cache_hits == 0
+    runs.clear()
+    second = _sweep(corpus_tree, spatch)
+    assert runs == []
+    assert second.cache_hits == len(second.drivers)
+    assert _facts(second) == _facts(first) and second.skipped == first.skipped
+    plain = sweep.sweep(model.load_tree(corpus_tree), spatch, sweep.load_rules())
+    assert _facts(plain) == _facts(first)
+
+
+def test_touched_file_alone_is_recomputed(tree: Path, spatch: Spatch, runs: list) -> None:
+    _sweep(tree, spatch)
+    runs.clear()
+    touched = "drivers/gpu/drm/tiny/putpanel.c"
+    text = (tree / touched).read_text()
+    # a line added at the top: every finding of the file moves down by one
+    (tree / touched).write_text("/* touched */\n" + text)
+    again = _sweep(tree, spatch)
+    assert runs and {f for _, f in runs} == {touched}
+    fresh = sweep.sweep(model.load_tree(tree), spatch, sweep.load_rules())
+    assert _facts(again) == _facts(fresh)
+    puts = sorted(f.line for f in again.findings if f.rule == "double-put")
+    assert puts == [28, 41]
+    assert again.cache_hits >= len(again.drivers) - 1
+    # the incremental model is the model
+    assert treecache.load(tree).model.drivers == model.load_tree(tree).drivers
+
+
+def test_no_cache_recomputes(corpus_tree: Path, spatch: Spatch, runs: list, _own_cache: Path) -> None:
+    _sweep(corpus_tree, spatch)
+    before = sorted(p for p in _own_cache.rglob("*") if p.is_file())
+    count = len(runs)
+    runs.clear()
+    res = CliRunner().invoke(main, ["sweep", str(corpus_tree), "--no-patches", "--no-cache"])
+    assert res.exit_code == 1, res.output
+    assert len(runs) == count
+    assert sorted(p for p in _own_cache.rglob("*") if p.is_file()) == before  # nothing written
+
+
+def test_corrupt_entries_are_discarded_and_recomputed(
+    corpus_tree: Path, spatch: Spatch, runs: list, _own_cache: Path
+) -> None:
+    first = _sweep(corpus_tree, spatch)
+    entries = sorted(p for p in _own_cache.rglob("*") if p.is_file())
+    for i, p in enumerate(entries):  # truncated, flipped, or not a cache entry at all
+        data = p.read_bytes()
+        p.write_bytes([data[: len(data) // 2], data[:-1] + bytes([data[-1] ^ 1]), b"garbage"][i % 3])
+    runs.clear()
+    again = _sweep(corpus_tree, spatch)
+    assert len(runs) == len({(r, f) for r, f in runs}) > 0
+    assert _facts(again) == _facts(first)
+    runs.clear()
+    assert _facts(_sweep(corpus_tree, spatch)) == _facts(first) and runs == []
+
+
+def test_store_discards_a_corrupt_entry(tmp_path: Path) -> None:
+    store = cache.Store(tmp_path / "s")
+    store.put("ab" * 32, {"x": 1})
+    assert store.get("ab" * 32) == {"x": 1}
+    path = store.path("ab" * 32)
+    path.write_bytes(path.read_bytes()[:-3])
+    assert store.get("ab" * 32) is None
+    assert store.discarded == 1 and not path.exists()
+
+
+def test_rule_text_change_invalidates_that_rule(
+    tmp_path: Path, corpus_tree: Path, spatch: Spatch, runs: list
+) -> None:
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(sweep.RULES_DIR, rules_dir)
+    first = _sweep(corpus_tree, spatch, sweep.load_rules(directory=rules_dir))
+    runs.clear()
+    changed = rules_dir / "double-put.cocci"
+    changed.write_text(changed.read_text() + "\n// a comment changes the rule's text\n")
+    again = _sweep(corpus_tree, spatch, sweep.load_rules(directory=rules_dir))
+    assert runs and {r for r, _ in runs} == {"double-put"}
+    assert _facts(again) == _facts(first)
+
+
+def test_snapshot_sees_changes_and_hard_links(tmp_path: Path) -> None:
+    src = tmp_path / "a"
+    (src / "drivers").mkdir(parents=True)
+    for n in ("x.c", "y.c"):
+        (src / "drivers" / n).write_text(n)
+    old = cache.snapshot(src)
+    old.digests(["drivers/x.c", "drivers/y.c"])
+    assert cache.snapshot(src).carry(old) == set()
+    # a copy made of hard links: another tree, the same files
+    copy = tmp_path / "b"
+    assert proc.run(["cp", "-al", str(src), str(copy)]).ok
+    assert cache.snapshot(copy).carry(old) == set()
+    (src / "drivers" / "y.c").write_text("changed")
+    (src / "drivers" / "z.c").write_text("new")
+    assert cache.snapshot(src).carry(old) == {"drivers/y.c", "drivers/z.c"}
