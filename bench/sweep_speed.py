@@ -9,15 +9,21 @@
 2. patch generation, timed on its own line (on the warm sweep's result);
 3. `make coccicheck MODE=report COCCI=semantic_patches/RULE.cocci J=N M=DIR` for every
    rule and every directory holding swept files (the tree's `.cocciconfig` applies), in
-   another hard-linked copy, checked to be left clean;
-4. the finding sets (rule, file, line) compared: coccicheck runs each rule alone with
-   what one file shows, so its fair counterpart is our raw candidate set (what the rules
-   report before classification), and both are also compared with our findings.
+   another hard-linked copy, checked to be left clean.  By default coccicheck runs with
+   DRMM_REFACTOR=1 in its environment, the mode drmm-refactor runs the same files in:
+   every rule then reports each candidate it matched, and coccicheck does exactly the
+   spatch work the sweep does.  `--kernel-mode` runs the rules' own coccicheck mode
+   instead (stricter single-file approximations of the classifier, fewer reports);
+4. the finding sets (rule, file, line) compared: coccicheck's reports in the swept files
+   against the sweep's candidates (what the rules report before classification: the
+   same set is expected), and the sweep's findings against coccicheck's reports (every
+   finding is expected among them).
 
 Prints wall times, the ratios, peak memory (largest single process, and the largest sum
 over the process tree, sampled) and the load average.
 
-    bench/sweep_speed.py TREE [--jobs N] [--touch FILE] [--no-coccicheck] [--keep DIR]
+    bench/sweep_speed.py TREE [--jobs N] [--touch FILE] [--no-coccicheck] [--budget S]
+                              [--kernel-mode] [--keep]
 """
 
 from __future__ import annotations
@@ -173,10 +179,14 @@ def raw_candidates(tree: Path, rules: list[spatch.Rule], sp: spatch.Spatch) -> s
 
 
 def coccicheck(
-    copy: Path, rules: list[spatch.Rule], dirs: list[str], jobs: int, budget: float
-) -> tuple[set[Key], float, list[str]]:
+    copy: Path, rules: list[spatch.Rule], dirs: list[str], jobs: int, budget: float, tool_mode: bool,
+    logs: Path,
+) -> tuple[set[Key], float, list[str]]:  # fmt: skip
     """Run each rule over each directory until `budget` seconds are spent (the run that
-    reaches it is stopped): the reports, the seconds, and the rules that ran completely."""
+    reaches it is stopped): the reports, the seconds, and the rules that ran completely.
+    Each run's output goes to `logs`/RULE-DIR.log."""
+    env = {"DRMM_REFACTOR": "1"} if tool_mode else {}
+    logs.mkdir(parents=True, exist_ok=True)
     found: set[Key] = set()
     total = 0.0
     complete = []
@@ -189,9 +199,11 @@ def coccicheck(
                 break
             argv = ["make", "coccicheck", "MODE=report", f"COCCI={rule.path}", f"J={jobs}", f"M={d}"]
             start = time.monotonic()
-            res = proc.run(argv, cwd=copy, timeout=left)
+            res = proc.run(argv, cwd=copy, timeout=left, env=env)
             seconds = time.monotonic() - start
             total += seconds
+            log = logs / f"{rule.id}-{d.replace('/', '_')}.log"
+            log.write_text(f"$ {' '.join(argv)}\n{res.stdout}\n--- stderr ---\n{res.stderr}")
             lines = [ln for ln in res.stdout.splitlines() if _REPORT.match(ln)]
             note = ""
             if res.timed_out:
@@ -200,9 +212,9 @@ def coccicheck(
                 why = [
                     ln.strip()
                     for ln in (res.stdout + res.stderr).splitlines()
-                    if re.search(r"Fatal|exception|Error|failed", ln)
+                    if re.search(r"Fatal|exception|Error|failed|rror:", ln) and "make" not in ln
                 ]
-                note = f"  (exit {res.returncode}: {' | '.join(why[-3:])[:300]})"
+                note = f"  (exit {res.returncode}: {' | '.join(why[-3:])[:300]}; log {log})"
             print(
                 f"  coccicheck {rule.id:22} M={d:24} {seconds:7.1f} s  {len(lines):4} reports{note}",
                 flush=True,
@@ -268,6 +280,11 @@ def main() -> int:
         default=float("inf"),
         help="Stop make coccicheck after this many seconds (its time is then a lower bound).",
     )
+    ap.add_argument(
+        "--kernel-mode",
+        action="store_true",
+        help="Run make coccicheck without DRMM_REFACTOR=1 (the rules' own stricter coccicheck mode).",
+    )
     ap.add_argument("--keep", action="store_true", help="Keep the work directory.")
     args = ap.parse_args()
     tree = args.tree.resolve()
@@ -327,9 +344,15 @@ def main() -> int:
         weight = {r.id: sum(r.may_match((tree / f).read_bytes()) for f in swept_files) for r in rules}
         rules = sorted(rules, key=lambda r: weight[r.id])
         ccopy = hardlink_copy(tree, work / "coccicheck")
-        print(f"make coccicheck MODE=report J={args.jobs}, each rule, M= {' '.join(dirs)}", flush=True)
+        mode = "the rules' coccicheck mode" if args.kernel_mode else "DRMM_REFACTOR=1 (every candidate)"
+        print(
+            f"make coccicheck MODE=report J={args.jobs}, {mode}, each rule, M= {' '.join(dirs)}",
+            flush=True,
+        )
         with Peak() as peak:
-            cocci, t_cocci, complete = coccicheck(ccopy, rules, dirs, args.jobs, args.budget)
+            cocci, t_cocci, complete = coccicheck(
+                ccopy, rules, dirs, args.jobs, args.budget, not args.kernel_mode, work / "coccicheck-logs"
+            )
         status = proc.run(
             ["git", "--no-optional-locks", "-c", "core.trustctime=false", "status", "--porcelain", "-uno"],
             cwd=ccopy,
@@ -353,6 +376,11 @@ def main() -> int:
         print(f"\ncoccicheck reports {len(cocci)}; {len(in_scope)} in the files drmm-refactor sweeps")
         compare("coccicheck (swept files) vs raw candidates", in_scope, raw, "coccicheck", "candidates")
         compare("coccicheck (swept files) vs findings", in_scope, ours, "coccicheck", "findings")
+        if not args.kernel_mode:
+            print(
+                f"same finding set as coccicheck (candidates, {len(complete)} rules): {in_scope == raw}; "
+                f"every finding among coccicheck's reports: {ours <= in_scope}"
+            )
         print(
             f"\nwall times: cold {t_cold:.1f} s, warm {t_warm:.1f} s, touched {t_touch:.1f} s, "
             f"patches {t_gen:.1f} s, coccicheck {t_cocci:.1f} s"
