@@ -9,6 +9,8 @@
   that were hashed, so an unchanged file is never read again to compute a cache key.
 - `tool_key()`: the tool's version and the text of its own modules, so a cache written
   by another version (or a modified checkout) of the tool is not used.
+- `prune()`: entries not used for `MAX_AGE_DAYS` are removed (a hit refreshes an entry's
+  mtime at most once a day), so the cache does not grow without bound across rebases.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ SCANNED = ("drivers", "include", "Makefile")
 # A file changed within this long before a snapshot may change again within the same
 # mtime tick: its stat is not trusted next time (git's "racily clean" entries).
 _RACY_NS = 2_000_000_000
+MAX_AGE_DAYS = 30
+_DAY = 86400
+PRUNED = ("state", "sweep", "memo")  # the Store directories
 
 
 def cache_dir() -> Path:
@@ -103,6 +108,7 @@ class Store:
             self.misses += 1
             return None
         self.hits += 1
+        _refresh(path)
         return value
 
     def put(self, key: str, value: Any) -> None:
@@ -117,6 +123,45 @@ class Store:
             os.replace(tmp, path)
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+
+def _refresh(path: Path, now: float | None = None) -> None:
+    """Mark an entry as used (for `prune`), at most once a day per entry."""
+    now = time.time() if now is None else now
+    try:
+        if now - path.stat().st_mtime > _DAY:
+            os.utime(path)
+    except OSError:
+        pass
+
+
+def prune(root: Path | None = None, max_age_days: float = MAX_AGE_DAYS, now: float | None = None) -> int:
+    """Remove the entries of the Store directories not used for `max_age_days`; runs at
+    most once a day (the `pruned` stamp), and returns how many entries it removed."""
+    root = cache_dir() if root is None else root
+    now = time.time() if now is None else now
+    stamp = root / "pruned"
+    try:
+        if now - stamp.stat().st_mtime < _DAY:
+            return 0
+    except OSError:
+        pass
+    removed = 0
+    for sub in PRUNED:
+        for entry in (root / sub).glob("??/*"):
+            try:
+                if now - entry.stat().st_mtime > max_age_days * _DAY:
+                    entry.unlink()
+                    removed += 1
+            except OSError:
+                continue
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
+        os.utime(stamp, (now, now))
+    except OSError:
+        pass
+    return removed
 
 
 Sig = str  # "size mtime inode mode", as find prints them

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from refactor import model as model_mod
 from refactor import proc
-from refactor.cache import Snapshot, Store, cache_dir, digest, snapshot, tool_key
+from refactor.cache import Snapshot, Store, cache_dir, digest, prune, snapshot, tool_key
 from refactor.kbuild import KbuildMap
 from refactor.model import AllocSite, ApiEntry, DefSummary, Driver, TreeModel, TreeScan
 from refactor.spatch import Rule, Spatch
@@ -301,6 +301,7 @@ class SweepCache:
     def save(self) -> None:
         """Store the tree's entry (with the content hashes learnt during the sweep), unless
         the stored one is still exact."""
+        prune()
         if self.unchanged == len(self.snap.hashes):
             return
         self.states.put(self.root_key, self.entry)

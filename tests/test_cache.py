@@ -101,7 +101,7 @@ def test_corrupt_entries_are_discarded_and_recomputed(
     corpus_tree: Path, spatch: Spatch, runs: list, _own_cache: Path
 ) -> None:
     first = _sweep(corpus_tree, spatch)
-    entries = sorted(p for p in _own_cache.rglob("*") if p.is_file())
+    entries = sorted(p for sub in cache.PRUNED for p in (_own_cache / sub).rglob("*") if p.is_file())
     for i, p in enumerate(entries):  # truncated, flipped, or not a cache entry at all
         data = p.read_bytes()
         p.write_bytes([data[: len(data) // 2], data[:-1] + bytes([data[-1] ^ 1]), b"garbage"][i % 3])
@@ -152,3 +152,27 @@ def test_snapshot_sees_changes_and_hard_links(tmp_path: Path) -> None:
     (src / "drivers" / "y.c").write_text("changed")
     (src / "drivers" / "z.c").write_text("new")
     assert cache.snapshot(src).carry(old) == {"drivers/y.c", "drivers/z.c"}
+
+
+def test_prune_removes_entries_unused_for_a_month(tmp_path: Path) -> None:
+    import os
+    import time
+
+    root = tmp_path / "cache"
+    store = cache.Store(root / "sweep")
+    store.put("aa" * 32, "old")
+    store.put("bb" * 32, "used")
+    store.put("cc" * 32, "fresh")
+    now = time.time()
+    month_ago = now - 31 * 86400
+    for key in ("aa" * 32, "bb" * 32):
+        os.utime(store.path(key), (month_ago, month_ago))
+    assert store.get("bb" * 32) == "used"  # a hit marks the entry as used
+    assert cache.prune(root, now=now) == 1
+    assert store.get("aa" * 32) is None
+    assert (store.get("bb" * 32), store.get("cc" * 32)) == ("used", "fresh")
+    # at most once a day: an entry that ages now is kept until tomorrow's prune
+    os.utime(store.path("cc" * 32), (month_ago, month_ago))
+    assert cache.prune(root, now=now + 3600) == 0
+    assert cache.prune(root, now=now + 2 * 86400) == 1
+    assert store.get("cc" * 32) is None
