@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from refactor import __version__, model, output, report
+from refactor import __version__, model, output, proc, report
 from refactor.errors import Interrupted, RefactorError
 from refactor.lock import tree_lock
 
@@ -41,6 +41,9 @@ def find_tree(tree: str | None) -> Path:
 
 
 def _terminate(signum: int, frame: object) -> None:
+    proc.stop_all()  # spatch, make and git in worker threads stop now, not at their end
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
     raise Interrupted(signum)
 
 
@@ -48,6 +51,7 @@ def _run(fn, *args):  # type: ignore[no-untyped-def]
     """Call a command's body: a RefactorError is one line on stderr and its exit status;
     Ctrl-C and SIGTERM unwind (removing worktrees and temporary files) and exit 130/143."""
     previous = signal.signal(signal.SIGTERM, _terminate)
+    previous_int = signal.signal(signal.SIGINT, _terminate)
     try:
         return fn(*args)
     except RefactorError as exc:
@@ -61,6 +65,8 @@ def _run(fn, *args):  # type: ignore[no-untyped-def]
         sys.exit(128 + exc.signum)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
+        proc.resume()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

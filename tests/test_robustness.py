@@ -396,3 +396,35 @@ def test_interrupted_sweep_writes_no_partial_report(corpus_tree: Path, tmp_path:
     assert proc.returncode == 130, err
     assert err.strip() == "drmm-refactor: interrupted"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_spatch_processes_of_worker_threads(
+    tmp_path: Path, corpus_tree: Path, sig: signal.Signals
+) -> None:
+    """spatch runs in its own session from worker threads: a signal must still stop it,
+    at once, not after spatch's own end (here never)."""
+    pids = tmp_path / "pids"
+    exe = _stand_in(tmp_path, f"echo $$ >> {pids}; exec sleep 300")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPATCH": str(exe)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "refactor", "sweep", str(corpus_tree), "--no-cache", "--no-patches"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(pids.read_text().split() if pids.exists() else []) < 2:
+        time.sleep(0.2)  # both workers are in spatch
+    started = pids.read_text().split()
+    assert len(started) == 2, started
+    begin = time.monotonic()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, err
+    assert time.monotonic() - begin < 15
+    assert "Traceback" not in err, err
+    for pid in pids.read_text().split():
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
