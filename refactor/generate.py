@@ -209,7 +209,7 @@ def _tidy(old: str, new: str) -> str:
     """What spatch's pretty printer leaves for a person to fix: blank lines doubled where
     code went, and arguments aligned to a paren that moved.  (A comment right above a
     statement the patch removes describes it, and spatch removes it too.)"""
-    return _realign(old, _tidy_blank_lines(old, new))
+    return _realign(old, _tidy_guards(old, _tidy_blank_lines(old, new)))
 
 
 # header -> the helpers a patch may add that it declares (the others come with the
@@ -291,6 +291,50 @@ def _realign(old: str, new: str) -> str:
                     break
                 j += 1
     return "".join(out)
+
+
+_GUARD = re.compile(r"^\s*if \(!drm_dev_enter\(.*\)\)$")
+_IF = re.compile(r"^\s*(} else )?if \(.*\)$")
+
+
+def _is_comment(line: str) -> bool:
+    x = line.strip()
+    return x.startswith(("/*", "//")) or x == "*/" or (x.startswith("*") and not x.endswith(";")) and x != "*"
+
+
+def _tidy_guards(old: str, new: str) -> str:
+    """Where spatch puts an added drm_dev_enter() check, as checkpatch and a reader want it:
+    above the comment of the statement it precedes (not between them), after a blank line
+    that ends the declarations; and an `if` arm left unbraced when its `else` was braced
+    (to hold drm_dev_exit()) gets braces too."""
+    if "drm_dev_enter(" not in new:
+        return new
+    before = set(old.splitlines())
+    lines = new.splitlines(keepends=True)
+    i = 0
+    while i + 1 < len(lines):
+        if _GUARD.match(lines[i].rstrip("\n")) and lines[i].rstrip("\n") not in before:
+            guard = lines[i : i + 2]
+            j = i
+            while j > 0 and _is_comment(lines[j - 1]):
+                j -= 1
+            if j < i:
+                lines[j : i + 2] = guard + lines[j:i]
+                i = j
+            if i > 0 and lines[i - 1].strip().endswith(";"):
+                lines.insert(i, "\n")
+                i += 1
+            i += 2
+            continue
+        i += 1
+    for k in range(2, len(lines)):
+        arm, stmt, cond = lines[k].rstrip("\n"), lines[k - 1], lines[k - 2].rstrip("\n")
+        if (arm.strip() == "else {" and arm not in before and stmt.strip().endswith(";")
+                and _IF.match(cond) and not cond.endswith("{")):  # fmt: skip
+            indent = arm[: len(arm) - len(arm.lstrip())]
+            lines[k - 2] = cond + " {\n"
+            lines[k] = f"{indent}}} else {{\n"
+    return "".join(lines)
 
 
 def _tidy_blank_lines(old: str, new: str) -> str:

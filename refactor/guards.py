@@ -437,6 +437,11 @@ def plan_hw(p: Planner, facts: Facts, f: Finding) -> list[Op]:
     if not idx or not drm:
         raise Refusal(f"no drm_device expression is valid at the top of {f.function}()"
                       if idx else f"{f.function}() has no free name for the guard's index")  # fmt: skip
+    base = re.match(r"[&(\s]*(\w+)", drm)
+    text = body.src[body.node.start_byte : body.node.end_byte].decode(errors="replace")
+    if base and base.group(1) != drm and _null_checked(text, base.group(1)):
+        raise Refusal(f"{f.function}() checks {base.group(1)} for NULL, and the guard at its top would "
+                      f"dereference it first ({drm}): place the guard after the check by hand")  # fmt: skip
     for n in cindex.walk(fn.node):
         if n.type == "return_statement" and any(_touches(a, body.src, x) for x in cindex.walk(n)):
             line = n.start_point[0] + 1
@@ -456,6 +461,19 @@ def plan_hw(p: Planner, facts: Facts, f: Finding) -> list[Op]:
         Op("declare", file, name, "", (("type", "int"), ("var", idx))),
     ]  # fmt: skip
     return ops
+
+
+def _null_checked(text: str, var: str) -> bool:
+    """Whether a function's text tests `var` against NULL (`!var`, `var == NULL`, `if (var)`,
+    IS_ERR_OR_NULL(var), ...)."""
+    v = re.escape(var)
+    return bool(
+        re.search(
+            rf"!\s*{v}\b(?!\s*(->|\.|\[))|\b{v}\s*[!=]=\s*NULL\b|\bNULL\s*[!=]=\s*{v}\b"
+            rf"|IS_ERR_OR_NULL\(\s*{v}\s*\)|\bif\s*\(\s*{v}\s*\)",
+            text,
+        )
+    )
 
 
 def _touches(a: Analysis, src: bytes, node: tree_sitter.Node) -> bool:
