@@ -9,7 +9,7 @@ Stages, each with its log; a patch fails at the first stage that fails:
    tree and configuration, prepared once and kept in the cache) before and after the
    patch, with W=1; a new compiler warning fails.  A file the configuration does not
    build, or whose patched functions the compiler never saw, is `not-built` with the
-   Kconfig symbol that is off;
+   Kconfig symbol that is off, and so is one that does not build before the patch either;
 3. style: `scripts/checkpatch.pl --strict -f` on each touched file before and after: no
    error, warning or check the original did not have;
 4. effect: a re-sweep of the patched driver no longer reports the fixed findings and
@@ -310,6 +310,10 @@ def _stage_build(work: Path, build: Build, cand: Candidate, before: dict[str, di
         after = compile_file(work, build, rel, cache)
         logs.append(f"$ make W=1 {rel[:-2]}.o\n{after['log']}")
         if not after["ok"]:
+            was = before.get(rel)
+            if was is not None and not was["ok"]:  # the arch cannot build it: not the patch's doing
+                why = f"does not build for {build.arch} before the patch either: {was['error']}"
+                return Stage("not-built", False, f"{rel}: {why}", "\n".join(logs))
             return Stage("builds", False, f"{rel}: {after['error']}", "\n".join(logs))
         new = sorted(set(after["warnings"]) - set(before.get(rel, {}).get("warnings", [])))
         if new:
