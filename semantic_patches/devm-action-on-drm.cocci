@@ -48,7 +48,13 @@ data << r.data;
 if TOOL:
     emit(p, "devm action", call=add, action=action, arg=data)
 
-@calls_drm depends on r@
+@script:python kernel depends on r@
+action << r.action;
+@@
+if TOOL:
+    cocci.include_match(False)  # drmm-refactor decides with its index: skip calls_drm
+
+@calls_drm depends on kernel@
 identifier r.action;
 identifier g =~ "^drm_[a-z0-9_]*_(cleanup|fini|takedown|release|put|destroy|unregister|remove|free)$";
 @@

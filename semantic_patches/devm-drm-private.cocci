@@ -50,7 +50,13 @@ S << alloc.S = "";
 if TOOL:
     emit(p, "allocation", alloc=a, lhs=E, type=T, size=S)
 
-@linked depends on report@
+@script:python kernel depends on alloc@
+p << alloc.p;
+@@
+if TOOL:
+    cocci.include_match(False)  # drmm-refactor decides with its index: skip linked
+
+@linked depends on report && kernel@
 expression alloc.E, D, drv, parent;
 identifier f;
 position alloc.p;

@@ -104,8 +104,16 @@ fn << ri.fn;
 if TOOL:
     emit(p, "entry", fn=fn, hook="ioctl")
 
-// make coccicheck: a callback of the same file touching a member directly, no guard
-@rh depends on report && r@
+// make coccicheck: a callback of the same file touching a member directly, no guard.
+// drmm-refactor does not use it (it decides with its index), and the control-flow
+// match is this rule's dearest part: it runs only without DRMM_REFACTOR.
+@script:python kernel depends on r@
+fn << r.fn;
+@@
+if TOOL:
+    cocci.include_match(False)
+
+@rh depends on report && kernel@
 identifier r.fn;
 identifier acc =~ "^(read[bwl]|write[bwl]|ioread32|iowrite32|regmap_(read|write|update_bits)|clk_(prepare_enable|disable_unprepare|set_rate)|regulator_(enable|disable)|reset_control_(assert|deassert)|gpiod_set_value(_cansleep)?)$";
 expression E;
