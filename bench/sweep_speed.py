@@ -181,21 +181,22 @@ def raw_candidates(tree: Path, rules: list[spatch.Rule], sp: spatch.Spatch) -> s
 def coccicheck(
     copy: Path, rules: list[spatch.Rule], dirs: list[str], jobs: int, budget: float, tool_mode: bool,
     logs: Path,
-) -> tuple[set[Key], float, list[str]]:  # fmt: skip
+) -> tuple[set[Key], float, dict[str, str]]:  # fmt: skip
     """Run each rule over each directory until `budget` seconds are spent (the run that
-    reaches it is stopped): the reports, the seconds, and the rules that ran completely.
+    reaches it is stopped): the reports, the seconds, and each rule's status (complete,
+    crashed: a run failed and lost its reports, or stopped: the budget ran out).
     Each run's output goes to `logs`/RULE-DIR.log."""
     env = {"DRMM_REFACTOR": "1"} if tool_mode else {}
     logs.mkdir(parents=True, exist_ok=True)
     found: set[Key] = set()
     total = 0.0
-    complete = []
+    status: dict[str, str] = {}
     for rule in rules:
-        whole = True
+        status[rule.id] = "complete"
         for d in dirs:
             left = budget - total
             if left <= 0:
-                whole = False
+                status[rule.id] = "stopped"
                 break
             argv = ["make", "coccicheck", "MODE=report", f"COCCI={rule.path}", f"J={jobs}", f"M={d}"]
             start = time.monotonic()
@@ -207,13 +208,14 @@ def coccicheck(
             lines = [ln for ln in res.stdout.splitlines() if _REPORT.match(ln)]
             note = ""
             if res.timed_out:
-                note, whole = "  (stopped: budget spent)", False
+                note, status[rule.id] = "  (stopped: budget spent)", "stopped"
             elif not res.ok:
                 why = [
                     ln.strip()
                     for ln in (res.stdout + res.stderr).splitlines()
-                    if re.search(r"Fatal|exception|Error|failed|rror:", ln) and "make" not in ln
+                    if re.search(r"Fatal|exception|Error|failed|rror:|fault", ln) and "make" not in ln
                 ]
+                status[rule.id] = "crashed"
                 note = f"  (exit {res.returncode}: {' | '.join(why[-3:])[:300]}; log {log})"
             print(
                 f"  coccicheck {rule.id:22} M={d:24} {seconds:7.1f} s  {len(lines):4} reports{note}",
@@ -230,11 +232,9 @@ def coccicheck(
                     else os.path.normpath(os.path.join(d, name))
                 )
                 found.add((rule.id, rel, int(m.group(2))))
-        if whole:
-            complete.append(rule.id)
         if total >= budget:
             break
-    return found, total, complete
+    return found, total, status
 
 
 def scope_dirs(doc: dict) -> list[str]:  # type: ignore[type-arg]
@@ -350,7 +350,7 @@ def main() -> int:
             flush=True,
         )
         with Peak() as peak:
-            cocci, t_cocci, complete = coccicheck(
+            cocci, t_cocci, state = coccicheck(
                 ccopy, rules, dirs, args.jobs, args.budget, not args.kernel_mode, work / "coccicheck-logs"
             )
         status = proc.run(
@@ -362,24 +362,35 @@ def main() -> int:
             f"coccicheck total {t_cocci:.1f} s, peak tree RSS {peak.peak / 2**20:.0f} MiB; "
             f"copy left clean: {not status}"
         )
-        partial = len(complete) < len(rules)
+        complete = [r for r, st in state.items() if st == "complete"]
+        partial = any(st == "stopped" for st in state.values()) or len(state) < len(rules)
         if partial:
-            print(
-                f"coccicheck stopped after {t_cocci:.0f} s (--budget): complete for "
-                f"{', '.join(complete) or 'no rule'}; its time is a lower bound and the finding sets "
-                "are compared for those rules only"
-            )
+            print(f"coccicheck stopped after {t_cocci:.0f} s (--budget): its time is a lower bound")
+        crashed = [r for r, st in state.items() if st == "crashed"]
+        if crashed:
+            print(f"coccicheck failed (and lost reports) on: {', '.join(crashed)}; see the logs above")
+        swept = {f for d in cold["drivers"] for f in d["files"]}
+        print(f"\ncoccicheck reports {len(cocci)}; "
+              f"{sum(1 for k in cocci if k[1] in swept)} in the files drmm-refactor sweeps")  # fmt: skip
+        print(f"{'rule':26} {'coccicheck':>10} {'candidates':>10} {'both':>6} {'findings':>8}  "
+              "coccicheck run")  # fmt: skip
+        for r in rules:
+            c = {k for k in cocci if k[0] == r.id and k[1] in swept}
+            w = {k for k in raw if k[0] == r.id}
+            f = {k for k in findings_of(cold) if k[0] == r.id}
+            print(f"{r.id:26} {len(c):10} {len(w):10} {len(c & w):6} {len(f):8}  "
+                  f"{state.get(r.id, 'not run')}{'' if c == w else ' (sets differ)'}")  # fmt: skip
         ours = {k for k in findings_of(cold) if k[0] in complete}
         raw = {k for k in raw if k[0] in complete}
-        swept = {f for d in cold["drivers"] for f in d["files"]}
         in_scope = {k for k in cocci if k[1] in swept and k[0] in complete}
-        print(f"\ncoccicheck reports {len(cocci)}; {len(in_scope)} in the files drmm-refactor sweeps")
-        compare("coccicheck (swept files) vs raw candidates", in_scope, raw, "coccicheck", "candidates")
-        compare("coccicheck (swept files) vs findings", in_scope, ours, "coccicheck", "findings")
+        compare("coccicheck (swept files) vs raw candidates, rules it completed", in_scope, raw,
+                "coccicheck", "candidates")  # fmt: skip
+        compare("coccicheck (swept files) vs findings, rules it completed", in_scope, ours,
+                "coccicheck", "findings")  # fmt: skip
         if not args.kernel_mode:
             print(
-                f"same finding set as coccicheck (candidates, {len(complete)} rules): {in_scope == raw}; "
-                f"every finding among coccicheck's reports: {ours <= in_scope}"
+                f"same finding set as coccicheck (candidates, the {len(complete)} rules it completed): "
+                f"{in_scope == raw}; every finding among coccicheck's reports: {ours <= in_scope}"
             )
         print(
             f"\nwall times: cold {t_cold:.1f} s, warm {t_warm:.1f} s, touched {t_touch:.1f} s, "
