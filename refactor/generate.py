@@ -297,9 +297,24 @@ _GUARD = re.compile(r"^\s*if \(!drm_dev_enter\(.*\)\)$")
 _IF = re.compile(r"^\s*(} else )?if \(.*\)$")
 
 
-def _is_comment(line: str) -> bool:
-    x = line.strip()
-    return x.startswith(("/*", "//")) or x == "*/" or (x.startswith("*") and not x.endswith(";")) and x != "*"
+def _comment_above(lines: list[str], i: int) -> int:
+    """The first line of the comments right above line `i` (`i` when there are none): `//`
+    lines and whole block comments, not code with a comment at its end."""
+    j = i
+    while j > 0:
+        prev = lines[j - 1].strip()
+        if prev.startswith("//"):
+            j -= 1
+        elif prev.endswith("*/"):
+            k = j - 1
+            while k >= 0 and "/*" not in lines[k]:
+                k -= 1
+            if k < 0 or not lines[k].strip().startswith("/*"):
+                break
+            j = k
+        else:
+            break
+    return j
 
 
 def _tidy_guards(old: str, new: str) -> str:
@@ -315,9 +330,7 @@ def _tidy_guards(old: str, new: str) -> str:
     while i + 1 < len(lines):
         if _GUARD.match(lines[i].rstrip("\n")) and lines[i].rstrip("\n") not in before:
             guard = lines[i : i + 2]
-            j = i
-            while j > 0 and _is_comment(lines[j - 1]):
-                j -= 1
+            j = _comment_above(lines, i)
             if j < i:
                 lines[j : i + 2] = guard + lines[j:i]
                 i = j

@@ -18,7 +18,7 @@ import unidiff
 from click.testing import CliRunner
 
 from refactor.cli import main
-from refactor.generate import Generated, _realign, _tidy_blank_lines, generate
+from refactor.generate import Generated, _realign, _tidy_blank_lines, _tidy_guards, generate
 from refactor.model import load_tree
 from refactor.plan import FAMILIES
 from refactor.spatch import Spatch
@@ -161,6 +161,19 @@ def test_realign_follows_a_renamed_call() -> None:
     assert _realign(old, new) == (
         "\tret = drmm_encoder_init(drm, enc, &funcs,\n\t\t\t\tTYPE, NULL);\n\tfoo(a,\n\t    b);\n"
     )
+
+
+def test_guard_goes_above_a_whole_block_comment() -> None:
+    """spatch puts the check between a statement and its comment; rockchip_drm_vop.c on
+    7.2 has a block comment with bare ` *` lines, where the check once landed inside."""
+    head = "{\n\tunsigned long rate;\n\tint idx;\n\n"
+    comment = "\t/*\n\t * Clock craziness.\n\t *\n\t * 3. Round the rate.\n\t */\n"
+    guard = "\tif (!drm_dev_enter(crtc->dev, &idx))\n\t\treturn false;\n"
+    tail = "\trate = clk_round_rate(dclk, 1); /* rounded */\n\tdrm_dev_exit(idx);\n\treturn true;\n}\n"
+    assert _tidy_guards("", head + comment + guard + tail) == head + guard + comment + tail
+    # after code with a comment at its end, and right after the declarations
+    decls = "{\n\tint a;\n\tint idx;\n"
+    assert _tidy_guards("", decls + guard + tail) == decls + "\n" + guard + tail
 
 
 def test_blank_line_left_by_a_removed_function_goes() -> None:
