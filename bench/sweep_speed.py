@@ -370,6 +370,7 @@ def main() -> int:
         if crashed:
             print(f"coccicheck failed (and lost reports) on: {', '.join(crashed)}; see the logs above")
         swept = {f for d in cold["drivers"] for f in d["files"]}
+        found = findings_of(cold)
         print(f"\ncoccicheck reports {len(cocci)}; "
               f"{sum(1 for k in cocci if k[1] in swept)} in the files drmm-refactor sweeps")  # fmt: skip
         print(f"{'rule':26} {'coccicheck':>10} {'candidates':>10} {'both':>6} {'findings':>8}  "
@@ -377,10 +378,10 @@ def main() -> int:
         for r in rules:
             c = {k for k in cocci if k[0] == r.id and k[1] in swept}
             w = {k for k in raw if k[0] == r.id}
-            f = {k for k in findings_of(cold) if k[0] == r.id}
+            f = {k for k in found if k[0] == r.id}
             print(f"{r.id:26} {len(c):10} {len(w):10} {len(c & w):6} {len(f):8}  "
                   f"{state.get(r.id, 'not run')}{'' if c == w else ' (sets differ)'}")  # fmt: skip
-        ours = {k for k in findings_of(cold) if k[0] in complete}
+        ours = {k for k in found if k[0] in complete}
         raw = {k for k in raw if k[0] in complete}
         in_scope = {k for k in cocci if k[1] in swept and k[0] in complete}
         compare("coccicheck (swept files) vs raw candidates, rules it completed", in_scope, raw,

@@ -431,14 +431,14 @@ def plan_hw(p: Planner, facts: Facts, f: Finding) -> list[Op]:
         raise Refusal(f"{f.function}() touches hardware in a declaration, before a guard could go")
     if first.type == "labeled_statement":
         raise Refusal(f"{f.function}() starts with a label")
-    used = cindex.identifiers_in(body.src[body.node.start_byte : body.node.end_byte].decode(errors="replace"))
+    text = body.src[body.node.start_byte : body.node.end_byte].decode(errors="replace")
+    used = cindex.identifiers_in(text)
     idx = next((n for n in ("idx", "drm_idx", "dev_idx") if n not in used), "")
     drm = _drm_expr(facts, fn, first.start_point[0] + 1)
     if not idx or not drm:
         raise Refusal(f"no drm_device expression is valid at the top of {f.function}()"
                       if idx else f"{f.function}() has no free name for the guard's index")  # fmt: skip
     base = re.match(r"[&(\s]*(\w+)", drm)
-    text = body.src[body.node.start_byte : body.node.end_byte].decode(errors="replace")
     if base and base.group(1) != drm and _null_checked(text, base.group(1)):
         raise Refusal(f"{f.function}() checks {base.group(1)} for NULL, and the guard at its top would "
                       f"dereference it first ({drm}): place the guard after the check by hand")  # fmt: skip
