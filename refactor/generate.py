@@ -333,7 +333,8 @@ def _guard_size(lines: list[str], i: int) -> int:
 def _tidy_guards(old: str, new: str) -> str:
     """Where spatch puts an added drm_dev_enter() check (its return, or its braced failure
     path), as checkpatch and a reader want it: above the comment of the statement it
-    precedes (not between them), after a blank line that ends the declarations; and an `if` arm left unbraced when its `else` was braced
+    precedes (not between them), after a blank line that ends the declarations; and an
+    `if` arm left unbraced when its `else` was braced
     (to hold drm_dev_exit()) gets braces too."""
     if "drm_dev_enter(" not in new:
         return new

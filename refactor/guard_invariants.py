@@ -105,8 +105,10 @@ def _module(change: Change, after: bool) -> tuple[dict[str, _Fn], dict[str, list
 def _new_guards(change: Change) -> tuple[dict[str, _Fn], dict[str, list[guards.Entry]], list[_Fn]]:
     fns, entries = _module(change, after=True)
     old, _ = _module(change, after=False)
-    added = [f for f in fns.values() if f.file in change.files and
-             f.text().count("drm_dev_enter(") > (old[f.name].text().count("drm_dev_enter(") if f.name in old else 0)]  # fmt: skip
+    def enters(f: _Fn | None) -> int:
+        return 0 if f is None else f.text().count("drm_dev_enter(")
+
+    added = [f for f in fns.values() if f.file in change.files and enters(f) > enters(old.get(f.name))]
     return fns, entries, added
 
 
@@ -164,9 +166,10 @@ def guarded_release_path(change: Change) -> list[Violation]:
                 what = {"release": "a release path, which must free unconditionally",
                         "pure": "pure computation, which touches no device",
                         "state": "state handling, which touches no device",
-                        "disable": "a disable hook, which drm_atomic_helper_shutdown() runs after drm_dev_unplug()"}[role]  # fmt: skip
-                out.append(Violation("guarded-release-path", fn.file, fn.node.start_point[0] + 1,
-                                     f"{fn.name}() (.{e.hook}) is {what}: it must not be guarded"))  # fmt: skip
+                        "disable": "a disable hook, which drm_atomic_helper_shutdown() runs after "
+                                   "drm_dev_unplug()"}[role]  # fmt: skip
+                why = f"{fn.name}() (.{e.hook}) is {what}: it must not be guarded"
+                out.append(Violation("guarded-release-path", fn.file, fn.node.start_point[0] + 1, why))
                 break
     return out
 
@@ -179,14 +182,15 @@ def event_not_delivered(change: Change) -> list[Violation]:
     out = []
     for fn in added:
         for start, end, fail in fn.regions:
-            events = [(ln, n) for ln, n, _ in _reached(fns, fn, range(start, end + 1)) if n in hookmodel.EVENT]
+            inside = _reached(fns, fn, range(start, end + 1))
+            events = [(ln, n) for ln, n, _ in inside if n in hookmodel.EVENT]
             if not events:
                 continue
             failure = "" if fail is None else fn.src[fail.start_byte : fail.end_byte].decode(errors="replace")
             if "drm_crtc_send_vblank_event" not in failure:
-                out.append(Violation("event-not-delivered", fn.file, events[0][0],
-                                     f"{fn.name}() skips {events[0][1]}() when drm_dev_enter() fails and "
-                                     "never sends the pending event: the commit waits for it forever"))  # fmt: skip
+                why = (f"{fn.name}() skips {events[0][1]}() when drm_dev_enter() fails and never sends "
+                       "the pending event: the commit waits for it forever")
+                out.append(Violation("event-not-delivered", fn.file, events[0][0], why))
     return out
 
 
@@ -204,10 +208,13 @@ def unplug_unsafe_teardown(change: Change) -> list[Violation]:
             for g in reach:
                 text = g.text()
                 m = hookmodel.UNSAFE_TEARDOWN.search(text)
-                private = set(re.findall(r"\b(\w+)\s*=\s*[^;]*(?:_get_drvdata\s*\(|->\s*dev_private\b)", text))
+                private = set(re.findall(r"\b(\w+)\s*=\s*[^;]*(?:_get_drvdata\s*\(|->\s*dev_private\b)",
+                                         text))
                 freed = [a for a in re.findall(r"\bkfree\s*\(\s*([^;]*?)\s*\)\s*;", text)
                          if a in private or re.search(r"->\s*dev_private$", a)]  # fmt: skip
-                what = ("drm_mode_config_cleanup()" if "cleanup" in m.group(0) else "dev_private = NULL") if m else (f"kfree({freed[0]})" if freed else "")
+                what = f"kfree({freed[0]})" if freed else ""
+                if m:
+                    what = "drm_mode_config_cleanup()" if "cleanup" in m.group(0) else "dev_private = NULL"
                 if what:
                     out.append(Violation("unplug-unsafe-teardown", f, line,
                                          f"drm_dev_unplug() in {fn.name}() while {g.name}() still does "
@@ -231,9 +238,9 @@ def partial_guard_coverage(change: Change) -> list[Violation]:
             continue
         for line, call, args in _open_accesses(fns, fn):
             if register.match(call) and not hookmodel.BOOKKEEPING.match(call) and "->" in args:
-                out.append(Violation("partial-guard-coverage", fn.file, line,
-                                     f"{name}() (.{es[0].hook}) reaches {call}() unguarded while the patch "
-                                     f"guards {added[0].name}(): a partial guard set is not a fix"))  # fmt: skip
+                why = (f"{name}() (.{es[0].hook}) reaches {call}() unguarded while the patch guards "
+                       f"{added[0].name}(): a partial guard set is not a fix")
+                out.append(Violation("partial-guard-coverage", fn.file, line, why))
                 break
     return out
 

@@ -80,7 +80,8 @@ def _driver_plan(p: Planner, facts: Facts, a: guards.Analysis) -> dict[str, list
             plan[hook.function] = _plan_hook(p, facts, a, hook)
         except Refusal as refusal:
             where = f"ioctl {hook.entry.hook}" if hook.entry.table == "ioctl" else f".{hook.entry.hook}"
-            others = f"; its {len(hooks) - 1} other hardware hook(s) stay unguarded too" if len(hooks) > 1 else ""
+            others = (f"; its {len(hooks) - 1} other hardware hook(s) stay unguarded too"
+                      if len(hooks) > 1 else "")
             raise Refusal(f"{hook.function}() ({where}) cannot be guarded safely: {refusal}{others} "
                           "(a partial guard set is not a fix)") from None  # fmt: skip
     return plan
@@ -162,8 +163,11 @@ def _idx(fn: Function) -> str:
     return next((n for n in ("idx", "drm_idx", "dev_idx") if n not in used), "")
 
 
+_Events = list[tuple[int, str, tuple[str, ...]]]
+
+
 def _whole(p: Planner, facts: Facts, a: guards.Analysis, hook: guards.Hook, fn: Function,
-           rest: list[tree_sitter.Node], events: list[tuple[int, str, tuple[str, ...]]]) -> list[Op]:  # fmt: skip
+           rest: list[tree_sitter.Node], events: _Events) -> list[Op]:  # fmt: skip
     """The guard at the top of the hook, the exits before its returns."""
     from refactor.plan import Op, Refusal
 
@@ -238,7 +242,8 @@ def _deliver(fn: Function, name: str, drm: str, top: int, events: list[tuple[int
 
 
 def _span(p: Planner, facts: Facts, a: guards.Analysis, hook: guards.Hook, fn: Function,
-          rest: list[tree_sitter.Node], kinds: list[tuple[bool, list[str], bool, bool]]) -> list[Op]:  # fmt: skip
+          rest: list[tree_sitter.Node], kinds: list[tuple[bool, list[str], bool, bool]],
+          ) -> list[Op]:  # fmt: skip
     """The register statements between the bookkeeping in `if (drm_dev_enter()) { }`."""
     from refactor.plan import Op, Refusal
 
@@ -295,7 +300,9 @@ def _assigned(src: bytes, stmts: list[tree_sitter.Node]) -> set[str]:
             target = None
             if n.type == "assignment_expression":
                 target = n.child_by_field_name("left")
-            elif n.type == "update_expression" or n.type == "pointer_expression" and src[n.start_byte : n.start_byte + 1] == b"&":
+            elif n.type == "update_expression" or (
+                n.type == "pointer_expression" and src[n.start_byte : n.start_byte + 1] == b"&"
+            ):
                 target = n.child_by_field_name("argument")
             if target is not None and target.type == "identifier":
                 out.add(src[target.start_byte : target.end_byte].decode())
@@ -354,7 +361,8 @@ def unplug_refusal(a: guards.Analysis, file: str, line: int, function: str) -> s
         at, call = early[0]
         shut = a.shutdown[(file, function)][0]
         return (f"{function}() calls {call}() (line {at}) before drm_atomic_helper_shutdown() (line {shut}): "
-                "the shutdown commit would touch gated or unpowered hardware; move the shutdown first by hand")  # fmt: skip
+                "the shutdown commit would touch gated or unpowered hardware; move the shutdown first "
+                "by hand")  # fmt: skip
     for h in a.hooks():
         body = a.bodies.get(h.function)
         if h.role == "disable" and body is not None and body.guards:

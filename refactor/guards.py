@@ -180,11 +180,12 @@ class Analysis:
         if body is None:
             return set()
         out = {line for line, _, _ in body.accesses if not body.guarded(line)}
-        out |= {line for line, callee in body.calls
-                if not body.guarded(line) and callee != name and self.reach(callee, DEPTH - 1) is not None}  # fmt: skip
+        out |= {line for line, callee in body.calls if not body.guarded(line) and callee != name
+                and self.reach(callee, DEPTH - 1) is not None}  # fmt: skip
         return out
 
-    def books(self, name: str, depth: int = DEPTH, seen: frozenset[str] = frozenset()) -> list[tuple[int, str]]:
+    def books(self, name: str, depth: int = DEPTH, seen: frozenset[str] = frozenset()
+              ) -> list[tuple[int, str]]:  # fmt: skip
         """The refcounted acquire/release calls `name` makes, itself or through the module's
         functions: (line in `name`, the call), guarded or not."""
         body = self.bodies.get(name)

@@ -246,7 +246,8 @@ class Planner:
     def _drm_guards(self, facts: Facts, f: Finding) -> list[Op]:
         from refactor import guardplan  # guardplan plans with this module's Op and Refusal
 
-        return (guardplan.plan_hw if f.rule == "unguarded-hw-access" else guardplan.plan_unplug)(self, facts, f)
+        plan = guardplan.plan_hw if f.rule == "unguarded-hw-access" else guardplan.plan_unplug
+        return plan(self, facts, f)
 
     def _drmm_action(self, facts: Facts, f: Finding) -> list[Op]:
         raise Refusal("moving the action to the final drm_dev_put() changes when its teardown runs, "

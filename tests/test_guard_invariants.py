@@ -79,7 +79,8 @@ def test_guard_skipping_an_acquire_is_caught(tmp_path: Path) -> None:
 
 
 def test_acquire_and_release_skipped_together_pass(tmp_path: Path) -> None:
-    pair = ("\tint idx;\n\n\tif (!drm_dev_enter(&inv->drm, &idx))\n\t\treturn;\n\tclk_prepare_enable(inv->clk);\n"
+    pair = ("\tint idx;\n\n\tif (!drm_dev_enter(&inv->drm, &idx))\n\t\treturn;\n"
+            "\tclk_prepare_enable(inv->clk);\n"
             "\twritel(1, inv->mmio);\n\tclk_disable_unprepare(inv->clk);\n\tdrm_dev_exit(idx);\n")
     assert guard_skips_acquire(_change(tmp_path, _driver(UNGUARDED), _driver(pair))) == []
 
@@ -151,12 +152,14 @@ REMOVE = """static void inv_remove(struct platform_device *pdev)
 
 def test_unplug_with_unsafe_teardown_is_caught(tmp_path: Path) -> None:
     unsafe = "\tinv->drm.dev_private = NULL;\n"
-    bad = _change(tmp_path, HEAD + REMOVE % ("drm_dev_unregister", unsafe), HEAD + REMOVE % ("drm_dev_unplug", unsafe))
+    old, new = HEAD + REMOVE % ("drm_dev_unregister", unsafe), HEAD + REMOVE % ("drm_dev_unplug", unsafe)
+    bad = _change(tmp_path, old, new)
     [v] = unplug_unsafe_teardown(bad)
     assert (v.invariant, v.line) == ("unplug-unsafe-teardown", 13)
     assert v.reason == ("drm_dev_unplug() in inv_remove() while inv_remove() still does dev_private = NULL: "
                         "open files reach what the teardown frees")
-    good = _change(tmp_path, HEAD + REMOVE % ("drm_dev_unregister", ""), HEAD + REMOVE % ("drm_dev_unplug", ""))
+    old, new = HEAD + REMOVE % ("drm_dev_unregister", ""), HEAD + REMOVE % ("drm_dev_unplug", "")
+    good = _change(tmp_path, old, new)
     assert unplug_unsafe_teardown(good) == []
 
 
@@ -181,7 +184,8 @@ def test_hardware_hook_left_unguarded_is_caught(tmp_path: Path) -> None:
     assert v.invariant == "partial-guard-coverage"
     assert v.reason == ("inv_update() (.atomic_update) reaches writel() unguarded while the patch guards "
                         "inv_enable(): a partial guard set is not a fix")
-    guarded = UPDATE % ("\tint idx;\n\n\tif (!drm_dev_enter(plane->dev, &idx))\n\t\treturn;", "\tdrm_dev_exit(idx);\n")
+    enter = "\tint idx;\n\n\tif (!drm_dev_enter(plane->dev, &idx))\n\t\treturn;"
+    guarded = UPDATE % (enter, "\tdrm_dev_exit(idx);\n")
     assert partial_guard_coverage(_change(tmp_path, before, _driver(SPAN, guarded))) == []
 
 
