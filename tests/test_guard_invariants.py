@@ -198,3 +198,23 @@ def test_the_good_patch_passes_every_check(tmp_path: Path) -> None:
 def test_other_families_are_not_judged_as_guards(tmp_path: Path) -> None:
     change = _change(tmp_path, _driver(UNGUARDED), _driver(WHOLE), family="drmm-alloc")
     assert guard_skips_acquire(change) == [] and partial_guard_coverage(change) == []
+
+
+def test_the_corpus_guard_patch_passes_every_check(tmp_path: Path) -> None:
+    """guarddisp's golden guard patch (the generator's output) keeps every invariant."""
+    repo = Path(__file__).resolve().parent.parent
+    rel = "drivers/gpu/drm/guarddisp"
+    files = sorted(p.name for p in (repo / "corpus/tree" / rel).iterdir() if p.suffix in (".c", ".h"))
+    before, after = {}, {}
+    (tmp_path / rel).mkdir(parents=True)
+    for name in files:
+        f = f"{rel}/{name}"
+        before[f] = (repo / "corpus/tree" / f).read_text()
+        golden = repo / "corpus/golden" / rel / name.replace(".c", ".res")
+        after[f] = golden.read_text() if name.endswith(".c") and golden.is_file() else before[f]
+        (tmp_path / f).write_text(after[f])
+    touched = tuple(f for f in files if before[f"{rel}/{f}"] != after[f"{rel}/{f}"])
+    change = Change("g", "guarddisp", "drm-guards", tuple(f"{rel}/{f}" for f in touched), before, after,
+                    (rel,), tmp_path)  # fmt: skip
+    assert len(change.files) == 2
+    assert check(change, GUARD_CHECKS) == []
