@@ -28,9 +28,12 @@ import re
 RELEASE = frozenset({"destroy", "release", "postclose", "preclose", "free_object", "gem_free_object",
                      "gem_free_object_unlocked", "atomic_destroy_state", "early_unregister",
                      "destroy_state"})  # fmt: skip
-STATE = frozenset({"reset", "atomic_duplicate_state", "atomic_print_state", "atomic_get_property",
-                   "atomic_set_property", "format_mod_supported", "late_register",
-                   "atomic_create_state", "duplicate_state"})  # fmt: skip
+# (a bridge's attach and detach link it into the pipeline while the drm device is set up
+# and torn down: no file can race them)
+STATE = frozenset({"reset", "atomic_reset", "atomic_duplicate_state", "atomic_print_state",
+                   "atomic_get_property", "atomic_set_property", "format_mod_supported",
+                   "late_register", "atomic_create_state", "duplicate_state", "attach",
+                   "detach"})  # fmt: skip
 PURE = frozenset({"mode_valid", "mode_fixup", "atomic_check", "atomic_mode_valid", "fb_create",
                   "get_format_info", "atomic_get_input_bus_fmts", "atomic_get_output_bus_fmts"})  # fmt: skip
 # pure hooks that become hardware hooks when they reach a register access
