@@ -148,13 +148,36 @@ def _plan_hook(p: Planner, facts: Facts, a: guards.Analysis, hook: guards.Hook) 
             any(line in span for line, _, _ in events),
             _software_state(body.src, s),
         ))  # fmt: skip
-    # an acquire and its release both in the hook are skipped together: the count holds
-    names = {call for _, call in books}
-    balanced = all(any(hookmodel.same_family(hookmodel.counterpart(x), y) for y in names) for x in names)
+    balanced = _balanced(body, rest, books)
     whole = all((balanced or not b) and (r or e or not sw) for r, b, e, sw in kinds)
     if whole:
         return _whole(p, facts, a, hook, fn, rest, events)
     return _span(p, facts, a, hook, fn, rest, kinds)
+
+
+def _balanced(body: guards.Body, rest: list[tree_sitter.Node], books: list[tuple[int, str]]) -> bool:
+    """Whether every acquire and release of a hook is paired inside it, on every path: the
+    hook makes them itself (not through a helper), on the same argument, and each release
+    is a statement of the body (a cleanup label's included), not an error branch's.  Both
+    sides are then skipped together and the count holds."""
+    top = set()
+    for s in rest:
+        for x in [s, *(s.named_children if s.type == "labeled_statement" else [])]:
+            if x.type == "expression_statement":
+                top.add(x.start_point[0] + 1)
+    calls = [(line, call, args) for line in sorted({x for x, _ in books})
+             for call, args in body.book_args.get(line, [])]  # fmt: skip
+    if len(calls) != len(books):
+        return False  # some come from a helper
+    for line, call, args in calls:
+        other = hookmodel.counterpart(call)
+        mates = [(x, c) for x, c, a in calls if a == args and other and hookmodel.same_family(other, c)]
+        if not mates:
+            return False
+        releases = [line] if hookmodel.is_release(call) else [x for x, _ in mates]
+        if not any(x in top for x in releases):
+            return False
+    return True
 
 
 def _idx(fn: Function) -> str:

@@ -112,6 +112,7 @@ class Body:
     calls: list[tuple[int, str]] = field(default_factory=list)  # line, callee
     guards: list[tuple[int, int]] = field(default_factory=list)  # drm_dev_enter .. last exit
     books: list[tuple[int, str]] = field(default_factory=list)  # line, refcounted acquire/release
+    book_args: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # line -> (call, args)
     events: list[tuple[int, str, tuple[str, ...]]] = field(default_factory=list)  # line, call, args
 
     def guarded(self, line: int) -> bool:
@@ -389,6 +390,9 @@ def _scan(
             shutdown.setdefault((body.file, body.name), []).append(line)
         elif hookmodel.BOOKKEEPING.match(name):
             body.books.append((line, name))
+            args = n.child_by_field_name("arguments")
+            text = "" if args is None else src[args.start_byte : args.end_byte].decode(errors="replace")
+            body.book_args.setdefault(line, []).append((name, " ".join(text.split())))
         elif name in hookmodel.EVENT:
             args = n.child_by_field_name("arguments")
             parts = [] if args is None else [src[x.start_byte : x.end_byte].decode(errors="replace")

@@ -103,6 +103,11 @@ def counterpart(call: str) -> str:
     return ""
 
 
+def is_release(call: str) -> bool:
+    """Whether a bookkeeping call drops a count (rather than takes one)."""
+    return call in ACQUIRE_RELEASE.values() or call.startswith("pm_runtime_put") or call == "disable_irq_nosync"
+
+
 def same_family(a: str, b: str) -> bool:
     """Whether two bookkeeping calls are the same operation (pm_runtime_put_sync and
     pm_runtime_put are one release)."""
