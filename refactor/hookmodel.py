@@ -105,7 +105,8 @@ def counterpart(call: str) -> str:
 
 def is_release(call: str) -> bool:
     """Whether a bookkeeping call drops a count (rather than takes one)."""
-    return call in ACQUIRE_RELEASE.values() or call.startswith("pm_runtime_put") or call == "disable_irq_nosync"
+    return (call in ACQUIRE_RELEASE.values() or call.startswith("pm_runtime_put")
+            or call == "disable_irq_nosync")  # fmt: skip
 
 
 def same_family(a: str, b: str) -> bool:
