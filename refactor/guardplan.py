@@ -44,6 +44,18 @@ def plan_hw(p: Planner, facts: Facts, f: Finding) -> list[Op]:
     from refactor.plan import Refusal
 
     a = guards.analyse(p.c, facts)
+    plan = _guard_plan(p, facts, a)
+    if isinstance(plan, str):
+        raise Refusal(plan)
+    if f.function not in plan:
+        raise Refusal(f"{f.function}() is not a hardware hook of the driver")
+    return [op for ops in plan.values() for op in ops]
+
+
+def _guard_plan(p: Planner, facts: Facts, a: guards.Analysis) -> dict[str, list[Op]] | str:
+    """The driver's guard plan (hook -> ops), or the reason it has none; once a module."""
+    from refactor.plan import Refusal
+
     plan = a.plans.get("hw")
     if plan is None:
         try:
@@ -51,12 +63,8 @@ def plan_hw(p: Planner, facts: Facts, f: Finding) -> list[Op]:
         except Refusal as refusal:
             plan = str(refusal)
         a.plans["hw"] = plan
-    if isinstance(plan, str):
-        raise Refusal(plan)
-    assert isinstance(plan, dict)
-    if f.function not in plan:
-        raise Refusal(f"{f.function}() is not a hardware hook of the driver")
-    return [op for ops in plan.values() for op in ops]
+    assert isinstance(plan, (dict, str))
+    return plan
 
 
 def _driver_plan(p: Planner, facts: Facts, a: guards.Analysis) -> dict[str, list[Op]]:
@@ -396,7 +404,8 @@ def unplug_refusal(a: guards.Analysis, file: str, line: int, function: str) -> s
 
 def plan_unplug(p: Planner, facts: Facts, f: Finding) -> list[Op]:
     """drm_dev_unregister() becomes drm_dev_unplug(), before the function's
-    drm_atomic_helper_shutdown() when that comes first; refused with unplug_refusal()."""
+    drm_atomic_helper_shutdown() when that comes first; refused with unplug_refusal(), or
+    when the driver has no guard and its guard plan is refused."""
     from refactor.plan import Refusal
 
     a = guards.analyse(p.c, facts)
@@ -406,6 +415,12 @@ def plan_unplug(p: Planner, facts: Facts, f: Finding) -> list[Op]:
     why = unplug_refusal(a, f.file, f.line, f.function)
     if why:
         raise Refusal(why)
+    if not a.guards_anywhere():
+        plan = _guard_plan(p, facts, a)
+        if isinstance(plan, str):
+            # the finding is guards and unplug together: unplug alone would guard nothing
+            raise Refusal(f"the driver has no guard and its guards are refused, so drm_dev_unplug() "
+                          f"alone would guard nothing: {plan}")  # fmt: skip
     earlier = [x for x in a.shutdown.get((f.file, f.function), []) if x < f.line]
     if earlier:
         # upstream's order: unplug first, so no commit starts while the pipeline is shut down
