@@ -179,10 +179,10 @@ int guarddisp_status_ioctl(struct drm_device *drm, void *data, struct drm_file *
 	struct drm_guarddisp_status *args = data;
 	int ret;
 
-	// expect: unguarded-hw-access
 	ret = clk_prepare_enable(gd->pclk);
 	if (ret)
 		return ret;
+	// expect: unguarded-hw-access
 	args->status = readl(gd->mmio + GUARDDISP_STATUS);
 	if (args->status & GUARDDISP_STATUS_ERR) {
 		ret = -EIO;
