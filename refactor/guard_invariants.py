@@ -77,12 +77,39 @@ def _regions(fn: _Fn) -> None:
             fn.regions.append((then.start_point[0] + 1, then.end_point[0] + 1, other))
 
 
+_COMPOSITE = re.compile(r"^\s*([\w-]+?)-(?:y|objs|\$\(CONFIG_\w+\))\s*[:+]?=\s*(.*)$")
+
+
+def _module_files(change: Change, d: str) -> set[str] | None:
+    """The .c files of `d` in the same Kbuild module as a touched file (a directory such as
+    tiny/ holds many modules); None when the Makefile does not say."""
+    text = ""
+    for name in ("Kbuild", "Makefile"):
+        with contextlib.suppress(OSError):
+            text = (change.root / d / name).read_text(errors="replace").replace("\\\n", " ")
+            break
+    composites: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        m = _COMPOSITE.match(line)
+        if m and not m.group(1).startswith("obj"):
+            composites.setdefault(m.group(1), set()).update(re.findall(r"([\w/-]+)\.o\b", m.group(2)))
+    touched = {f.rsplit("/", 1)[-1].removesuffix(".c") for f in change.files if f.startswith(d)}
+    out = set(touched)
+    for objs in composites.values():
+        if objs & touched:
+            out |= objs
+    return {f"{o}.c" for o in out} if text else None
+
+
 def _module(change: Change, after: bool) -> tuple[dict[str, _Fn], dict[str, list[guards.Entry]]]:
     """The functions and table entries of the module, patched (`after`) or not."""
     texts: dict[str, str] = {}
     for d in change.paths:
+        mine = _module_files(change, d)
         with contextlib.suppress(OSError):
             for path in sorted((change.root / d).iterdir()):
+                if path.suffix == ".c" and mine is not None and path.name not in mine:
+                    continue
                 if path.suffix in (".c", ".h") and path.is_file():
                     texts[f"{d.rstrip('/')}/{path.name}"] = path.read_text(errors="replace")
     for f in change.files:
