@@ -330,6 +330,30 @@ def _guard_size(lines: list[str], i: int) -> int:
     return 2
 
 
+_SPAN = re.compile(r"^(\s*)if \(drm_dev_enter\(.*\)\) \{$")
+
+
+def _reindent_spans(old: str, new: str) -> str:
+    """The statements a guard block wraps, as they were plus one tab: spatch re-indents
+    them itself but leaves the comments between them (and braces after a comment) where
+    they were."""
+    before = old.splitlines(keepends=True)
+    lines = new.splitlines(keepends=True)
+    keys = [x.strip() for x in before]
+    for i, line in enumerate(lines):
+        m = _SPAN.match(line.rstrip("\n"))
+        if not m or line in before:
+            continue
+        end = next((k for k in range(i + 1, len(lines)) if lines[k].rstrip("\n") == m.group(1) + "}"), None)
+        if end is None or end - 2 <= i or not lines[end - 1].strip().startswith("drm_dev_exit("):
+            continue
+        inner = [x.strip() for x in lines[i + 1 : end - 1]]
+        at = next((k for k in range(len(keys)) if keys[k : k + len(inner)] == inner), None)
+        if at is not None:
+            lines[i + 1 : end - 1] = [("\t" + x if x.strip() else x) for x in before[at : at + len(inner)]]
+    return "".join(lines)
+
+
 def _tidy_guards(old: str, new: str) -> str:
     """Where spatch puts an added drm_dev_enter() check (its return, or its braced failure
     path), as checkpatch and a reader want it: above the comment of the statement it
@@ -338,6 +362,7 @@ def _tidy_guards(old: str, new: str) -> str:
     (to hold drm_dev_exit()) gets braces too."""
     if "drm_dev_enter(" not in new:
         return new
+    new = _reindent_spans(old, new)
     before = set(old.splitlines())
     lines = new.splitlines(keepends=True)
     i = 0

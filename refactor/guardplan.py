@@ -293,6 +293,8 @@ def _span(p: Planner, facts: Facts, a: guards.Analysis, hook: guards.Hook, fn: F
             raise Refusal(f"line {line} delivers the pending event between its register accesses")
         if s.type == "declaration":
             raise Refusal(f"line {line} declares a variable between its register accesses")
+        if s.type == "compound_statement":
+            raise Refusal(f"line {line} is a bare block (a loop macro's body?) between its register accesses")
         if any(n.type in _JUMPS for n in cindex.walk(s)):
             raise Refusal(f"line {line} leaves the function or jumps between its register accesses")
         if sw and not r:

@@ -289,3 +289,19 @@ def test_guards_keep_bookkeeping_outside_and_unplug_comes_first(fixed) -> None: 
     assert "+\tdrm_dev_unplug(&gd->drm);\n \tdrm_atomic_helper_shutdown(&gd->drm);\n" in patch.diff
     for hook in ("guarddisp_crtc_atomic_disable", "guarddisp_crtc_mode_valid", "guarddisp_postclose"):
         assert not [f for f in result.findings if f.function == hook]
+
+
+def test_a_guard_block_keeps_the_comments_and_braces_it_wraps() -> None:
+    """spatch re-indents the statements a span guard wraps but not the comments between
+    them, and a brace after a comment stays one level too deep: the tidy pass re-indents
+    the original lines by one tab instead."""
+    old = ("\tv = 1;\n\twritel(v, base);\n\n\t/* Signals */\n\tif (x) {\n\t\t/* why */\n\t\tv |= 2;\n\t}\n"
+           "\twritel(v, base + 4);\n\tdrm_crtc_vblank_on(crtc);\n")
+    spatched = ("\tv = 1;\n\tif (drm_dev_enter(crtc->dev, &idx)) {\n\t\twritel(v, base);\n\n\t/* Signals */\n"
+                "\t\tif (x) {\n\t\t/* why */\n\t\t\tv |= 2;\n\t\t\t}\n\t\t\twritel(v, base + 4);\n"
+                "\t\tdrm_dev_exit(idx);\n\t}\n\tdrm_crtc_vblank_on(crtc);\n")
+    assert _tidy_guards(old, spatched) == (
+        "\tv = 1;\n\tif (drm_dev_enter(crtc->dev, &idx)) {\n\t\twritel(v, base);\n\n\t\t/* Signals */\n"
+        "\t\tif (x) {\n\t\t\t/* why */\n\t\t\tv |= 2;\n\t\t}\n\t\twritel(v, base + 4);\n"
+        "\t\tdrm_dev_exit(idx);\n\t}\n\tdrm_crtc_vblank_on(crtc);\n"
+    )
