@@ -293,7 +293,7 @@ def _realign(old: str, new: str) -> str:
     return "".join(out)
 
 
-_GUARD = re.compile(r"^\s*if \(!drm_dev_enter\(.*\)\)$")
+_GUARD = re.compile(r"^\s*if \(!drm_dev_enter\(.*\)\)( \{)?$")
 _IF = re.compile(r"^\s*(} else )?if \(.*\)$")
 
 
@@ -317,27 +317,67 @@ def _comment_above(lines: list[str], i: int) -> int:
     return j
 
 
+def _guard_size(lines: list[str], i: int) -> int:
+    """The lines of the drm_dev_enter() check at `i`: the check and its return, or a braced
+    failure path (which delivers the pending event) down to its closing brace."""
+    head = lines[i].rstrip("\n")
+    if not head.endswith("{"):
+        return 2
+    indent = head[: len(head) - len(head.lstrip())]
+    for k in range(i + 1, len(lines)):
+        if lines[k].rstrip("\n") == indent + "}":
+            return k - i + 1
+    return 2
+
+
+_SPAN = re.compile(r"^(\s*)if \(drm_dev_enter\(.*\)\) \{$")
+
+
+def _reindent_spans(old: str, new: str) -> str:
+    """The statements a guard block wraps, as they were plus one tab: spatch re-indents
+    them itself but leaves the comments between them (and braces after a comment) where
+    they were."""
+    before = old.splitlines(keepends=True)
+    lines = new.splitlines(keepends=True)
+    keys = [x.strip() for x in before]
+    for i, line in enumerate(lines):
+        m = _SPAN.match(line.rstrip("\n"))
+        if not m or line in before:
+            continue
+        end = next((k for k in range(i + 1, len(lines)) if lines[k].rstrip("\n") == m.group(1) + "}"), None)
+        if end is None or end - 2 <= i or not lines[end - 1].strip().startswith("drm_dev_exit("):
+            continue
+        inner = [x.strip() for x in lines[i + 1 : end - 1]]
+        at = next((k for k in range(len(keys)) if keys[k : k + len(inner)] == inner), None)
+        if at is not None:
+            lines[i + 1 : end - 1] = [("\t" + x if x.strip() else x) for x in before[at : at + len(inner)]]
+    return "".join(lines)
+
+
 def _tidy_guards(old: str, new: str) -> str:
-    """Where spatch puts an added drm_dev_enter() check, as checkpatch and a reader want it:
-    above the comment of the statement it precedes (not between them), after a blank line
-    that ends the declarations; and an `if` arm left unbraced when its `else` was braced
+    """Where spatch puts an added drm_dev_enter() check (its return, or its braced failure
+    path), as checkpatch and a reader want it: above the comment of the statement it
+    precedes (not between them), after a blank line that ends the declarations; and an
+    `if` arm left unbraced when its `else` was braced
     (to hold drm_dev_exit()) gets braces too."""
     if "drm_dev_enter(" not in new:
         return new
+    new = _reindent_spans(old, new)
     before = set(old.splitlines())
     lines = new.splitlines(keepends=True)
     i = 0
     while i + 1 < len(lines):
         if _GUARD.match(lines[i].rstrip("\n")) and lines[i].rstrip("\n") not in before:
-            guard = lines[i : i + 2]
+            size = _guard_size(lines, i)
+            guard = lines[i : i + size]
             j = _comment_above(lines, i)
             if j < i:
-                lines[j : i + 2] = guard + lines[j:i]
+                lines[j : i + size] = guard + lines[j:i]
                 i = j
             if i > 0 and lines[i - 1].strip().endswith(";"):
                 lines.insert(i, "\n")
                 i += 1
-            i += 2
+            i += size
             continue
         i += 1
     for k in range(2, len(lines)):

@@ -13,11 +13,10 @@ The module-wide reasoning of `unguarded-hw-access` and `unregister-without-unplu
   most DEPTH calls of the module's own functions, with no drm_dev_enter() section
   around it on the way.
 
-Policy for the fix (see README, Patches): the guard goes at the top of the entry point.
-A callback that an atomic commit which only disables still runs (the commit of
-drm_atomic_helper_shutdown(): checks, disables, flushes, plane updates) is guarded only
-when removal calls drm_atomic_helper_shutdown() before it unregisters: otherwise, after
-drm_dev_unplug(), the guard would skip the disable and leave the hardware running.
+Refcounted bookkeeping (clk_prepare_enable(), pm_runtime_get*(), drm_crtc_vblank_on(), ...)
+is not a hardware access: it is recorded apart, because a guard must never skip it.  Which
+hooks need guards, and how they are placed, is the per-driver view of hookmodel.py and
+guardplan.py (see README, Patches).
 """
 
 from __future__ import annotations
@@ -30,15 +29,14 @@ from typing import TYPE_CHECKING
 
 import tree_sitter
 
-from refactor import cindex
+from refactor import cindex, hookmodel
 from refactor.cfunc import Function
+from refactor.model import MANAGED_ALLOC
 from refactor.structs import member_of
 
 if TYPE_CHECKING:
     from refactor.classify import Classifier, Facts
     from refactor.model import Driver
-    from refactor.plan import Op, Planner
-    from refactor.sweep import Finding
 
 DEPTH = 3  # calls followed from an entry point
 GETTER = re.compile(
@@ -72,19 +70,9 @@ TABLES = {
     "struct drm_simple_display_pipe_funcs": "pipe",
     "struct drm_mode_config_funcs": "mode-config",
     "struct drm_mode_config_helper_funcs": "mode-config-helper",
+    "struct drm_bridge_funcs": "bridge",
     "struct drm_driver": "driver",
 }
-# Hooks of teardown or of pure state handling: they run after unplug by design.
-TEARDOWN = {"destroy", "release", "atomic_destroy_state", "atomic_duplicate_state",
-            "atomic_print_state", "early_unregister", "gem_free_object_unlocked"}  # fmt: skip
-# Hooks a commit that only disables does not call: guarded whatever removal does.
-ENABLE_ONLY = {"atomic_enable", "enable", "commit", "mode_set", "mode_set_nofb", "atomic_mode_set",
-               "mode_fixup", "mode_valid", "enable_vblank", "get_modes", "detect", "detect_ctx",
-               "prepare_fb", "cleanup_fb", "begin_fb_access", "end_fb_access"}  # fmt: skip
-COMMIT_TABLES = {"crtc-helper", "plane-helper", "encoder-helper", "pipe", "mode-config",
-                 "mode-config-helper"}  # fmt: skip
-COMMIT_HOOKS = {("crtc", "disable_vblank"), ("connector-helper", "atomic_check"),
-                ("connector-helper", "atomic_commit"), ("pipe", "disable_vblank")}  # fmt: skip
 REMOVAL_HOOKS = {"remove", "remove_new", "unbind", "shutdown"}
 _REMOVAL_NAME = re.compile(r"(remove|unbind|shutdown|unload|fini|teardown|deinit|detach)")
 # the value a guarded callback returns once the device is gone, by hook, then by type
@@ -95,7 +83,7 @@ RETURN_BY_TYPE = {"void": "", "int": "-ENODEV", "long": "-ENODEV", "ssize_t": "-
                   "enum drm_connector_status": "connector_status_disconnected"}  # fmt: skip
 # parameters that name the drm_device at the top of a callback, beyond cfunc.drm_at()
 DRM_OF_PARAM = {"struct drm_simple_display_pipe": "{}->crtc.dev", "struct drm_atomic_state": "{}->dev",
-                "struct drm_framebuffer": "{}->dev"}  # fmt: skip
+                "struct drm_framebuffer": "{}->dev", "struct drm_bridge": "{}->dev"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -107,11 +95,9 @@ class Entry:
     hook: str  # the field it fills (the ioctl's name for ioctls)
 
     @property
-    def commit_path(self) -> bool:
-        """Whether a commit that only disables (drm_atomic_helper_shutdown()) runs it."""
-        if self.hook in ENABLE_ONLY:
-            return False
-        return self.table in COMMIT_TABLES or (self.table, self.hook) in COMMIT_HOOKS
+    def role(self) -> str:
+        """hardware, disable, release, state or pure (hookmodel.role)."""
+        return hookmodel.role(self.hook, self.table)
 
 
 @dataclass
@@ -125,6 +111,9 @@ class Body:
     accesses: list[tuple[int, str, str]] = field(default_factory=list)  # line, call, hw expression
     calls: list[tuple[int, str]] = field(default_factory=list)  # line, callee
     guards: list[tuple[int, int]] = field(default_factory=list)  # drm_dev_enter .. last exit
+    books: list[tuple[int, str]] = field(default_factory=list)  # line, refcounted acquire/release
+    book_args: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # line -> (call, args)
+    events: list[tuple[int, str, tuple[str, ...]]] = field(default_factory=list)  # line, call, args
 
     def guarded(self, line: int) -> bool:
         return any(a <= line <= b for a, b in self.guards)
@@ -139,6 +128,19 @@ class Reach:
     chain: tuple[str, ...]  # callee names, then the access as `call(expr)`
 
 
+_ROLE_RANK = {"release": 0, "disable": 1, "state": 2, "pure": 3, "hardware": 4}
+
+
+@dataclass(frozen=True)
+class Hook:
+    """One function of the module's DRM tables, as the guard family sees it."""
+
+    function: str
+    entry: Entry  # the table entry that decides its role
+    role: str  # hookmodel.role(), refined for the whole function
+    reach: Reach | None  # how it reaches a register access unguarded
+
+
 @dataclass
 class Analysis:
     driver: Driver
@@ -148,6 +150,7 @@ class Analysis:
     unplug_calls: list[tuple[str, int, str, str]]  # file, line, function, call name
     shutdown: dict[tuple[str, str], list[int]]  # (file, function) -> drm_atomic_helper_shutdown lines
     _reach: dict[tuple[str, int], Reach | None] = field(default_factory=dict)
+    plans: dict[str, object] = field(default_factory=dict)  # guardplan's driver plan, once
 
     def reach(self, name: str, depth: int = DEPTH, seen: frozenset[str] = frozenset()) -> Reach | None:
         """The first statement of `name` that reaches a hardware access outside a guard."""
@@ -172,22 +175,114 @@ class Analysis:
     def guards_anywhere(self) -> bool:
         return any(b.guards for b in self.bodies.values())
 
-    def needs_guards(self) -> list[Entry]:
-        """Entry points that reach hardware unguarded (teardown hooks left out)."""
-        out = []
-        for name, entries in sorted(self.entries.items()):
-            usable = [e for e in entries if e.hook not in TEARDOWN]
-            if usable and self.reach(name) is not None:
-                out.append(usable[0])
+    def register_lines(self, name: str) -> set[int]:
+        """The lines of `name` that reach a register access outside a guard."""
+        body = self.bodies.get(name)
+        if body is None:
+            return set()
+        out = {line for line, _, _ in body.accesses if not body.guarded(line)}
+        out |= {line for line, callee in body.calls if not body.guarded(line) and callee != name
+                and self.reach(callee, DEPTH - 1) is not None}  # fmt: skip
         return out
 
-    def shutdown_first(self) -> bool:
-        """Every drm_dev_unregister()/drm_dev_unplug() of a removal path comes after a
-        drm_atomic_helper_shutdown() in the same function."""
-        calls = [c for c in self.unplug_calls if c[2] in self.removal()]
-        return bool(calls) and all(
-            any(x < line for x in self.shutdown.get((file, fn), [])) for file, line, fn, _ in calls
-        )
+    def books(self, name: str, depth: int = DEPTH, seen: frozenset[str] = frozenset()
+              ) -> list[tuple[int, str]]:  # fmt: skip
+        """The refcounted acquire/release calls `name` makes, itself or through the module's
+        functions: (line in `name`, the call), guarded or not."""
+        body = self.bodies.get(name)
+        if body is None:
+            return []
+        out = list(body.books)
+        for line, callee in body.calls if depth > 0 else ():
+            if callee not in seen and callee != name:
+                out += [(line, call) for _, call in self.books(callee, depth - 1, seen | {name})]
+        return sorted(set(out))
+
+    def events(self, name: str, depth: int = DEPTH, seen: frozenset[str] = frozenset()
+               ) -> list[tuple[int, str, tuple[str, ...]]]:  # fmt: skip
+        """The calls that send or arm the pending event, in `name` (with their arguments) or
+        through the module's functions (the callee's name, no arguments)."""
+        body = self.bodies.get(name)
+        if body is None:
+            return []
+        out = list(body.events)
+        for line, callee in body.calls if depth > 0 else ():
+            if callee not in seen and callee != name and self.events(callee, depth - 1, seen | {name}):
+                out.append((line, callee, ()))
+        return out
+
+    def hooks(self) -> list[Hook]:
+        """Every function of the module's ops and ioctl tables with its role; a function in
+        several tables takes the most cautious role (release, disable, state, pure, then
+        hardware), and `atomic_check` is a hardware hook when it reaches a register."""
+        out = []
+        for name, entries in sorted(self.entries.items()):
+            reach = self.reach(name)
+            ranked = []
+            for e in entries:
+                r = e.role
+                if r == "pure" and e.hook in hookmodel.PURE_UNLESS_REGISTERS and reach is not None:
+                    r = "hardware"
+                ranked.append((_ROLE_RANK[r], r, e))
+            _, r, e = min(ranked, key=lambda x: x[0])
+            out.append(Hook(name, e, r, reach))
+        return out
+
+    def needs_guards(self) -> list[Hook]:
+        """The hardware hooks that reach a register access unguarded."""
+        return [h for h in self.hooks() if h.role == "hardware" and h.reach is not None]
+
+    def unsafe_teardown(self) -> list[str]:
+        """What the removal path frees while userspace may still hold the drm device open:
+        a manual drm_mode_config_cleanup(), `dev_private = NULL`, a kfree() of the private
+        struct, a devm_ private struct beside drm_dev_alloc() (not devm_drm_dev_alloc())."""
+        out = []
+        removal = self.removal()
+        for name in sorted(removal):
+            body = self.bodies.get(name)
+            if body is None:
+                continue
+            text = body.src[body.node.start_byte : body.node.end_byte].decode(errors="replace")
+            first = body.node.start_point[0] + 1
+            for m in hookmodel.UNSAFE_TEARDOWN.finditer(text):
+                what = "drm_mode_config_cleanup()" if "cleanup" in m.group(0) else "dev_private = NULL"
+                out.append(f"{what} in {name}() ({body.file}:{first + text.count(chr(10), 0, m.start())})")
+            private = set(re.findall(r"\b(\w+)\s*=\s*[^;]*(?:_get_drvdata\s*\(|->\s*dev_private\b)", text))
+            for m in re.finditer(r"\bkfree\s*\(\s*([^;]*?)\s*\)\s*;", text):
+                arg = m.group(1)
+                if arg in private or re.search(r"->\s*dev_private$", arg):
+                    out.append(f"kfree({arg}) of the private struct in {name}() "
+                               f"({body.file}:{first + text.count(chr(10), 0, m.start())})")  # fmt: skip
+        allocs = self.driver.allocations
+        if allocs and all(x.api not in MANAGED_ALLOC for x in allocs):
+            for x in allocs:
+                body = self.bodies.get(x.function)
+                text = "" if body is None else body.src[body.node.start_byte : body.node.end_byte].decode(
+                    errors="replace")  # fmt: skip
+                if re.search(r"\bdevm_k[mz]alloc\s*\(", text):
+                    out.append(f"a devm_ private struct beside {x.call}() in {x.function}() "
+                               "(freed at unbind, not with the drm device)")  # fmt: skip
+                    break
+        return out
+
+    def early_teardown(self, file: str, function: str) -> list[tuple[int, str]]:
+        """Calls of `function` that gate clocks, power off or free IRQs before its
+        drm_atomic_helper_shutdown() (itself or through the module's functions)."""
+        lines = self.shutdown.get((file, function), [])
+        body = self.bodies.get(function)
+        if not lines or body is None:
+            return []
+        out = [(line, call) for line, call, _ in body.accesses if line < lines[0]
+               and hookmodel.EARLY_TEARDOWN.match(call)]  # fmt: skip
+        out += [(line, call) for line, call in self.books(function) if line < lines[0]
+                and hookmodel.EARLY_TEARDOWN.match(call)]  # fmt: skip
+        text = body.src[body.node.start_byte : body.node.end_byte].decode(errors="replace")
+        first = body.node.start_point[0] + 1
+        for m in re.finditer(r"\b(free_irq|devm_free_irq|drm_irq_uninstall)\s*\(", text):
+            line = first + text.count("\n", 0, m.start())
+            if line < lines[0]:
+                out.append((line, m.group(1)))
+        return sorted(set(out))
 
     def removal(self) -> set[str]:
         """Functions of the removal path: placed as .remove/.unbind/.shutdown, called
@@ -293,6 +388,16 @@ def _scan(
             unplug.append((body.file, line, body.name, name))
         elif name == "drm_atomic_helper_shutdown":
             shutdown.setdefault((body.file, body.name), []).append(line)
+        elif hookmodel.BOOKKEEPING.match(name):
+            body.books.append((line, name))
+            args = n.child_by_field_name("arguments")
+            text = "" if args is None else src[args.start_byte : args.end_byte].decode(errors="replace")
+            body.book_args.setdefault(line, []).append((name, " ".join(text.split())))
+        elif name in hookmodel.EVENT:
+            args = n.child_by_field_name("arguments")
+            parts = [] if args is None else [src[x.start_byte : x.end_byte].decode(errors="replace")
+                                              for x in args.named_children]  # fmt: skip
+            body.events.append((line, name, tuple(" ".join(x.split()) for x in parts)))
         elif ACCESS.match(name):
             args = n.child_by_field_name("arguments")
             text = "" if args is None else src[args.start_byte : args.end_byte].decode(errors="replace")
@@ -346,23 +451,23 @@ def _is_hw(c: Classifier, facts: Facts, body: Body, access: tuple[int, str, str]
 
 
 def hw_verdict(c: Classifier, facts: Facts, fn: str) -> tuple[str, str, str, int] | None:
-    """(message, fix, file, line) of the finding of the entry point `fn`, None when it
-    reaches no hardware unguarded."""
+    """(message, fix, file, line) of the finding of the hardware hook `fn`, None when it
+    is not one (release, disable, state and pure hooks are never guarded) or reaches no
+    register unguarded."""
     a = analyse(c, facts)
-    entries = [e for e in a.entries.get(fn, []) if e.hook not in TEARDOWN]
-    if not entries:
-        return None
-    r = a.reach(fn)
+    hook = next((h for h in a.hooks() if h.function == fn), None)
     body = a.bodies.get(fn)
-    if r is None or body is None:
+    if hook is None or hook.role != "hardware" or hook.reach is None or body is None:
         return None
-    e = entries[0]
+    e, r = hook.entry, hook.reach
     where = "ioctl " + e.hook if e.table == "ioctl" else f"{e.table} .{e.hook}"
     via = f" through {'() -> '.join(r.chain[:-1])}()" if len(r.chain) > 1 else ""
     message = (f"the {where} callback reaches {r.chain[-1]}{via} outside drm_dev_enter()/"
                "drm_dev_exit(): after unbind the callback touches devm_ hardware that is released "
                "or powered off")  # fmt: skip
-    fix = ("guard the callback with drm_dev_enter()/drm_dev_exit() and unplug with drm_dev_unplug()"
+    fix = ("guard the register accesses of every hardware hook of the driver with drm_dev_enter()/"
+           "drm_dev_exit() (not the clock, runtime PM or vblank bookkeeping; the pending event still "
+           "delivered), and remove with drm_dev_unplug() before drm_atomic_helper_shutdown()"
            if c.api("drm_dev_enter") else "none: the tree does not declare drm_dev_enter()")  # fmt: skip
     return message, fix, body.file, r.line
 
@@ -383,136 +488,9 @@ def unplug_verdict(
         f"{len(needing)} DRM callback(s) touch hardware and need drm_dev_enter() guards")  # fmt: skip
     message = (f"{why}, but removal calls only drm_dev_unregister(): drm_dev_enter() never fails "
                "after unbind, so the guards do not stop anything")  # fmt: skip
-    fix = ("use drm_dev_unplug(), after drm_atomic_helper_shutdown()" if c.api("drm_dev_unplug")
-           else "none: the tree does not declare drm_dev_unplug()")  # fmt: skip
+    fix = ("use drm_dev_unplug(), then drm_atomic_helper_shutdown() (upstream's order: no new commit "
+           "starts, and the unguarded disable hooks still quiesce the hardware)"
+           if c.api("drm_dev_unplug") else "none: the tree does not declare drm_dev_unplug()")  # fmt: skip
     return message, fix
 
 
-# -- the plan ------------------------------------------------------------------------
-
-
-def plan_hw(p: Planner, facts: Facts, f: Finding) -> list[Op]:
-    """Guard the entry point `f.function`: `int idx;`, the drm_dev_enter() check before
-    its first statement, drm_dev_exit() before every return and at the end."""
-    from refactor.plan import Op, Refusal
-
-    a = analyse(p.c, facts)
-    entry = next((e for e in a.entries.get(f.function, []) if e.hook not in TEARDOWN), None)
-    body = a.bodies.get(f.function)
-    if entry is None or body is None:
-        raise Refusal(f"{f.function}() is not a DRM callback the tool knows")
-    if not p.c.api("drm_dev_enter") or not p.c.api("drm_dev_unplug"):
-        raise Refusal("the tree does not declare drm_dev_enter() and drm_dev_unplug()")
-    removal = [x for x in a.unplug_calls if x[2] in a.removal()]
-    if not removal:
-        raise Refusal("the module calls neither drm_dev_unregister() nor drm_dev_unplug() on removal: "
-                      "a guard would never fail")  # fmt: skip
-    if entry.commit_path and not a.shutdown_first():
-        raise Refusal(f"{f.function}() (.{entry.hook}) also runs in the commit of "
-                      "drm_atomic_helper_shutdown(), and removal does not call that before it "
-                      "unregisters: after drm_dev_unplug() a guard would skip the disable and "
-                      "leave the hardware running; call drm_atomic_helper_shutdown() first, "
-                      "then guard")  # fmt: skip
-    if body.guards:
-        raise Refusal(f"{f.function}() already has a drm_dev_enter() section that does not cover "
-                      f"line {f.line}: widen it by hand")  # fmt: skip
-    if body.file != f.file:
-        raise Refusal(f"{f.function}() is defined in a header")
-    fn = Function(body.src, body.node)
-    value = RETURN_BY_HOOK.get(entry.hook, RETURN_BY_TYPE.get(fn.returns))
-    if value is None:
-        raise Refusal(f"{f.function}() returns {fn.returns}: the tool does not know what it should "
-                      "return once the device is gone")  # fmt: skip
-    stmts = [s for s in (fn.body.named_children if fn.body else []) if s.type != "comment"]
-    first = next((s for s in stmts if s.type != "declaration"), None)
-    if first is None:
-        raise Refusal(f"{f.function}() has no statement to guard")
-    if f.line < first.start_point[0] + 1:
-        raise Refusal(f"{f.function}() touches hardware in a declaration, before a guard could go")
-    if first.type == "labeled_statement":
-        raise Refusal(f"{f.function}() starts with a label")
-    text = body.src[body.node.start_byte : body.node.end_byte].decode(errors="replace")
-    used = cindex.identifiers_in(text)
-    idx = next((n for n in ("idx", "drm_idx", "dev_idx") if n not in used), "")
-    drm = _drm_expr(facts, fn, first.start_point[0] + 1)
-    if not idx or not drm:
-        raise Refusal(f"no drm_device expression is valid at the top of {f.function}()"
-                      if idx else f"{f.function}() has no free name for the guard's index")  # fmt: skip
-    base = re.match(r"[&(\s]*(\w+)", drm)
-    if base and base.group(1) != drm and _null_checked(text, base.group(1)):
-        raise Refusal(f"{f.function}() checks {base.group(1)} for NULL, and the guard at its top would "
-                      f"dereference it first ({drm}): place the guard after the check by hand")  # fmt: skip
-    for n in cindex.walk(fn.node):
-        if n.type == "return_statement" and any(_touches(a, body.src, x) for x in cindex.walk(n)):
-            line = n.start_point[0] + 1
-            raise Refusal(f"{f.function}() returns the value of a call (line {line}), which must stay "
-                          "inside the guard: rewrite it with a variable by hand")  # fmt: skip
-    last = stmts[-1]
-    inner = last.named_children[-1] if last.type == "labeled_statement" and last.named_children else last
-    # a void function's end counts as a return for spatch: the exits rule covers it
-    if fn.returns != "void" and inner.type != "return_statement":
-        raise Refusal(f"{f.function}() does not end with a return statement")
-    file, name = body.file, f.function
-    ret = f"return {value};" if value else "return;"
-    ops = [
-        Op("guard-enter", file, name, p.code(file, first.start_point[0] + 1).removesuffix("{").rstrip(),
-           (("column", str(first.start_point[1])), ("drm", drm), ("idx", idx), ("return", ret))),
-        Op("guard-exit", file, name, "", (("idx", idx),)),
-        Op("declare", file, name, "", (("type", "int"), ("var", idx))),
-    ]  # fmt: skip
-    return ops
-
-
-def _null_checked(text: str, var: str) -> bool:
-    """Whether a function's text tests `var` against NULL (`!var`, `var == NULL`, `if (var)`,
-    IS_ERR_OR_NULL(var), ...)."""
-    v = re.escape(var)
-    return bool(
-        re.search(
-            rf"!\s*{v}\b(?!\s*(->|\.|\[))|\b{v}\s*[!=]=\s*NULL\b|\bNULL\s*[!=]=\s*{v}\b"
-            rf"|IS_ERR_OR_NULL\(\s*{v}\s*\)|\bif\s*\(\s*{v}\s*\)",
-            text,
-        )
-    )
-
-
-def _touches(a: Analysis, src: bytes, node: tree_sitter.Node) -> bool:
-    """Whether `node` is a call that touches hardware or reaches a module function that may."""
-    fn = node.child_by_field_name("function") if node.type == "call_expression" else None
-    if fn is None:
-        return False
-    name = src[fn.start_byte : fn.end_byte].decode(errors="replace")
-    return bool(ACCESS.match(name)) or (name in a.bodies and a.reach(name) is not None)
-
-
-def _drm_expr(facts: Facts, fn: Function, line: int) -> str:
-    """The drm_device at the top of a callback: what cfunc finds (a drm_device parameter,
-    `crtc->dev`, the private struct's), else a pipe's or an atomic state's."""
-    found = fn.drm_at(line, facts.index)
-    if found and found != "data":
-        return found
-    for v in fn.variables.values():
-        pattern = DRM_OF_PARAM.get(facts.index.canonical(v.type.name))
-        if v.param and v.type.pointer == 1 and pattern:
-            return pattern.format(v.name)
-    return ""
-
-
-def plan_unplug(p: Planner, facts: Facts, f: Finding) -> list[Op]:
-    """drm_dev_unregister() becomes drm_dev_unplug() where it is; refused when an existing
-    guard on a commit path would then skip a drm_atomic_helper_shutdown() that comes after."""
-    from refactor.plan import Refusal
-
-    a = analyse(p.c, facts)
-    if not p.c.api("drm_dev_unplug"):
-        raise Refusal("the tree does not declare drm_dev_unplug()")
-    p.call_at(f.file, f.line, ["drm_dev_unregister"])
-    late = any(x > f.line for x in a.shutdown.get((f.file, f.function), []))
-    if late:
-        guarded = [n for n, es in a.entries.items() if any(e.commit_path for e in es)
-                   and n in a.bodies and a.bodies[n].guards]  # fmt: skip
-        if guarded:
-            raise Refusal(f"drm_atomic_helper_shutdown() comes after drm_dev_unregister() and "
-                          f"{guarded[0]}() is guarded: after drm_dev_unplug() the shutdown commit would "
-                          "skip it; move drm_atomic_helper_shutdown() first by hand")  # fmt: skip
-    return [p.op("unplug", f.file, f.line)]

@@ -244,9 +244,10 @@ class Planner:
         return [self.op(kind, f.file, f.line, drm=drm, var=var, exit=exit_), *declare]
 
     def _drm_guards(self, facts: Facts, f: Finding) -> list[Op]:
-        from refactor import guards  # guards plans with this module's Op and Refusal
+        from refactor import guardplan  # guardplan plans with this module's Op and Refusal
 
-        return (guards.plan_hw if f.rule == "unguarded-hw-access" else guards.plan_unplug)(self, facts, f)
+        plan = guardplan.plan_hw if f.rule == "unguarded-hw-access" else guardplan.plan_unplug
+        return plan(self, facts, f)
 
     def _drmm_action(self, facts: Facts, f: Finding) -> list[Op]:
         raise Refusal("moving the action to the final drm_dev_put() changes when its teardown runs, "

@@ -4,7 +4,9 @@
 /// resets, GPIOs, PHYs), itself or through the module's own helpers, outside a
 /// drm_dev_enter()/drm_dev_exit() section.  Userspace can call it after unbind,
 /// when devres has released the hardware.
-/// Fix: drm_dev_enter()/drm_dev_exit() around the callback, and drm_dev_unplug().
+/// Fix: drm_dev_enter()/drm_dev_exit() around the register accesses of every
+/// hardware hook of the driver (never around clock, runtime PM or vblank
+/// bookkeeping, the pending event still delivered), and drm_dev_unplug().
 //
 // Confidence: Moderate
 // Options: --no-includes --include-headers
@@ -16,7 +18,9 @@
 //  make coccicheck only an access made directly in a callback of the same file
 //  on a member expression is reported.  drmm-refactor reports every table
 //  entry and decides with its index of the module (refactor/guards.py).
-// Patch mode: makes the edits drmm-refactor plans (DRMM_REFACTOR_PLAN names them
+// Patch mode: the guard at the top of a hook (its failure path may deliver the
+//  pending event) or around the run of statements from its first to its last
+//  register access.  Makes the edits drmm-refactor plans (DRMM_REFACTOR_PLAN names them
 //  by file, function and line); without a plan, as under make coccicheck, it
 //  changes nothing.
 
@@ -76,7 +80,7 @@ def unbraced(k):
     return k[:-1].rstrip() if k.endswith("{") else k
 
 @r depends on report@
-identifier T =~ "^drm_(crtc|crtc_helper|plane|plane_helper|encoder|encoder_helper|connector|connector_helper|simple_display_pipe|mode_config|mode_config_helper)_funcs$|^drm_driver$";
+identifier T =~ "^drm_(crtc|crtc_helper|plane|plane_helper|encoder|encoder_helper|connector|connector_helper|simple_display_pipe|mode_config|mode_config_helper|bridge)_funcs$|^drm_driver$";
 identifier I, F, fn;
 position p;
 @@
@@ -213,3 +217,96 @@ q << pgt.q;
 k = key("guard-enter", q)
 with open(os.environ.get("DRMM_REFACTOR_APPLIED") or os.devnull, "a") as fh:
     fh.write(json.dumps(unbraced(k)) + "\n")
+
+// The guard around a run of top-level statements (the bookkeeping stays outside):
+// its first statement is keyed like guard-enter, its last by text, line distance and
+// column.
+
+@psm depends on patch@
+statement S1;
+position p1;
+@@
+ S1@p1
+
+@script:python pssm depends on psm@
+p1 << psm.p1;
+drm;
+i;
+@@
+op = PLAN.get(unbraced(key("guard-span", p1)))
+if op is None or str(op["column"]) != str(p1[0].column) or op["lines"] == "0":
+    cocci.include_match(False)
+else:
+    coccinelle.drm = cocci.make_expr(op["drm"])
+    coccinelle.i = cocci.make_ident(op["idx"])
+
+@ps2 depends on patch@
+statement psm.S1, S2;
+position psm.p1, p2;
+@@
+ S1@p1
+ ...
+ S2@p2
+
+@script:python pss2 depends on ps2@
+p1 << psm.p1;
+p2 << ps2.p2;
+@@
+op = PLAN.get(unbraced(key("guard-span", p1))) or {}
+if (int(p2[0].line) - int(p1[0].line) != int(op.get("lines", -1))
+        or unbraced(_code(p2)) != op.get("last")):
+    cocci.include_match(False)
+
+@pst depends on patch@
+statement psm.S1, ps2.S2;
+expression pssm.drm;
+identifier pssm.i;
+position psm.p1, ps2.p2, q;
+@@
++ if (drm_dev_enter(drm, &i)) {
+  S1@p1@q
+  ...
+  S2@p2
++ drm_dev_exit(i);
++ }
+
+@script:python depends on pst@
+q << pst.q;
+@@
+with open(os.environ.get("DRMM_REFACTOR_APPLIED") or os.devnull, "a") as fh:
+    fh.write(json.dumps(unbraced(key("guard-span", q))) + "\n")
+
+@ps1 depends on patch@
+statement S1;
+position p1;
+@@
+ S1@p1
+
+@script:python pss1 depends on ps1@
+p1 << ps1.p1;
+drm;
+i;
+@@
+op = PLAN.get(unbraced(key("guard-span", p1)))
+if op is None or str(op["column"]) != str(p1[0].column) or op["lines"] != "0":
+    cocci.include_match(False)
+else:
+    coccinelle.drm = cocci.make_expr(op["drm"])
+    coccinelle.i = cocci.make_ident(op["idx"])
+
+@pso depends on patch@
+statement ps1.S1;
+expression pss1.drm;
+identifier pss1.i;
+position ps1.p1, q;
+@@
++ if (drm_dev_enter(drm, &i)) {
+  S1@p1@q
++ drm_dev_exit(i);
++ }
+
+@script:python depends on pso@
+q << pso.q;
+@@
+with open(os.environ.get("DRMM_REFACTOR_APPLIED") or os.devnull, "a") as fh:
+    fh.write(json.dumps(unbraced(key("guard-span", q))) + "\n")

@@ -2,7 +2,7 @@
 /// Removal that calls only drm_dev_unregister() in a driver that guards (or
 /// must guard) hardware with drm_dev_enter(): without drm_dev_unplug(),
 /// drm_dev_enter() keeps succeeding after unbind and the guards stop nothing.
-/// Fix: drm_dev_unplug(), after drm_atomic_helper_shutdown().
+/// Fix: drm_dev_unplug(), then drm_atomic_helper_shutdown() (upstream's order).
 //
 // Confidence: High
 // Options: --no-includes --include-headers
@@ -12,7 +12,8 @@
 //  same file calls drm_dev_enter().  drmm-refactor reports every call and keeps
 //  those on a removal path (.remove, .unbind, .shutdown and what they call) of a
 //  module that has guards or DRM callbacks that need them (refactor/guards.py).
-// Patch mode: makes the edits drmm-refactor plans (DRMM_REFACTOR_PLAN names them
+// Patch mode: in place, or moved before a drm_atomic_helper_shutdown() that
+//  came first.  Makes the edits drmm-refactor plans (DRMM_REFACTOR_PLAN names them
 //  by file, function and line); without a plan, as under make coccicheck, it
 //  changes nothing.
 
@@ -112,3 +113,35 @@ position pu.p, q;
 q << put.q;
 @@
 applied("unplug", q)
+
+// upstream's order: drm_dev_unplug(); drm_atomic_helper_shutdown();
+
+@pf depends on patch@
+expression D, D2;
+position p, s;
+@@
+ drm_atomic_helper_shutdown@s(D2);
+ ...
+ drm_dev_unregister@p(D);
+
+@script:python depends on pf@
+p << pf.p;
+s << pf.s;
+@@
+op = want("unplug-first", p)
+if op is not None and _code(s) != op["shutdown"]:
+    cocci.include_match(False)
+
+@pft depends on patch@
+expression pf.D, pf.D2;
+position pf.p, pf.s, q;
+@@
++ drm_dev_unplug(D);
+  drm_atomic_helper_shutdown@s(D2);
+  ...
+- drm_dev_unregister@p@q(D);
+
+@script:python depends on pft@
+q << pft.q;
+@@
+applied("unplug-first", q)

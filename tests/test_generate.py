@@ -227,3 +227,81 @@ def test_unknown_or_missing_cross_compiler_is_a_clear_error() -> None:
             _arch_env("arm64")
     else:
         assert _arch_env("arm64") == ["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"]
+
+
+def _why(result: SweepResult, gen: Generated, file: str, rule: str) -> set[str]:
+    return {gen.why_not(f.id) for f in result.findings if f.file.endswith(file) and f.rule == rule}
+
+
+def test_a_driver_with_one_unguardable_hook_gets_no_guard(fixed) -> None:  # type: ignore[no-untyped-def]
+    """pairdisp takes a clock between two register writes of its enable: every hardware
+    hook of the driver, its plane update too, gets the reason naming that hook."""
+    result, gen, _ = fixed
+    assert _why(result, gen, "lifedisp/pairdisp.c", "unguarded-hw-access") == {
+        "pairdisp_crtc_atomic_enable() (.atomic_enable) cannot be guarded safely: line 41 calls "
+        "clk_prepare_enable() (refcounted) between its register accesses: the guard would skip one side "
+        "of the count; its 1 other hardware hook(s) stay unguarded too (a partial guard set is not a fix)"
+    }
+    assert not any("drm_dev_enter" in p.diff for p in gen.patches if p.driver == "pairdisp")
+
+
+def test_unplug_is_refused_with_what_the_teardown_does(fixed) -> None:  # type: ignore[no-untyped-def]
+    result, gen, _ = fixed
+    freed = ("the teardown still frees what open files reach: dev_private = NULL in freedisp_remove() "
+             "(drivers/gpu/drm/lifedisp/freedisp.c:63); make it drm-lifetime safe first")
+    assert _why(result, gen, "lifedisp/freedisp.c", "unregister-without-unplug") == {freed}
+    assert _why(result, gen, "lifedisp/freedisp.c", "unguarded-hw-access") == {
+        "no guard would ever fail, since removal cannot switch to drm_dev_unplug(): " + freed
+    }
+    assert _why(result, gen, "lifedisp/latedisp.c", "unregister-without-unplug") == {
+        "latedisp_remove() calls clk_disable_unprepare() (line 64) before drm_atomic_helper_shutdown() "
+        "(line 67): the shutdown commit would touch gated or unpowered hardware; move the shutdown first "
+        "by hand"
+    }
+
+
+def test_guards_keep_bookkeeping_outside_and_unplug_comes_first(fixed) -> None:  # type: ignore[no-untyped-def]
+    result, gen, _ = fixed
+    [patch] = [p for p in gen.patches if p.driver == "guarddisp" and p.family == "drm-guards"]
+    assert (
+        "\tclk_prepare_enable(gd->pclk);\n"
+        " \t// expect: unguarded-hw-access\n"
+        "-\tctrl = readl(gd->mmio + GUARDDISP_CTRL);\n"
+        "-\twritel(ctrl | GUARDDISP_CTRL_EN, gd->mmio + GUARDDISP_CTRL);\n"
+        "+\tif (drm_dev_enter(&gd->drm, &idx)) {\n"
+        "+\t\tctrl = readl(gd->mmio + GUARDDISP_CTRL);\n"
+        "+\t\twritel(ctrl | GUARDDISP_CTRL_EN, gd->mmio + GUARDDISP_CTRL);\n"
+        "+\t\tdrm_dev_exit(idx);\n"
+        "+\t}\n"
+        " \tdrm_crtc_vblank_on(crtc);\n"
+    ) in patch.diff
+    assert (
+        "+\tif (!drm_dev_enter(&gd->drm, &idx)) {\n"
+        "+\t\tif (crtc->state->event) {\n"
+        "+\t\t\tspin_lock_irq(&gd->drm.event_lock);\n"
+        "+\t\t\tdrm_crtc_send_vblank_event(crtc, crtc->state->event);\n"
+        "+\t\t\tcrtc->state->event = NULL;\n"
+        "+\t\t\tspin_unlock_irq(&gd->drm.event_lock);\n"
+        "+\t\t}\n"
+        "+\t\treturn;\n"
+        "+\t}\n"
+    ) in patch.diff
+    assert "+\tdrm_dev_unplug(&gd->drm);\n \tdrm_atomic_helper_shutdown(&gd->drm);\n" in patch.diff
+    for hook in ("guarddisp_crtc_atomic_disable", "guarddisp_crtc_mode_valid", "guarddisp_postclose"):
+        assert not [f for f in result.findings if f.function == hook]
+
+
+def test_a_guard_block_keeps_the_comments_and_braces_it_wraps() -> None:
+    """spatch re-indents the statements a span guard wraps but not the comments between
+    them, and a brace after a comment stays one level too deep: the tidy pass re-indents
+    the original lines by one tab instead."""
+    old = ("\tv = 1;\n\twritel(v, base);\n\n\t/* Signals */\n\tif (x) {\n\t\t/* why */\n\t\tv |= 2;\n\t}\n"
+           "\twritel(v, base + 4);\n\tdrm_crtc_vblank_on(crtc);\n")
+    spatched = ("\tv = 1;\n\tif (drm_dev_enter(crtc->dev, &idx)) {\n\t\twritel(v, base);\n\n\t/* Signals */\n"
+                "\t\tif (x) {\n\t\t/* why */\n\t\t\tv |= 2;\n\t\t\t}\n\t\t\twritel(v, base + 4);\n"
+                "\t\tdrm_dev_exit(idx);\n\t}\n\tdrm_crtc_vblank_on(crtc);\n")
+    assert _tidy_guards(old, spatched) == (
+        "\tv = 1;\n\tif (drm_dev_enter(crtc->dev, &idx)) {\n\t\twritel(v, base);\n\n\t\t/* Signals */\n"
+        "\t\tif (x) {\n\t\t\t/* why */\n\t\t\tv |= 2;\n\t\t}\n\t\twritel(v, base + 4);\n"
+        "\t\tdrm_dev_exit(idx);\n\t}\n\tdrm_crtc_vblank_on(crtc);\n"
+    )

@@ -5,6 +5,7 @@
 #include <linux/clk.h>
 #include <linux/container_of.h>
 #include <linux/io.h>
+#include <linux/slab.h>
 #include <drm/drm_connector.h>
 #include <drm/drm_crtc.h>
 #include <drm/drm_drv.h>
@@ -41,6 +42,7 @@ static inline struct guarddisp_device *to_guarddisp(struct drm_device *drm)
 
 int guarddisp_kms_init(struct guarddisp_device *gd);
 int guarddisp_sysfs_init(struct guarddisp_device *gd);
+void guarddisp_postclose(struct drm_device *drm, struct drm_file *file);
 int guarddisp_status_ioctl(struct drm_device *drm, void *data, struct drm_file *file);
 
 #endif

@@ -15,6 +15,7 @@ static const struct drm_driver guarddisp_driver = {
 	.desc = "corpus driver with registers touched from callbacks",
 	.ioctls = guarddisp_ioctls,
 	.num_ioctls = ARRAY_SIZE(guarddisp_ioctls),
+	.postclose = guarddisp_postclose,
 };
 
 static int guarddisp_probe(struct platform_device *pdev)
@@ -55,7 +56,7 @@ static int guarddisp_probe(struct platform_device *pdev)
 	return 0;
 }
 
-/* the pipeline is shut down while the device is still plugged */
+/* shuts down before it unregisters: drm_dev_unplug() moves before the shutdown */
 static void guarddisp_remove(struct platform_device *pdev)
 {
 	struct guarddisp_device *gd = platform_get_drvdata(pdev);

@@ -24,36 +24,62 @@ static int guarddisp_panel_timings(struct guarddisp_device *gd, u32 *timings)
 	return timings[0] ? 4 : 0;
 }
 
-/* void callback with an early return; enabling never runs at shutdown */
+/*
+ * the clock and vblank bookkeeping stays outside the guard, so that the unguarded
+ * disable below never releases what was not taken: only the register writes are guarded
+ */
 static void guarddisp_crtc_atomic_enable(struct drm_crtc *crtc, struct drm_atomic_state *state)
 {
 	struct guarddisp_device *gd = to_guarddisp(crtc->dev);
 	struct drm_crtc_state *crtc_state = drm_atomic_get_new_crtc_state(state, crtc);
+	u32 ctrl;
 
 	if (!crtc_state->active)
 		return;
-	// expect: unguarded-hw-access
 	clk_prepare_enable(gd->pclk);
-	writel(GUARDDISP_CTRL_EN, gd->mmio + GUARDDISP_CTRL);
+	// expect: unguarded-hw-access
+	ctrl = readl(gd->mmio + GUARDDISP_CTRL);
+	writel(ctrl | GUARDDISP_CTRL_EN, gd->mmio + GUARDDISP_CTRL);
+	drm_crtc_vblank_on(crtc);
 }
 
-/* runs in the shutdown commit: guarded because removal shuts down before unregistering */
+/* runs in the shutdown commit after drm_dev_unplug(): never guarded */
 static void guarddisp_crtc_atomic_disable(struct drm_crtc *crtc, struct drm_atomic_state *state)
 {
 	struct guarddisp_device *gd = to_guarddisp(crtc->dev);
 
-	// expect: unguarded-hw-access
+	drm_crtc_vblank_off(crtc);
+	// ok: unguarded-hw-access
 	writel(0, gd->mmio + GUARDDISP_CTRL);
 	clk_disable_unprepare(gd->pclk);
 }
 
+/* arms the pending event: when the device is gone the guard's failure path sends it */
+static void guarddisp_crtc_atomic_flush(struct drm_crtc *crtc, struct drm_atomic_state *state)
+{
+	struct guarddisp_device *gd = to_guarddisp(crtc->dev);
+
+	// expect: unguarded-hw-access
+	writel(GUARDDISP_CTRL_EN, gd->mmio + GUARDDISP_FRAMES);
+	if (crtc->state->event) {
+		spin_lock_irq(&crtc->dev->event_lock);
+		if (drm_crtc_vblank_get(crtc) == 0)
+			drm_crtc_arm_vblank_event(crtc, crtc->state->event);
+		else
+			drm_crtc_send_vblank_event(crtc, crtc->state->event);
+		spin_unlock_irq(&crtc->dev->event_lock);
+		crtc->state->event = NULL;
+	}
+}
+
+/* pure computation on a clock handle: never guarded */
 static enum drm_mode_status guarddisp_crtc_mode_valid(struct drm_crtc *crtc,
 						      const struct drm_display_mode *mode)
 {
 	struct guarddisp_device *gd = to_guarddisp(crtc->dev);
 	long rate;
 
-	// expect: unguarded-hw-access
+	// ok: unguarded-hw-access
 	rate = clk_round_rate(gd->pclk, mode->clock * 1000);
 	if (rate < 0)
 		return MODE_CLOCK_RANGE;
@@ -63,6 +89,7 @@ static enum drm_mode_status guarddisp_crtc_mode_valid(struct drm_crtc *crtc,
 static const struct drm_crtc_helper_funcs guarddisp_crtc_helper_funcs = {
 	.atomic_enable = guarddisp_crtc_atomic_enable,
 	.atomic_disable = guarddisp_crtc_atomic_disable,
+	.atomic_flush = guarddisp_crtc_atomic_flush,
 	.mode_valid = guarddisp_crtc_mode_valid,
 };
 
@@ -85,24 +112,20 @@ static int guarddisp_crtc_enable_vblank(struct drm_crtc *crtc)
 	return 0;
 }
 
-/* checks its crtc for NULL: a guard on crtc->dev at its top would dereference it first */
-static int guarddisp_crtc_set_crc_source(struct drm_crtc *crtc, const char *source)
+/* a release path: it must free unconditionally, after unplug too */
+void guarddisp_postclose(struct drm_device *drm, struct drm_file *file)
 {
-	struct guarddisp_device *gd;
+	struct guarddisp_device *gd = to_guarddisp(drm);
 
-	if (!crtc)
-		return -ENODEV;
-	gd = to_guarddisp(crtc->dev);
-	// expect: unguarded-hw-access
-	writel(source ? 1 : 0, gd->mmio + GUARDDISP_FRAMES);
-	return 0;
+	// ok: unguarded-hw-access
+	writel(0, gd->mmio + GUARDDISP_FRAMES);
+	kfree(file->driver_priv);
 }
 
 static const struct drm_crtc_funcs guarddisp_crtc_funcs = {
 	.set_config = drm_atomic_helper_set_config,
 	.page_flip = drm_atomic_helper_page_flip,
 	.enable_vblank = guarddisp_crtc_enable_vblank,
-	.set_crc_source = guarddisp_crtc_set_crc_source,
 };
 
 /* already guarded: nothing to change */
@@ -149,17 +172,17 @@ static const struct drm_connector_funcs guarddisp_connector_funcs = {
 	.fill_modes = drm_helper_probe_single_connector_modes,
 };
 
-/* an ioctl with a goto-based exit */
+/* an ioctl with a goto-based exit; its clock enable and disable are skipped together */
 int guarddisp_status_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 {
 	struct guarddisp_device *gd = to_guarddisp(drm);
 	struct drm_guarddisp_status *args = data;
 	int ret;
 
-	// expect: unguarded-hw-access
 	ret = clk_prepare_enable(gd->pclk);
 	if (ret)
 		return ret;
+	// expect: unguarded-hw-access
 	args->status = readl(gd->mmio + GUARDDISP_STATUS);
 	if (args->status & GUARDDISP_STATUS_ERR) {
 		ret = -EIO;

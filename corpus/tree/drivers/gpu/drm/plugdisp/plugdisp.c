@@ -49,12 +49,12 @@ static void plugdisp_pipe_enable(struct drm_simple_display_pipe *pipe,
 	regmap_update_bits(pd->regmap, PLUGDISP_CTRL, PLUGDISP_CTRL_EN, PLUGDISP_CTRL_EN);
 }
 
-/* the shutdown commit must still run this: left unguarded, with the reason */
+/* a disable hook: the shutdown after drm_dev_unplug() must still run it, never guarded */
 static void plugdisp_pipe_disable(struct drm_simple_display_pipe *pipe)
 {
 	struct plugdisp_device *pd = to_plugdisp(pipe->crtc.dev);
 
-	// expect: unguarded-hw-access
+	// ok: unguarded-hw-access
 	regmap_update_bits(pd->regmap, PLUGDISP_CTRL, PLUGDISP_CTRL_EN, 0);
 	gpiod_set_value_cansleep(pd->reset, 1);
 }
@@ -96,7 +96,7 @@ static enum drm_connector_status plugdisp_detect(struct drm_connector *connector
 	return connector_status_disconnected;
 }
 
-/* returns what a register read gives: left to a person */
+/* returns what a register read gives: the driver's whole guard set is refused */
 static int plugdisp_get_modes(struct drm_connector *connector)
 {
 	struct plugdisp_device *pd = to_plugdisp(connector->dev);
