@@ -18,7 +18,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,14 +133,14 @@ class Builds:
             raise made
         return made
 
-    def choose(self, directory: str, symbol: str) -> tuple[Build | None, str]:
+    def choose(self, directory: str, symbol: str, skip: Sequence[str] = ()) -> tuple[Build | None, str]:
         """The build for a module in `directory` with Kconfig `symbol`: the first
-        architecture its dependencies allow whose allmodconfig enables it.  (None, why)
-        when there is none: the symbol and the architectures tried.  Raises when no
-        architecture it could be built for can be prepared."""
+        architecture its dependencies allow whose allmodconfig enables it (not one of
+        `skip`).  (None, why) when there is none: the symbol and the architectures tried.
+        Raises when no architecture it could be built for can be prepared."""
         if self.forced:
             return self.get(self.forced), ""
-        arches = kconfig.arches_for(self.tree, directory, symbol)
+        arches = tuple(a for a in kconfig.arches_for(self.tree, directory, symbol) if a not in skip)
         if not arches:
             return None, f"{symbol}: its Kconfig dependencies allow none of {', '.join(kconfig.ARCHES)}"
         tried, failed = [], []
