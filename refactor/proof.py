@@ -3,7 +3,9 @@ in the translation unit the compiler saw.
 
 In a copy of each patched file, a marker token (`__drmm_refactor_hunk_N__`, not valid C,
 and it need not be) goes on a line of its own where each changed region of each hunk
-starts: before its first added line, or where the lines a region only deletes were.
+starts: before each run of its added lines that are not preprocessor directives (so the
+code an added `#ifdef` guards is marked inside it), or where the lines a region only
+deletes were.
 The marked file is only preprocessed (`make path/file.i`); a marker that appears in the
 output proves that its region was compiled, one that does not names a region that no
 configuration built: `#ifdef CONFIG_PM_SLEEP` with PM_SLEEP off, `#if 0`, a file the
@@ -21,6 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from refactor import proc
 from refactor.build import FORMAT, Build, ResultCache, first_error
@@ -63,7 +66,11 @@ class Proof:
 
 
 def regions(diff: str) -> list[Region]:
-    """The changed regions of a unified diff, one marker each."""
+    """The changed regions of a unified diff, one marker each: a region's added code is
+    marked at the start of each run of its lines that are not preprocessor directives
+    (lines an added `#ifdef` guards are marked inside it, where the compiler sees them
+    or not); a region that adds only directives, or only deletes, is marked where it
+    starts."""
     import unidiff
 
     out: list[Region] = []
@@ -73,21 +80,39 @@ def regions(diff: str) -> list[Region]:
             continue
         for hunk in pf:
             hunk_no += 1
-            start: int | None = None  # where the open region's marker goes
-            in_region = False
-            for ln in hunk:
-                if ln.is_added or ln.is_removed:
-                    if not in_region:
-                        in_region, start = True, None
-                    if ln.is_added and start is None:
-                        start = ln.target_line_no
-                elif in_region:  # context after a region: a deletion-only one goes here
-                    out.append(_region(len(out), pf.path, hunk_no, start or ln.target_line_no or 1))
-                    in_region = False
-            if in_region:  # the hunk ends with its region (at the end of the file)
-                end = hunk.target_start + hunk.target_length
-                out.append(_region(len(out), pf.path, hunk_no, start or end))
+            lines = list(hunk)
+            k = 0
+            while k < len(lines):
+                if not (lines[k].is_added or lines[k].is_removed):
+                    k += 1
+                    continue
+                end = k
+                while end < len(lines) and (lines[end].is_added or lines[end].is_removed):
+                    end += 1
+                after = lines[end].target_line_no if end < len(lines) else None
+                where = after or hunk.target_start + hunk.target_length
+                for line in _code_starts([x for x in lines[k:end] if x.is_added]) or [where]:
+                    out.append(_region(len(out), pf.path, hunk_no, line))
+                k = end
     return out
+
+
+def _code_starts(added: Sequence[Any]) -> list[int]:
+    """Where each run of added lines that are not directives (nor a directive's
+    backslash-continued lines) starts; the first added line when all are directives."""
+    starts: list[int] = []
+    in_directive = prev_code = False
+    prev_no = None
+    for ln in added:
+        text = ln.value.rstrip("\n")
+        contiguous = prev_no is not None and ln.target_line_no == prev_no + 1
+        directive = (in_directive and contiguous) or text.lstrip().startswith("#")
+        if not directive and not (prev_code and contiguous):
+            starts.append(ln.target_line_no)
+        prev_code = not directive
+        in_directive = directive and text.endswith("\\")
+        prev_no = ln.target_line_no
+    return starts or ([added[0].target_line_no] if added else [])
 
 
 def _region(k: int, path: str, hunk: int, line: int) -> Region:

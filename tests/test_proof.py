@@ -77,6 +77,16 @@ def test_markers_move_out_of_comments_and_continued_lines() -> None:
     assert re.sub(r"^__drmm_refactor_hunk_\d+__\n", "", out, flags=re.M) == new  # nothing else changes
 
 
+def test_code_an_added_ifdef_guards_is_marked_inside_it() -> None:
+    new = BASE.replace("\treturn 1;", "#ifndef CONFIG_OTHER\n\tbar(1);\n#endif\n\treturn 1;")
+    regs = regions(_diff(new))
+    lines = new.split("\n")
+    assert [lines[r.line - 1] for r in regs] == ["\tbar(1);"]  # not before the #ifndef
+    only = BASE.replace("#include <linux/module.h>", "#include <linux/module.h>\n#include <linux/of.h>")
+    (reg,) = regions(_diff(only))
+    assert only.split("\n")[reg.line - 1] == "#include <linux/of.h>"  # only directives: the first
+
+
 def test_conditions_around_a_line() -> None:
     lines = BASE.split("\n")
     assert conditions(BASE, lines.index("\treturn 2;") + 1) == ["#ifdef CONFIG_SOMETHING"]
