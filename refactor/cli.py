@@ -121,7 +121,8 @@ SWEEP_FORMATS = ["text", "md", "html", "json", "sarif"]
 @click.option(
     "--verify", "do_verify", is_flag=True, help="Verify the patches (apply, build, checkpatch, re-sweep)."
 )
-@click.option("--arch", default="x86_64", show_default=True, help="Build architecture for --verify.")
+@click.option("--arch", default="", help="Build every patch for this architecture under --verify "
+              "(default: each driver's own, from its Kconfig: x86_64, arm64 or arm).")  # fmt: skip
 @click.option("--no-cache", is_flag=True, help="Recompute everything: neither read nor write the cache.")
 def sweep(
     tree: str | None,
@@ -220,7 +221,8 @@ def _render_sweep(
 @main.command()
 @click.argument("patches", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--tree", "tree", help="The kernel tree the patches are for (default: the one around you).")
-@click.option("--arch", default="x86_64", show_default=True, help="Build architecture.")
+@click.option("--arch", default="", help="Build for this architecture (default: each driver's own, "
+              "from its Kconfig: x86_64, arm64 or arm).")  # fmt: skip
 @click.option("--jobs", "-j", type=click.IntRange(1), default=2, show_default=True)
 @click.option("--no-cache", is_flag=True, help="Recompute build and checkpatch results.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -274,7 +276,8 @@ def check(
 @click.option("--paths", multiple=True, help="Only modules with files under this path (repeatable).")
 @click.option("--rules", "rule_names", help="Comma-separated rule ids (default: all).")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=2, show_default=True)
-@click.option("--arch", default="x86_64", show_default=True, help="Build architecture for verification.")
+@click.option("--arch", default="", help="Build every patch for this architecture (default: each "
+              "driver's own, from its Kconfig: x86_64, arm64 or arm).")  # fmt: skip
 @click.option("--no-cache", is_flag=True, help="Recompute everything: neither read nor write the cache.")
 def series(tree: str | None, out: Path, branch: str | None, split: str, version: int, reroll: bool,
            dry_run: bool, include_unverified: bool, force: bool, paths: tuple[str, ...],
@@ -284,6 +287,7 @@ def series(tree: str | None, out: Path, branch: str | None, split: str, version:
     in OUT.  The user's checkout, index and current branch are not touched."""
     import datetime
 
+    from refactor import bisect as bisect_mod
     from refactor import generate as generate_mod
     from refactor import series as series_mod
     from refactor import spatch as spatch_mod
@@ -313,9 +317,17 @@ def series(tree: str | None, out: Path, branch: str | None, split: str, version:
             opts = series_mod.Options(
                 out, name, split, version, reroll, dry_run, include_unverified, force, arch
             )
-            planned, left_out = series_mod.plan(root, result, gen, checks, opts, sp.version_text)
+            # every commit must build on its own in the series' order: one that does not
+            # is left out (or marked, with --include-unverified) and the rest planned again
+            for _ in range(4):
+                planned, left_out = series_mod.plan(root, result, gen, checks, opts, sp.version_text)
+                steps = bisect_mod.check(root, planned, checks, arch=arch, jobs=jobs, use_cache=not no_cache)
+                marked = bisect_mod.mark(checks, steps)
+                if marked == list(checks):
+                    break
+                checks = marked
             written = series_mod.write(root, planned, opts) if planned else []
-        click.echo(report.series_text(written, left_out, dry_run), nl=False)
+        click.echo(bisect_mod.summary(steps) + report.series_text(written, left_out, dry_run), nl=False)
         return 0 if written else 1
 
     sys.exit(_run(go))

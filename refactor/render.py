@@ -51,6 +51,14 @@ class Status:
     patch: str
     verdict: str  # a verdict, "not-checked", "no-patch", or "" without patch generation
     reason: str
+    built: str = ""  # "arm64, 3/3 hunks compiled": where it was built and its proof
+
+
+def built_text(c: Checked) -> str:
+    """The architecture a patch was built for and its compiled-lines figure."""
+    if c.proof is not None:
+        return f"{c.arch}, {c.proof.compiled}/{c.proof.hunks} hunks compiled"
+    return c.arch
 
 
 def _row(name: str, found: Sequence[Finding], patches: Sequence[Patch], fixed: set[str],
@@ -109,7 +117,7 @@ def status(f: Finding, generated: Generated | None, checks: Sequence[Checked] | 
     c = next((c for c in checks or () if c.patch == pid), None)
     if c is None:
         return Status(pid, "not-checked", "")
-    return Status(pid, c.verdict, c.reason)
+    return Status(pid, c.verdict, c.reason, built_text(c))
 
 
 def status_text(s: Status) -> str:
@@ -118,7 +126,8 @@ def status_text(s: Status) -> str:
         return f"no patch: {s.reason}"
     if s.verdict in ("not-checked", ""):
         return f"patch: {s.patch}"
-    return f"patch: {s.patch} ({s.verdict}{': ' + s.reason if s.reason else ''})"
+    built = f"; {s.built}" if s.built else ""
+    return f"patch: {s.patch} ({s.verdict}{': ' + s.reason if s.reason else ''}{built})"
 
 
 def verdict_cell(row: DriverSummary, summary: Summary) -> str:
@@ -207,6 +216,7 @@ def sweep_md(
         for p in generated.patches:
             c = next((c for c in checks or () if c.patch == p.id), None)
             verdict = f", {c.verdict}" + (f": {_md(c.reason)}" if c.reason else "") if c else ""
+            verdict += f" ({_md(built_text(c))})" if c and c.arch else ""
             out.append(f"- `{p.id}` {_md(p.driver)}: {p.family} ({', '.join(p.rules)}), "
                        f"{len(p.findings)} findings{verdict}\n")  # fmt: skip
     return "".join(out)

@@ -166,6 +166,8 @@ def sweep_json(
                 "diff": p.diff,
                 "verdict": verdicts[p.id].verdict if p.id in verdicts else "not-checked",
                 "reason": verdicts[p.id].reason if p.id in verdicts else unchecked,
+                "arch": verdicts[p.id].arch or None if p.id in verdicts else None,
+                "proof": _proof(verdicts.get(p.id)),
             }
             for p in gen.patches
         ],
@@ -253,9 +255,15 @@ def _verdict_counts(checks: Sequence[Checked]) -> str:
     return ", ".join(f"{v} {n}" for v, n in sorted(counts.items()))
 
 
+def _proof(c: Checked | None) -> dict[str, object] | None:
+    return c.proof.as_json() if c is not None and c.proof is not None else None
+
+
 def checks_text(checks: Sequence[Checked], cache_hits: int, seconds: float) -> str:
-    """One line per patch with its verdict and reason, then the counts."""
-    out = [f"{c.verdict:18} {c.patch}" + (f": {c.reason}" if c.reason else "") + "\n" for c in checks]
+    """One line per patch with its verdict and reason (and where it was built), then the
+    counts."""
+    out = [f"{c.verdict:18} {c.patch}" + (f": {c.reason}" if c.reason else "")
+           + (f" [{render.built_text(c)}]" if c.arch else "") + "\n" for c in checks]  # fmt: skip
     out.append(
         f"{len(checks)} patches: {_verdict_counts(checks)}; {seconds:.0f}s, {cache_hits} cached results\n"
     )
@@ -269,6 +277,8 @@ def checks_json(checks: Sequence[Checked]) -> str:
             "verdict": c.verdict,
             "reason": c.reason,
             "seconds": round(c.seconds, 2),
+            "arch": c.arch or None,
+            "proof": _proof(c),
             "stages": [{"stage": s.name, "ok": s.ok, "reason": s.reason, "log": s.log} for s in c.stages],
         }
         for c in checks

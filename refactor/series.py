@@ -67,7 +67,7 @@ class Options:
     dry_run: bool = False
     include_unverified: bool = False
     force: bool = False
-    arch: str = "x86_64"
+    arch: str = ""  # --arch: every patch built for it ("" for each driver's own)
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,8 @@ class Commit:
     reason: str
     to: tuple[str, ...]
     cc: tuple[str, ...]
+    arch: str = ""  # what it was built for
+    proof: str = ""  # "3/3 hunks compiled (arm64)"
 
 
 @dataclass(frozen=True)
@@ -253,13 +255,21 @@ def _removed(diff: str) -> list[str]:
     return out
 
 
-def checked_text(check: Checked | None, arch: str) -> str:
+def checked_text(check: Checked | None, arch: str = "") -> str:
+    """What verification showed, for the commit message (`arch`: the one asked for when
+    the check does not say)."""
     if check is None or check.verdict == "not-checked" and not check.stages:
         return "It was not verified" + (f" ({check.reason})." if check else ".")
+    arch = check.arch or arch or "x86_64"
+    proof = check.proof
+    seen = ""
+    if proof is not None and proof.hunks:
+        seen = (f", a marker put in each of its {proof.hunks} hunks appears in the preprocessed source"
+                if proof.hunks > 1 else ", a marker put in its hunk appears in the preprocessed source")
     if check.verdict == "verified":
         return (f"It applies, the files it touches build under {arch} allmodconfig with W=1 and no new "
-                "warning, checkpatch.pl --strict reports nothing new, and a re-sweep no longer reports "
-                "the problem.")  # fmt: skip
+                f"warning{seen}, checkpatch.pl --strict reports nothing new, and a re-sweep no longer "
+                "reports the problem.")  # fmt: skip
     if check.verdict == "not-built":
         return (f"It applies and checkpatch.pl --strict reports nothing new; {arch} allmodconfig does not "
                 f"build the changed code ({check.reason}).")  # fmt: skip
@@ -299,12 +309,14 @@ def cover_text(series_commits: Sequence[Commit], spatch: str, arch: str, prerequ
         table.append(
             f"{c.patch.driver.ljust(width)}  {c.subject.split(': ')[-1]} ({n} finding{'s' * (n > 1)})"
         )
+    built = [f"{c.patch.driver}: {c.proof}" for c in series_commits if c.proof]
+    arches = sorted({c.arch for c in series_commits if c.arch}) or [arch or "x86_64"]
     unverified = [f"{c.patch.driver} ({c.verdict})" for c in series_commits if c.verdict != "verified"]
     rules = sorted({r for c in series_commits for r in c.patch.rules})
     text = _env().get_template("cover.txt.j2").render(
         drivers=drivers, table=[" " + row for row in table], version=__version__,
-        cocci=[f"{r}.cocci" for r in rules], spatch=spatch, arch=arch, unverified=unverified,
-        prerequisite=prerequisite,
+        cocci=[f"{r}.cocci" for r in rules], spatch=spatch, arch=" or ".join(arches), unverified=unverified,
+        prerequisite=prerequisite, built=built, several=len(arches) > 1,
     )  # fmt: skip
     return wrap(text)
 
@@ -358,7 +370,9 @@ def plan(tree: Path, result: SweepResult, gen: Generated, checks: Sequence[Check
             switches[p.driver] = _introduced(tree, "devm_drm_dev_alloc", d.module.files)
         fixes = fixes_tags(tree, fs, switches[p.driver])
         msg = message(p, fs, prefixes[p.driver], d, c, fixes, f"{name} <{email}>", opts.arch)
-        commits.append(Commit(p, msg.split("\n", 1)[0], msg, verdict, reason, (), ()))
+        proof = c.proof.text() if c is not None and c.proof is not None else ""
+        commits.append(Commit(p, msg.split("\n", 1)[0], msg, verdict, reason, (), (),
+                              c.arch if c is not None else "", proof))  # fmt: skip
     groups: dict[str, list[Commit]] = {}
     for commit in commits:
         key = {"one": "", "per-driver": commit.patch.driver, "per-rule": commit.patch.family}[opts.split]
@@ -564,7 +578,7 @@ def _record(w: Written, files: Sequence[Path]) -> None:
     s = w.series
     patches = [
         {"id": c.patch.id, "driver": c.patch.driver, "family": c.patch.family, "subject": c.subject,
-         "verdict": c.verdict}
+         "verdict": c.verdict, "arch": c.arch or None, "proof": c.proof or None}
         for c in s.commits
     ]  # fmt: skip
     doc = {

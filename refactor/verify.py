@@ -38,17 +38,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from refactor import proc
+from refactor.build import FORMAT as _FORMAT
+from refactor.build import Build, Builds, ResultCache, arch_env, compile_file
 from refactor.cache import cache_dir
 from refactor.errors import RefactorError
+from refactor.proof import Proof, prove
 from refactor.spatch import Rule, Spatch
 
 VERDICTS = ("verified", "apply-failed", "build-failed", "new-warning", "not-built", "checkpatch-failed",
             "finding-remains", "new-finding", "not-checked")  # fmt: skip
-_FORMAT = b"results-5"  # bump when what a cached result holds or means changes
-# `name(params) {` in preprocessed C: a function definition (one level of nested parens)
-_PARAMS = r"\([^;{}()]*(?:\([^;{}()]*\)[^;{}()]*)*\)"
-_DEFINITION = re.compile(rf"\b(\w+)\s*{_PARAMS}\s*\{{")
-_WARNING = re.compile(r"^(?P<file>[^:\s]+):\d+:\d+: (?P<kind>warning|error): (?P<msg>.*)$")
 _CHECKPATCH = re.compile(
     r"^(?P<file>[^:]+):(?P<line>\d+): (?P<kind>ERROR|WARNING|CHECK):(?:(?P<type>[A-Z_0-9]+):)? (?P<msg>.*)$"
 )
@@ -71,6 +69,8 @@ class Checked:
     reason: str
     stages: tuple[Stage, ...]
     seconds: float
+    arch: str = ""  # the architecture it was built for ("" when it was not)
+    proof: Proof | None = None  # which of its hunks the compiler saw
 
 
 @dataclass(frozen=True)
@@ -139,119 +139,6 @@ def _is_git(work: Path) -> bool:
     return (work / ".git").exists()
 
 
-# -- the build -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Build:
-    """A prepared build directory: `make O=dir ARCH=arch allmodconfig prepare`."""
-
-    dir: Path
-    arch: str
-    config: dict[str, str]
-    key: str  # configuration and compiler, for the result cache
-
-    def enabled(self, symbol: str) -> bool:
-        return symbol in ("y", "m", "") or self.config.get(symbol, "n") in ("y", "m")
-
-
-def prepare_build(tree: Path, work: Path, arch: str = "x86_64", jobs: int = 2) -> Build:
-    """The build directory for `tree` and `arch` in the cache, prepared once."""
-    name = hashlib.sha256(str(tree.resolve()).encode()).hexdigest()[:10]
-    build = cache_dir() / "build" / f"{tree.name}-{name}-{arch}-allmodconfig"
-    env = _arch_env(arch)
-    if not (build / "include/generated/autoconf.h").is_file():
-        build.mkdir(parents=True, exist_ok=True)
-        for target in (["allmodconfig"], [f"-j{jobs}", "prepare"]):
-            res = proc.run(["make", f"O={build}", *env, *target], cwd=work, timeout=3600)
-            if not res.ok:
-                raise RefactorError(
-                    f"make {' '.join(target)} failed: {_first_error(res.stdout + res.stderr)}"
-                )
-    config = {}
-    for line in (build / ".config").read_text(errors="replace").splitlines():
-        if line.startswith("CONFIG_") and "=" in line:
-            k, v = line.split("=", 1)
-            config[k] = v
-    cc = proc.run(["gcc", "--version"], timeout=60).stdout.splitlines()[:1]
-    key = hashlib.sha256((build / ".config").read_bytes() + "".join(cc).encode()).hexdigest()[:16]
-    return Build(build, arch, config, key)
-
-
-def _arch_env(arch: str) -> list[str]:
-    if arch in ("x86_64", "x86"):
-        return []
-    cross = {"arm64": "aarch64-linux-gnu-", "arm": "arm-linux-gnueabihf-", "riscv": "riscv64-linux-gnu-"}
-    if arch not in cross:
-        raise RefactorError(f"no cross compiler known for ARCH={arch}: use one of x86_64, {', '.join(cross)}")
-    if shutil.which(cross[arch] + "gcc") is None:
-        package = "gcc-" + cross[arch].rstrip("-")
-        raise RefactorError(f"{cross[arch]}gcc not found: install Debian's package {package} for ARCH={arch}")
-    return [f"ARCH={arch}", f"CROSS_COMPILE={cross[arch]}"]
-
-
-def _first_error(text: str) -> str:
-    for line in text.splitlines():
-        if ": error:" in line or "*** " in line or "No rule to make target" in line:
-            return line.strip()[:300]
-    lines = [x for x in text.splitlines() if x.strip()]
-    return lines[-1].strip()[:300] if lines else "no output"
-
-
-class ResultCache:
-    """JSON results keyed by a hash of everything that decides them."""
-
-    def __init__(self, root: Path, enabled: bool = True) -> None:
-        self.root = root
-        self.enabled = enabled
-        self.hits = 0
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        path = self.root / key[:2] / f"{key}.json"
-        if not self.enabled or not path.is_file():
-            return None
-        try:
-            value = json.loads(path.read_text())
-        except (OSError, ValueError):
-            path.unlink(missing_ok=True)  # a corrupt entry is recomputed
-            return None
-        self.hits += 1
-        return value
-
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
-        path = self.root / key[:2] / f"{key}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(value))
-        os.replace(tmp, path)
-
-
-def compile_file(work: Path, build: Build, rel: str, cache: ResultCache) -> dict[str, Any]:
-    """Compile one .c file with W=1: {"ok", "log", "warnings", "functions"} where functions
-    lists the function names the preprocessed source defines (to prove lines were built)."""
-    content = (work / rel).read_bytes()
-    key = hashlib.sha256(b"\0".join([_FORMAT, b"cc1", build.key.encode(), rel.encode(), content])).hexdigest()
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
-    obj = rel[:-2] + ".o"
-    env = _arch_env(build.arch)
-    # allmodconfig sets CONFIG_WERROR: keep warnings warnings, so that a new one is told
-    # apart from a build failure
-    res = proc.run(["make", f"O={build.dir}", *env, "W=1", "KCFLAGS=-Wno-error", obj], cwd=work, timeout=1800)
-    out = res.stdout + res.stderr
-    warnings = sorted({f"{m.group('file').split('/')[-1]}: {m.group('msg')}" for line in out.splitlines()
-                       if (m := _WARNING.match(line.strip())) and m.group("kind") == "warning"})  # fmt: skip
-    pre = proc.run(["make", f"O={build.dir}", *env, rel[:-2] + ".i"], cwd=work, timeout=1800)
-    ipath = build.dir / (rel[:-2] + ".i")
-    text = ipath.read_text(errors="replace") if pre.ok and ipath.is_file() else ""
-    functions = sorted(set(_DEFINITION.findall(text)))
-    value = {"ok": res.ok, "log": out[-4000:], "error": "" if res.ok else _first_error(out),
-             "warnings": warnings, "functions": functions}  # fmt: skip
-    cache.put(key, value)
-    return value
-
-
 # -- checkpatch --------------------------------------------------------------------------------
 def checkpatch_file(work: Path, rel: str, cache: ResultCache) -> list[str]:
     """`checkpatch.pl --strict -f` problems of a file as "KIND: message: line text"
@@ -304,7 +191,9 @@ def _unlink_shared(path: Path) -> None:
 
 
 def _stage_build(work: Path, build: Build, cand: Candidate, before: dict[str, dict[str, Any]],
-                 cache: ResultCache) -> Stage:  # fmt: skip
+                 cache: ResultCache) -> tuple[Stage, Proof | None]:  # fmt: skip
+    """Compile the touched .c files (no error, no new warning), then prove that every hunk
+    is in a translation unit the compiler saw (`proof.prove`)."""
     logs = []
     for rel in [f for f in touched_files(cand.diff) if f.endswith(".c")]:
         after = compile_file(work, build, rel, cache)
@@ -313,31 +202,21 @@ def _stage_build(work: Path, build: Build, cand: Candidate, before: dict[str, di
             was = before.get(rel)
             if was is not None and not was["ok"]:  # the arch cannot build it: not the patch's doing
                 why = f"does not build for {build.arch} before the patch either: {was['error']}"
-                return Stage("not-built", False, f"{rel}: {why}", "\n".join(logs))
-            return Stage("builds", False, f"{rel}: {after['error']}", "\n".join(logs))
+                return Stage("not-built", False, f"{rel}: {why}", "\n".join(logs)), None
+            return Stage("builds", False, f"{rel}: {after['error']}", "\n".join(logs)), None
         new = sorted(set(after["warnings"]) - set(before.get(rel, {}).get("warnings", [])))
         if new:
-            return Stage("new-warning", False, f"{rel}: {new[0]}", "\n".join(logs))
-        changed = _changed_functions(work, cand.diff, rel)
-        if changed and not changed <= set(after["functions"]):
-            symbol = cand.config if cand.config and not build.enabled(cand.config) else ""
-            why = f"{symbol} is off" if symbol else "the changed functions are not in the preprocessed source"
-            return Stage("not-built", False, f"{rel}: {why}", "\n".join(logs))
-    return Stage("builds", True, "", "\n".join(logs))
-
-
-def _changed_functions(work: Path, diff: str, rel: str) -> set[str]:
-    """Names of the functions (in the patched file) that contain an added line."""
-    import unidiff
-
-    from refactor import cindex
-
-    lines: set[int] = set()
-    for pf in unidiff.PatchSet(diff):
-        if pf.path == rel:
-            lines |= {ln.target_line_no for h in pf for ln in h if ln.is_added and ln.target_line_no}
-    spans = cindex.function_spans((work / rel).read_bytes())
-    return {name for first, last, name in spans if any(first <= n <= last for n in lines)}
+            return Stage("new-warning", False, f"{rel}: {new[0]}", "\n".join(logs)), None
+    proof = prove(work, build, cand.diff, cache)
+    logs.append(f"$ make {build.arch} .i with a marker per hunk: {proof.text()}")
+    if proof.missing:
+        symbol = cand.config if cand.config and not build.enabled(cand.config) else ""
+        why = f"{symbol} is off" if symbol and "file is not built" in proof.why else proof.why
+        n = len(proof.missing)
+        more = f" (and {n - 1} more)" if n > 1 else ""
+        return Stage("not-built", False, f"{proof.missing[0]}{more} not compiled for {build.arch}: {why}",
+                     "\n".join(logs)), proof  # fmt: skip
+    return Stage("builds", True, "", "\n".join(logs)), proof
 
 
 def _stage_style(work: Path, cand: Candidate, before: dict[str, list[str]], cache: ResultCache) -> Stage:
@@ -366,39 +245,38 @@ def verify(
     tree: Path,
     candidates: Sequence[Candidate],
     *,
-    arch: str = "x86_64",
+    arch: str = "",
     jobs: int = 2,
     use_cache: bool = True,
     effect: Effect | None = None,
 ) -> tuple[list[Checked], int, float]:
     """Verdicts for `candidates` (in order; one stack's patches apply on top of each
-    other).  `effect` runs the effect stage: its baseline is a sweep of the same paths in
-    the scratch tree before the stack (then after each patch), so that a finding counts as
-    new only against the same sweep; None skips the stage.  Returns the verdicts, the
-    cache hits and the seconds taken."""
+    other).  Each stack is built for its driver's own architecture (`Builds.choose`),
+    or for `arch` when one is given.  `effect` runs the effect stage: its baseline is a
+    sweep of the same paths in the scratch tree before the stack (then after each
+    patch), so that a finding counts as new only against the same sweep; None skips it.
+    Returns the verdicts, the cache hits and the seconds taken."""
     start = time.monotonic()
-    _arch_env(arch)  # an unknown or missing cross compiler is the user's error
+    if arch:
+        arch_env(arch)  # an unknown or missing cross compiler is the user's error
     cache = ResultCache(cache_dir() / "results", enabled=use_cache)
     checks: list[Checked] = []
     why = unverifiable(tree)
     if why:
         return [Checked(c.id, "not-checked", why, (), 0.0) for c in candidates], 0, 0.0
     with scratch(tree) as work:
-        try:
-            build = prepare_build(tree, work, arch, jobs)
-        except RefactorError as exc:
-            why = f"no build directory: {exc}"
-            return [Checked(c.id, "not-checked", why, (), 0.0) for c in candidates], 0, 0.0
+        builds = Builds(tree, work, jobs, forced=arch)
         stacks: dict[str, list[Candidate]] = {}
         for c in candidates:
             stacks.setdefault(c.stack or c.driver, []).append(c)
         for cands in stacks.values():
             files = sorted({f for c in cands for f in touched_files(c.diff)})
-            compiled = {
-                f: compile_file(work, build, f, cache)
-                for f in files
-                if f.endswith(".c") and (work / f).is_file()
-            }
+            directory = cands[0].paths[0] if cands[0].paths else os.path.dirname(files[0] if files else "")
+            try:
+                build, no_build, compiled = _choose(work, builds, directory, cands[0].config, files, cache)
+            except RefactorError as exc:
+                checks += [Checked(c.id, "not-checked", f"no build directory: {exc}", (), 0.0) for c in cands]
+                continue
             styled = {f: checkpatch_file(work, f, cache) for f in files if (work / f).is_file()}
             failed_before = ""
             applied: list[str] = []
@@ -406,6 +284,7 @@ def verify(
             for cand in cands:
                 t0 = time.monotonic()
                 stages: list[Stage] = []
+                proof = None
                 if failed_before:
                     why = f"it applies on top of {failed_before}, which failed"
                     checks.append(Checked(cand.id, "not-checked", why, (), 0.0))
@@ -417,7 +296,11 @@ def verify(
                 if res.ok:
                     _apply(work, cand.diff, check_only=False)
                     applied.append(cand.diff)
-                    stages.append(_stage_build(work, build, cand, compiled, cache))
+                    if build is None:
+                        stages.append(Stage("not-built", False, no_build, ""))
+                    else:
+                        stage, proof = _stage_build(work, build, cand, compiled, cache)
+                        stages.append(stage)
                 if stages[-1].ok:
                     stages.append(_stage_style(work, cand, styled, cache))
                 if stages[-1].ok and effect is not None and cand.paths and before is not None:
@@ -428,9 +311,29 @@ def verify(
                 verdict, reason = _verdict(stages)
                 if verdict not in ("verified", "not-built"):
                     failed_before = cand.id
-                checks.append(Checked(cand.id, verdict, reason, tuple(stages), time.monotonic() - t0))
+                checks.append(Checked(cand.id, verdict, reason, tuple(stages), time.monotonic() - t0,
+                                      build.arch if build is not None else "", proof))  # fmt: skip
             _undo(tree, work, applied)
     return checks, cache.hits, time.monotonic() - start
+
+
+def _choose(work: Path, builds: Builds, directory: str, symbol: str, files: Sequence[str], cache: ResultCache,
+            ) -> tuple[Build | None, str, dict[str, dict[str, Any]]]:  # fmt: skip
+    """The build for a stack, and its files compiled before the patches: the driver's
+    first architecture, or the next one its Kconfig allows when a file does not build
+    there even without a patch (an ARM driver under COMPILE_TEST using what x86 lacks)."""
+    skip: list[str] = []
+    first: tuple[Build, dict[str, dict[str, Any]]] | None = None
+    while True:
+        build, why = builds.choose(directory, symbol, skip)
+        if build is None:  # none left: the first one, whose failure before the patch is the answer
+            return (first[0], "", first[1]) if first else (None, why, {})
+        compiled = {f: compile_file(work, build, f, cache) for f in files
+                    if f.endswith(".c") and (work / f).is_file()}  # fmt: skip
+        if builds.forced or all(r["ok"] for r in compiled.values()):
+            return build, "", compiled
+        first = first or (build, compiled)
+        skip.append(build.arch)
 
 
 def unverifiable(tree: Path) -> str:

@@ -216,8 +216,8 @@ def test_check_says_not_checked_without_make(tmp_path: Path, monkeypatch: pytest
 def test_unknown_or_missing_cross_compiler_is_a_clear_error() -> None:
     import shutil as _shutil
 
+    from refactor.build import arch_env as _arch_env
     from refactor.errors import RefactorError
-    from refactor.verify import _arch_env
 
     assert _arch_env("x86_64") == []
     with pytest.raises(RefactorError, match="no cross compiler known for ARCH=sparc"):
