@@ -230,7 +230,9 @@ class SweepCache:
         self.results = Store(cache_dir() / "sweep")
         self.memo = Store(cache_dir() / "memo")
         self.unchanged = -1  # the number of hashes known when the entry stored is still right
+        self.keys: dict[str, str] = {}  # driver name -> its key, as the sweep computed it
         self._dirs: dict[str, list[str]] | None = None
+        self._files: dict[str, list[str]] | None = None
         self._drm: str | None = None
         self._include: str | None = None
 
@@ -256,6 +258,13 @@ class SweepCache:
                 if f.endswith(".h"):
                     self._dirs.setdefault(os.path.dirname(f), []).append(f)
         return self._dirs.get(directory, [])
+
+    def _files_in(self, directory: str) -> list[str]:
+        if self._files is None:
+            self._files = {}
+            for f in self.snap.sigs:
+                self._files.setdefault(os.path.dirname(f), []).append(f)
+        return self._files.get(directory, [])
 
     def _drm_headers(self) -> str:
         if self._drm is None:
@@ -297,6 +306,23 @@ class SweepCache:
         wide = any(o in _READS_OTHER_FILES or o.startswith("-I") for o in rule.options)
         context = driver_key if wide else ""  # what else spatch may read: keyed as the driver
         return digest(self.common, "file", self.rules[rule.id], rel, self.snap.digest_of(rel), context)
+
+    def patch_key(self, driver: Driver, findings: Sequence[object], timeout: int) -> str | None:
+        """The key of a driver's generated patches and refusals: its sweep key (its files,
+        the headers next to them, `include/drm/`, the rules, the tool and spatch), the names
+        of the files in its module's directories (the planner looks for other modules
+        there; what it reads of them is checked by `deps_hold`), its findings and the
+        patch-mode timeout; None when the sweep gave the driver no key (a file of it could
+        not be read)."""
+        key = self.keys.get(driver.name)
+        if key is None:
+            return None
+        near = sorted({f for d in {os.path.dirname(f) for f in driver.module.files} for f in self._files_in(d)})
+        return digest(key, "patches", repr(near), repr(list(findings)), str(timeout))
+
+    def deps_hold(self, deps: Sequence[tuple[str, str]]) -> bool:
+        """Whether the files a cached entry also read still have the contents it recorded."""
+        return all(self.snap.digest_of(rel) == h for rel, h in deps)
 
     def save(self) -> None:
         """Store the tree's entry (with the content hashes learnt during the sweep), unless
