@@ -10,6 +10,7 @@ the rest of the file.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -125,8 +126,31 @@ def _assigned_to(node: tree_sitter.Node, src: bytes) -> str:
     return ""
 
 
+_PARSED: OrderedDict[bytes, tree_sitter.Tree] = OrderedDict()
+# the texts parsed lately, up to this many bytes of source: callers ask again for the same
+# file (a tree takes tens of times its source's memory, so only a few files are kept)
+_PARSED_BYTES = 4 << 20
+_parsed_lock = threading.Lock()
+_parsed_size = 0
+
+
 def parse(source: bytes) -> tree_sitter.Tree:
-    return _parser().parse(source)
+    """The tree of `source`, memoised by contents for the last few texts asked for (the
+    trees are only read, never edited, so one tree can serve every caller)."""
+    with _parsed_lock:
+        tree = _PARSED.get(source)
+        if tree is not None:
+            _PARSED.move_to_end(source)
+            return tree
+    tree = _parser().parse(source)
+    global _parsed_size
+    with _parsed_lock:
+        if source not in _PARSED and len(source) <= _PARSED_BYTES:
+            _PARSED[source] = tree
+            _parsed_size += len(source)
+        while _parsed_size > _PARSED_BYTES:
+            _parsed_size -= len(_PARSED.popitem(last=False)[0])
+    return tree
 
 
 def calls(source: bytes, names: Iterable[str], tree: tree_sitter.Tree | None = None) -> list[Call]:
@@ -203,9 +227,16 @@ def identifiers_in(text: str) -> set[str]:
 
 
 def function_node_at(root: tree_sitter.Node, line: int) -> tree_sitter.Node | None:
-    for node in walk(root):
-        if node.type == "function_definition" and node.start_point[0] + 1 <= line <= node.end_point[0] + 1:
+    """The first function definition (in file order, outermost first) whose lines hold
+    `line`.  Only the nodes whose lines hold it are visited: a child lies within its
+    parent, so no other subtree can hold such a definition."""
+    row = line - 1
+    stack = [root] if root.start_point[0] <= row <= root.end_point[0] else []
+    while stack:
+        node = stack.pop()
+        if node.type == "function_definition":
             return node
+        stack.extend(reversed([c for c in node.children if c.start_point[0] <= row <= c.end_point[0]]))
     return None
 
 

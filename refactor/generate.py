@@ -93,7 +93,7 @@ def generate(
     def work(name: str) -> _Made:
         mine, read = plans[name]
         made, failed = _driver_patches(result.model.root, drivers[name], mine, rules, spatch, timeout)
-        deps = ()
+        deps: tuple[tuple[str, str], ...] = ()
         if cache is not None:
             deps = tuple((rel, cache.snap.digest_of(rel)) for rel in sorted(read))
         return _Made(tuple(r for p in mine for r in p.refused), tuple(made), tuple(failed), deps)
@@ -206,8 +206,8 @@ def _apply(
     return ""
 
 
-GENERATOR_OPS = ("declare",)
-_SPATCH_FAILED = ("spatch timed out", "spatch exited with")  # apply_rule's failures  # edits made here rather than by a rule
+GENERATOR_OPS = ("declare",)  # edits made here rather than by a rule
+_SPATCH_FAILED = ("spatch timed out", "spatch exited with")  # apply_rule's failures
 
 
 def _declare(plan: Plan, rel: str, text: str) -> str:

@@ -317,7 +317,8 @@ class SweepCache:
         key = self.keys.get(driver.name)
         if key is None:
             return None
-        near = sorted({f for d in {os.path.dirname(f) for f in driver.module.files} for f in self._files_in(d)})
+        dirs = {os.path.dirname(f) for f in driver.module.files}
+        near = sorted({f for d in dirs for f in self._files_in(d)})
         return digest(key, "patches", repr(near), repr(list(findings)), str(timeout))
 
     def deps_hold(self, deps: Sequence[tuple[str, str]]) -> bool:
