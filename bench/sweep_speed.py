@@ -294,6 +294,9 @@ def main() -> int:
     )
     ap.add_argument("--keep", action="store_true", help="Keep the work directory.")
     ap.add_argument("--no-uncached", action="store_true", help="Skip the --no-cache plain sweep.")
+    ap.add_argument("--no-cold-find", action="store_true",
+                    help="Skip the cold --no-patches sweep: take the cold finding time as the cold plain "
+                    "sweep's less its patch generation (stats.patch_seconds).")  # fmt: skip
     ap.add_argument("--verify-paths", action="append", default=[],
                     help="Time sweep --verify --paths P cold and warm (repeatable).")  # fmt: skip
     ap.add_argument("--series-tree", type=Path, help="A git tree for series --dry-run cold and warm.")

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,25 +82,27 @@ def generate(
             done[name] = hit
         elif key:
             keys[name] = key
-    # planning parses files with caches that are not thread-safe: plan first, then run spatch
-    plans: dict[str, tuple[list[Plan], set[str]]] = {}
-    for name, found in sorted(by_driver.items()):
-        if name not in done:
-            classifier.reads = set()
-            plans[name] = (_plans(planner, drivers[name], found), classifier.reads)
-            classifier.reads = None
 
-    def work(name: str) -> _Made:
-        mine, read = plans[name]
+    def work(name: str, mine: list[Plan], deps: tuple[tuple[str, str], ...]) -> _Made:
         made, failed = _driver_patches(result.model.root, drivers[name], mine, rules, spatch, timeout)
-        deps: tuple[tuple[str, str], ...] = ()
-        if cache is not None:
-            deps = tuple((rel, cache.snap.digest_of(rel)) for rel in sorted(read))
         return _Made(tuple(r for p in mine for r in p.refused), tuple(made), tuple(failed), deps)
 
+    # planning parses files with caches that are not thread-safe: it stays in this thread,
+    # each driver's spatch runs start in the pool as soon as its plans are made
+    running: dict[str, Future[_Made]] = {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for name, made in zip(sorted(plans), pool.map(work, sorted(plans)), strict=True):
-            done[name] = made
+        for name, found in sorted(by_driver.items()):
+            if name in done:
+                continue
+            classifier.reads = set()
+            try:
+                mine = _plans(planner, drivers[name], found)
+            finally:
+                read, classifier.reads = classifier.reads, None
+            deps = tuple((rel, cache.snap.digest_of(rel)) for rel in sorted(read)) if cache else ()
+            running[name] = pool.submit(work, name, mine, deps)
+        for name, future in running.items():
+            made = done[name] = future.result()
             transient = any(why.startswith(_SPATCH_FAILED) for _, why in made.failed)
             if cache is not None and name in keys and not transient:  # a timeout may not recur
                 cache.results.put(keys[name], made)
@@ -113,7 +115,7 @@ def generate(
         patches.extend(done[name].patches)
         refused.extend(done[name].failed)
     return Generated(tuple(patches), tuple(refused), time.monotonic() - start,
-                     sum(1 for n in by_driver if n not in plans))  # fmt: skip
+                     sum(1 for n in by_driver if n not in running))  # fmt: skip
 
 
 @dataclass(frozen=True)

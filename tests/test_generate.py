@@ -227,3 +227,15 @@ def test_unknown_or_missing_cross_compiler_is_a_clear_error() -> None:
             _arch_env("arm64")
     else:
         assert _arch_env("arm64") == ["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-"]
+
+
+def test_parallel_and_serial_runs_agree(fixed, spatch: Spatch) -> None:  # type: ignore[no-untyped-def]
+    """The patches (texts, order, ids) and refusals do not depend on --jobs, nor on whether
+    the planner reuses the sweep's parsed files or parses them again."""
+    import dataclasses
+
+    result, gen, _ = fixed
+    serial = generate(result, spatch, jobs=1)
+    fresh = generate(dataclasses.replace(result, classifier=None), spatch, jobs=3)
+    assert gen.patches and (serial.patches, serial.refused) == (gen.patches, gen.refused)
+    assert (fresh.patches, fresh.refused) == (gen.patches, gen.refused)
