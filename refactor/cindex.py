@@ -126,30 +126,29 @@ def _assigned_to(node: tree_sitter.Node, src: bytes) -> str:
     return ""
 
 
-_PARSED: OrderedDict[bytes, tree_sitter.Tree] = OrderedDict()
-# the texts parsed lately, up to this many bytes of source: callers ask again for the same
-# file (a tree takes tens of times its source's memory, so only a few files are kept)
+# the texts parsed lately by a thread, up to this many bytes of source: callers ask again
+# for the same file (a tree takes tens of times its source's memory, so only a few files
+# are kept).  Per thread: a tree-sitter tree is not to be read by two threads at once.
 _PARSED_BYTES = 4 << 20
-_parsed_lock = threading.Lock()
-_parsed_size = 0
 
 
 def parse(source: bytes) -> tree_sitter.Tree:
-    """The tree of `source`, memoised by contents for the last few texts asked for (the
-    trees are only read, never edited, so one tree can serve every caller)."""
-    with _parsed_lock:
-        tree = _PARSED.get(source)
-        if tree is not None:
-            _PARSED.move_to_end(source)
-            return tree
+    """The tree of `source`, memoised by contents for the last few texts this thread asked
+    for (the trees are only read, never edited, so one tree can serve every caller)."""
+    memo: OrderedDict[bytes, tree_sitter.Tree] | None = getattr(_local, "parsed", None)
+    if memo is None:
+        memo = _local.parsed = OrderedDict()
+        _local.parsed_size = 0
+    tree = memo.get(source)
+    if tree is not None:
+        memo.move_to_end(source)
+        return tree
     tree = _parser().parse(source)
-    global _parsed_size
-    with _parsed_lock:
-        if source not in _PARSED and len(source) <= _PARSED_BYTES:
-            _PARSED[source] = tree
-            _parsed_size += len(source)
-        while _parsed_size > _PARSED_BYTES:
-            _parsed_size -= len(_PARSED.popitem(last=False)[0])
+    if len(source) <= _PARSED_BYTES:
+        memo[source] = tree
+        _local.parsed_size += len(source)
+        while _local.parsed_size > _PARSED_BYTES:
+            _local.parsed_size -= len(memo.popitem(last=False)[0])
     return tree
 
 

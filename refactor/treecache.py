@@ -17,11 +17,13 @@ builds the model reading only what changed:
 contents of everything its classification reads (its module's files, the headers next
 to them, `include/drm/`), the rules' text and options, the tool and spatch versions and
 the timeout; one rule's spatch result on one file by the file's contents and path, the
-rule and the same versions and options.  The rules run with `--no-includes` (spatch
-reads no header while it matches a file); a rule whose options make spatch read other
-files (`--all-includes`, `--local-includes`, `--recursive-includes`, `-I`,
-`--macro-file`, ...) is keyed by everything its driver's key covers plus every header
-under `include/`.
+rule and the same versions and options; a driver's generated patches by its findings'
+key, its findings, the names of the files next to its own and the patch-mode timeout
+(the files the planner read beyond those are recorded in the entry and checked).  The
+rules run with `--no-includes` (spatch reads no header while it matches a file); a
+rule whose options make spatch read other files (`--all-includes`, `--local-includes`,
+`--recursive-includes`, `-I`, `--macro-file`, ...) is keyed by everything its driver's
+key covers plus every header under `include/`.
 """
 
 from __future__ import annotations
