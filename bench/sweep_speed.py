@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Sweep speed on a kernel tree, against the kernel's own `make coccicheck`, in one run:
+"""The whole job's speed on a kernel tree, against the kernel's own `make coccicheck`, in one run:
 
-1. cold sweep (an empty cache: DRMM_REFACTOR_CACHE is a new temporary directory), warm
-   sweep (the same tree again), and a sweep after touching one driver file (in a copy of
-   the tree made of hard links in the cache directory; the touched file gets its own
-   copy first, so the tree is never written): each `drmm-refactor sweep --no-patches
-   --format json`, timed as the user sees it (detection and report);
-2. patch generation, timed on its own line (on the warm sweep's result);
+1. sweeps, each `drmm-refactor sweep --format json` timed as the user sees it (with its
+   peak memory and the load average): cold finding alone (`--no-patches`, an empty
+   cache), cold plain sweep (findings and patches, another empty cache), warm plain
+   sweep, warm `--no-patches`, a plain sweep after touching one driver file (in a copy
+   of the tree made of hard links in the cache directory; the touched file gets its own
+   copy first, so the tree is never written), and the uncached plain sweep
+   (`--no-cache`, skipped with `--no-uncached`).  The findings and patches of every run
+   are compared with the cold plain sweep's (moved by a line in the touched file);
+2. optional: `sweep --verify --paths P` cold and warm (`--verify-paths P`, repeatable;
+   its own empty cache, so the build is cold too), and `series --dry-run --paths P`
+   cold and warm on a git tree (`--series-tree GIT`, `--series-paths P`);
 3. `make coccicheck MODE=report COCCI=semantic_patches/RULE.cocci J=N M=DIR` for every
    rule and every directory holding swept files (the tree's `.cocciconfig` applies), in
    another hard-linked copy, checked to be left clean.  By default coccicheck runs with
@@ -23,12 +28,14 @@ Prints wall times, the ratios, peak memory (largest single process, and the larg
 over the process tree, sampled) and the load average.
 
     bench/sweep_speed.py TREE [--jobs N] [--touch FILE] [--no-coccicheck] [--budget S]
-                              [--kernel-mode] [--keep]
+                              [--kernel-mode] [--keep] [--no-uncached]
+                              [--verify-paths P ...] [--series-tree GIT --series-paths P ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -44,7 +51,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from refactor import generate, proc, spatch, sweep, treecache  # noqa: E402
+from refactor import proc, spatch, sweep, treecache  # noqa: E402
 from refactor.cache import cache_dir  # noqa: E402
 
 Key = tuple[str, str, int]  # rule, file, line
@@ -109,29 +116,33 @@ def timed(label: str, fn: Callable[[], object]) -> tuple[float, int, object]:
     return seconds, peak.peak, value
 
 
-def cli_sweep(tree: Path, out: Path, jobs: int) -> dict:  # type: ignore[type-arg]
-    res = proc.run(
-        [
-            sys.executable,
-            "-m",
-            "refactor",
-            "sweep",
-            str(tree),
-            "--no-patches",
-            "--jobs",
-            str(jobs),
-            "--format",
-            "json",
-            "-o",
-            str(out),
-        ],
-        cwd=REPO,
-        timeout=7200,
-        env={"PYTHONPATH": str(REPO)},
-    )
-    if res.returncode not in (0, 1):
-        raise SystemExit(f"sweep failed ({res.returncode}): {res.stderr.strip()[-500:]}")
+def cli(argv: list[str], cache: Path, ok: tuple[int, ...] = (0, 1)) -> str:
+    """Run `drmm-refactor ARGV` with `cache` as its cache; its standard output."""
+    res = proc.run([sys.executable, "-m", "refactor", *argv], cwd=REPO, timeout=7200,
+                   env={"PYTHONPATH": str(REPO), "DRMM_REFACTOR_CACHE": str(cache)})  # fmt: skip
+    if res.returncode not in ok:
+        raise SystemExit(f"{argv[0]} failed ({res.returncode}): {res.stderr.strip()[-500:]}")
+    return res.stdout
+
+
+def cli_sweep(tree: Path, out: Path, jobs: int, cache: Path, *extra: str) -> dict:  # type: ignore[type-arg]
+    cli(["sweep", str(tree), *extra, "--jobs", str(jobs), "--format", "json", "-o", str(out)], cache)
     return json.loads(out.read_text())  # type: ignore[no-any-return]
+
+
+def patches_of(doc: dict, skip_driver: str = "") -> list[tuple[str, ...]]:  # type: ignore[type-arg]
+    return [(p["id"], p["driver"], p["family"], *p["files"], p["diff"])
+            for p in doc.get("patches", []) if p["driver"] != skip_driver]  # fmt: skip
+
+
+def unlinked(doc: dict) -> list[dict]:  # type: ignore[type-arg]
+    """The findings without their links to patches (absent under --no-patches)."""
+    return [{k: v for k, v in f.items() if k not in ("patch", "no_patch")} for f in doc["findings"]]
+
+
+def same_run(a: dict, b: dict) -> bool:  # type: ignore[type-arg]
+    """The same findings (all fields), skipped files and patches."""
+    return a["findings"] == b["findings"] and a["skipped"] == b["skipped"] and patches_of(a) == patches_of(b)
 
 
 def findings_of(doc: dict) -> set[Key]:  # type: ignore[type-arg]
@@ -154,8 +165,9 @@ def touch(copy: Path, rel: str) -> None:
     path.write_bytes(b"/* touched by bench/sweep_speed.py */\n" + data)
 
 
-def raw_candidates(tree: Path, rules: list[spatch.Rule], sp: spatch.Spatch) -> set[Key]:
+def raw_candidates(tree: Path, rules: list[spatch.Rule], sp: spatch.Spatch, cache: Path) -> set[Key]:
     """What the rules report (DRMM_REFACTOR=1) before classification, from the warm cache."""
+    os.environ["DRMM_REFACTOR_CACHE"] = str(cache)
     loaded = treecache.load(tree)
     assert loaded.cache is not None
     c = loaded.cache
@@ -286,6 +298,14 @@ def main() -> int:
         help="Run make coccicheck without DRMM_REFACTOR=1 (the rules' own stricter coccicheck mode).",
     )
     ap.add_argument("--keep", action="store_true", help="Keep the work directory.")
+    ap.add_argument("--no-uncached", action="store_true", help="Skip the --no-cache plain sweep.")
+    ap.add_argument("--no-cold-find", action="store_true",
+                    help="Skip the cold --no-patches sweep: take the cold finding time as the cold plain "
+                    "sweep's less its patch generation (stats.patch_seconds).")  # fmt: skip
+    ap.add_argument("--verify-paths", action="append", default=[],
+                    help="Time sweep --verify --paths P cold and warm (repeatable).")  # fmt: skip
+    ap.add_argument("--series-tree", type=Path, help="A git tree for series --dry-run cold and warm.")
+    ap.add_argument("--series-paths", action="append", default=[], help="--paths for series (repeatable).")
     args = ap.parse_args()
     tree = args.tree.resolve()
     cache_dir().mkdir(parents=True, exist_ok=True)
@@ -300,41 +320,96 @@ def main() -> int:
         f"{len(rules)} rules); cache {base / 'cache'}",
         flush=True,
     )
+    caches = {n: base / f"cache-{n}" for n in ("find", "plain", "verify", "series")}
+    times: dict[str, float] = {}
+    peaks: dict[str, int] = {}
+
+    def run(name: str, label: str, fn: Callable[[], object]) -> object:
+        times[name], peaks[name], value = timed(label, fn)
+        return value
+
     try:
-        t_cold, m_cold, cold = timed(
-            "cold sweep (empty cache)", lambda: cli_sweep(tree, work / "cold.json", args.jobs)
+        plain = caches["plain"]
+        find = None
+        if not args.no_cold_find:
+            find = run(
+                "find",
+                "cold finding (--no-patches, empty cache)",
+                lambda: cli_sweep(tree, work / "find.json", args.jobs, caches["find"], "--no-patches"),
+            )
+        cold = run(
+            "cold",
+            "cold plain sweep (empty cache)",
+            lambda: cli_sweep(tree, work / "cold.json", args.jobs, plain),
         )
-        t_warm, m_warm, warm = timed("warm sweep", lambda: cli_sweep(tree, work / "warm.json", args.jobs))
-        assert isinstance(cold, dict) and isinstance(warm, dict)
-        same = findings_of(cold) == findings_of(warm) and cold["skipped"] == warm["skipped"]
+        assert isinstance(cold, dict)
+        if find is None:
+            find, times["find"] = cold, times["cold"] - cold["stats"]["patch_seconds"]
+            print(f"cold finding (cold plain sweep less its patch generation) {times['find']:6.1f} s")
+        warm = run("warm", "warm plain sweep", lambda: cli_sweep(tree, work / "warm.json", args.jobs, plain))
+        warm_np = run(
+            "warm_np",
+            "warm sweep --no-patches",
+            lambda: cli_sweep(tree, work / "warm-np.json", args.jobs, plain, "--no-patches"),
+        )
+        assert isinstance(cold, dict) and isinstance(warm, dict) and isinstance(find, dict)
+        assert isinstance(warm_np, dict)
         print(
-            f"  {len(cold['findings'])} findings, {cold['stats']['files']} files, "
-            f"{len(cold['drivers'])} drivers; warm run identical: {same}; "
-            f"warm cache hits {warm['stats']['cache_hits']}"
+            f"  {len(cold['findings'])} findings, {len(cold['patches'])} patches, {cold['stats']['files']} "
+            f"files, {len(cold['drivers'])} drivers; cold patch generation {cold['stats']['patch_seconds']} s"
         )
+        print(f"  cold finding = cold plain sweep's findings: {find['findings'] == cold['findings']}; "
+              f"warm plain sweep identical: {same_run(cold, warm)} (cache hits {warm['stats']['cache_hits']} "
+              f"drivers, {warm['stats'].get('patch_cache_hits')} drivers' patches); warm --no-patches "
+              f"findings identical: {unlinked(warm_np) == unlinked(cold)}")  # fmt: skip
         copy = hardlink_copy(tree, work / "touched")
         touch(copy, args.touch)
-        t_touch, m_touch, touched = timed(
-            f"sweep after touching {Path(args.touch).name}",
-            lambda: cli_sweep(copy, work / "touched.json", args.jobs),
+        touched = run(
+            "touched",
+            f"plain sweep after touching {Path(args.touch).name}",
+            lambda: cli_sweep(copy, work / "touched.json", args.jobs, plain),
         )
         assert isinstance(touched, dict)
         moved = {(r, f, n + 1 if f == args.touch else n) for r, f, n in findings_of(cold)}
+        mine = next((d["name"] for d in cold["drivers"] if args.touch in d["files"]), "")
         print(
             f"  findings after the touch = cold findings moved by a line in {args.touch}: "
-            f"{findings_of(touched) == moved}"
+            f"{findings_of(touched) == moved}; other drivers' patches identical: "
+            f"{patches_of(touched, mine) == patches_of(cold, mine)}; patches from the cache: "
+            f"{touched['stats'].get('patch_cache_hits')} drivers"
         )
-        loaded = treecache.load(tree)
-        result = sweep.sweep(loaded.model, sp, rules, jobs=args.jobs, cache=loaded.cache)
-        t_gen, _, gen = timed(
-            "patch generation (own line)", lambda: generate.generate(result, sp, jobs=args.jobs)
-        )
-        print(f"  {len(getattr(gen, 'patches', ()))} patches")
-        raw = raw_candidates(tree, rules, sp)
+        if not args.no_uncached:
+            fresh = run(
+                "uncached",
+                "uncached plain sweep (--no-cache)",
+                lambda: cli_sweep(tree, work / "uncached.json", args.jobs, base / "unused", "--no-cache"),
+            )
+            assert isinstance(fresh, dict)
+            print(f"  uncached run identical to the cold one (findings, skipped, patches): "
+                  f"{same_run(cold, fresh)}")  # fmt: skip
+        vpaths = [a for p in args.verify_paths for a in ("--paths", p)]
+        for label in ("cold", "warm") if args.verify_paths else ():
+            out = work / f"verify-{label}.json"
+            doc = run(f"verify_{label}", f"{label} sweep --verify {' '.join(args.verify_paths)}",
+                      functools.partial(cli_sweep, tree, out, args.jobs, caches["verify"], "--verify",
+                                        *vpaths))  # fmt: skip
+            assert isinstance(doc, dict)
+            verdicts: dict[str, int] = {}
+            for p in doc["patches"]:
+                verdicts[p["verdict"]] = verdicts.get(p["verdict"], 0) + 1
+            print(f"  {len(doc['patches'])} patches: {verdicts}")
+        spaths = [a for p in args.series_paths for a in ("--paths", p)]
+        for label in ("cold", "warm") if args.series_tree else ():
+            argv = ["series", str(args.series_tree.resolve()), "-o", str(work / "series"), "--dry-run",
+                    "--jobs", str(args.jobs), *spaths]  # fmt: skip
+            text = str(run(f"series_{label}", f"{label} series --dry-run {' '.join(args.series_paths)}",
+                           functools.partial(cli, argv, caches["series"])))  # fmt: skip
+            print("  " + (text.strip().splitlines() or ["(no output)"])[-1])
+        raw = raw_candidates(tree, rules, sp, plain)
         peak_single = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         print(
-            f"peak memory of the sweeps: largest process {peak_single / 2**20:.0f} MiB, "
-            f"process tree {max(m_cold, m_warm, m_touch) / 2**20:.0f} MiB"
+            f"peak memory: largest process {peak_single / 2**20:.0f} MiB; process tree: "
+            + ", ".join(f"{n} {m / 2**20:.0f} MiB" for n, m in peaks.items())
         )
         if args.no_coccicheck:
             return 0
@@ -393,13 +468,13 @@ def main() -> int:
                 f"same finding set as coccicheck (candidates, the {len(complete)} rules it completed): "
                 f"{in_scope == raw}; every finding among coccicheck's reports: {ours <= in_scope}"
             )
+        print("\nwall times: " + ", ".join(f"{n} {t:.1f} s" for n, t in times.items())
+              + f", coccicheck {t_cocci:.1f} s")  # fmt: skip
         print(
-            f"\nwall times: cold {t_cold:.1f} s, warm {t_warm:.1f} s, touched {t_touch:.1f} s, "
-            f"patches {t_gen:.1f} s, coccicheck {t_cocci:.1f} s"
-        )
-        print(
-            f"ratios: coccicheck / cold sweep = {'>= ' if partial else ''}{t_cocci / t_cold:.1f}x; "
-            f"cold / warm = {t_cold / t_warm:.0f}x; cold / touched = {t_cold / t_touch:.1f}x"
+            f"ratios: coccicheck / cold finding = {'>= ' if partial else ''}{t_cocci / times['find']:.1f}x; "
+            f"coccicheck / cold plain sweep = {'>= ' if partial else ''}{t_cocci / times['cold']:.1f}x; "
+            f"cold / warm plain = {times['cold'] / times['warm']:.0f}x; "
+            f"cold / touched = {times['cold'] / times['touched']:.1f}x"
         )
     finally:
         if not args.keep:

@@ -10,6 +10,7 @@ the rest of the file.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -125,8 +126,30 @@ def _assigned_to(node: tree_sitter.Node, src: bytes) -> str:
     return ""
 
 
+# the texts parsed lately by a thread, up to this many bytes of source: callers ask again
+# for the same file (a tree takes tens of times its source's memory, so only a few files
+# are kept).  Per thread: a tree-sitter tree is not to be read by two threads at once.
+_PARSED_BYTES = 4 << 20
+
+
 def parse(source: bytes) -> tree_sitter.Tree:
-    return _parser().parse(source)
+    """The tree of `source`, memoised by contents for the last few texts this thread asked
+    for (the trees are only read, never edited, so one tree can serve every caller)."""
+    memo: OrderedDict[bytes, tree_sitter.Tree] | None = getattr(_local, "parsed", None)
+    if memo is None:
+        memo = _local.parsed = OrderedDict()
+        _local.parsed_size = 0
+    tree = memo.get(source)
+    if tree is not None:
+        memo.move_to_end(source)
+        return tree
+    tree = _parser().parse(source)
+    if len(source) <= _PARSED_BYTES:
+        memo[source] = tree
+        _local.parsed_size += len(source)
+        while _local.parsed_size > _PARSED_BYTES:
+            _local.parsed_size -= len(memo.popitem(last=False)[0])
+    return tree
 
 
 def calls(source: bytes, names: Iterable[str], tree: tree_sitter.Tree | None = None) -> list[Call]:
@@ -203,9 +226,16 @@ def identifiers_in(text: str) -> set[str]:
 
 
 def function_node_at(root: tree_sitter.Node, line: int) -> tree_sitter.Node | None:
-    for node in walk(root):
-        if node.type == "function_definition" and node.start_point[0] + 1 <= line <= node.end_point[0] + 1:
+    """The first function definition (in file order, outermost first) whose lines hold
+    `line`.  Only the nodes whose lines hold it are visited: a child lies within its
+    parent, so no other subtree can hold such a definition."""
+    row = line - 1
+    stack = [root] if root.start_point[0] <= row <= root.end_point[0] else []
+    while stack:
+        node = stack.pop()
+        if node.type == "function_definition":
             return node
+        stack.extend(reversed([c for c in node.children if c.start_point[0] <= row <= c.end_point[0]]))
     return None
 
 

@@ -168,16 +168,23 @@ class Classifier:
         self._calls: dict[tuple[str, str], list[cindex.Call]] = {}
         self.guards: dict[str, guards.Analysis] = {}  # guards.analyse() per module
         self._called: dict[str, dict[str, set[str]]] = {}
+        self.reads: set[str] | None = None  # when a set, the files asked for are added to it
+
+    def _asked(self, rel: str) -> None:
+        if self.reads is not None:
+            self.reads.add(rel)
 
     # -- files ------------------------------------------------------------------------
     def data(self, rel: str) -> bytes:
         """A file's bytes, read once per sweep."""
+        self._asked(rel)
         if rel not in self._data:
             self._data[rel] = read_source(self.root, rel)
         return self._data[rel]
 
     def lines(self, rel: str) -> list[str]:
         """A file's text lines, split once per sweep."""
+        self._asked(rel)
         if rel not in self._lines:
             self._lines[rel] = self.data(rel).decode(errors="replace").splitlines()
         return self._lines[rel]
@@ -190,6 +197,7 @@ class Classifier:
         return self._sources[rel]
 
     def decls(self, rel: str) -> structs.FileDecls:
+        self._asked(rel)
         if rel not in self._decls:
             found = self._memo(rel) if self._memo else None
             if found is None:

@@ -169,7 +169,7 @@ def sweep(
                                      cache=loaded.cache)  # fmt: skip
             if not no_patches:
                 line.show(f"generating patches for {len(result.findings)} findings...", force=True)
-            gen = None if no_patches else generate_mod.generate(result, sp, jobs=jobs)
+            gen = None if no_patches else generate_mod.generate(result, sp, jobs=jobs, cache=loaded.cache)
         finally:
             line.clear()
         checks = None
@@ -307,7 +307,7 @@ def series(tree: str | None, out: Path, branch: str | None, split: str, version:
         with tree_lock(root, "series"):
             loaded = treecache.load(root, paths, use_cache=not no_cache)
             result = sweep_mod.sweep(loaded.model, sp, rules, jobs=jobs, cache=loaded.cache)
-            gen = generate_mod.generate(result, sp, jobs=jobs)
+            gen = generate_mod.generate(result, sp, jobs=jobs, cache=loaded.cache)
             cands = verify_mod.candidates_of(gen, result)
             effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)
             checks, _, _ = verify_mod.verify(

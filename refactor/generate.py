@@ -18,9 +18,10 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from refactor import cindex
 from refactor.classify import Classifier
@@ -28,6 +29,9 @@ from refactor.model import Driver
 from refactor.plan import FAMILIES, FAMILY_OF, NO_PATCH, Plan, Planner
 from refactor.spatch import Rule, Spatch, apply_rule
 from refactor.sweep import Finding, SweepResult
+
+if TYPE_CHECKING:
+    from refactor.treecache import SweepCache
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Generated:
     patches: tuple[Patch, ...]
     refused: tuple[tuple[str, str], ...]  # (finding id, why it has no patch)
     seconds: float
+    cache_hits: int = 0  # drivers whose patches and refusals came from the cache
 
     def patch_of(self, finding: str) -> str:
         return next((p.id for p in self.patches if finding in p.findings), "")
@@ -54,31 +59,73 @@ class Generated:
         return next((why for fid, why in self.refused if fid == finding), "")
 
 
-def generate(result: SweepResult, spatch: Spatch, *, jobs: int = 2, timeout: int = 300) -> Generated:
-    """Patches for the findings of `result`, one per driver and fix family."""
+def generate(
+    result: SweepResult, spatch: Spatch, *, jobs: int = 2, timeout: int = 300, cache: SweepCache | None = None
+) -> Generated:
+    """Patches for the findings of `result`, one per driver and fix family.  With `cache`
+    (the sweep's, from `treecache.load()`), a driver whose key (`SweepCache.patch_key`) is
+    stored gives its stored patches and refusals without planning or running spatch."""
     start = time.monotonic()
-    planner = Planner(Classifier(result.model))
+    classifier = result.classifier or Classifier(result.model)  # the sweep's parsed files
+    planner = Planner(classifier)
     rules = {r.id: r for r in result.rules}
     by_driver: dict[str, list[Finding]] = {}
     for f in result.findings:
         by_driver.setdefault(f.driver, []).append(f)
     drivers = {d.name: d for d in result.drivers}
-    # planning parses files with caches that are not thread-safe: plan first, then run spatch
-    plans = {name: _plans(planner, drivers[name], found) for name, found in sorted(by_driver.items())}
+    done: dict[str, _Made] = {}
+    keys: dict[str, str] = {}
+    for name, found in sorted(by_driver.items()):
+        key = cache.patch_key(drivers[name], found, timeout) if cache is not None else None
+        hit = cache.results.get(key) if cache is not None and key else None
+        if isinstance(hit, _Made) and cache is not None and cache.deps_hold(hit.deps):
+            done[name] = hit
+        elif key:
+            keys[name] = key
 
-    def work(name: str) -> tuple[list[Patch], list[tuple[str, str]]]:
-        return _driver_patches(result.model.root, drivers[name], plans[name], rules, spatch, timeout)
+    def work(name: str, mine: list[Plan], deps: tuple[tuple[str, str], ...]) -> _Made:
+        made, failed = _driver_patches(result.model.root, drivers[name], mine, rules, spatch, timeout)
+        return _Made(tuple(r for p in mine for r in p.refused), tuple(made), tuple(failed), deps)
 
+    # planning parses files with caches that are not thread-safe: it stays in this thread,
+    # each driver's spatch runs start in the pool as soon as its plans are made
+    running: dict[str, Future[_Made]] = {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for name, found in sorted(by_driver.items()):
+            if name in done:
+                continue
+            classifier.reads = set()
+            try:
+                mine = _plans(planner, drivers[name], found)
+            finally:
+                read, classifier.reads = classifier.reads, None
+            deps = tuple((rel, cache.snap.digest_of(rel)) for rel in sorted(read)) if cache else ()
+            running[name] = pool.submit(work, name, mine, deps)
+        for name, future in running.items():
+            made = done[name] = future.result()
+            transient = any(why.startswith(_SPATCH_FAILED) for _, why in made.failed)
+            if cache is not None and name in keys and not transient:  # a timeout may not recur
+                cache.results.put(keys[name], made)
     patches: list[Patch] = []
     refused: list[tuple[str, str]] = []
     for name, found in sorted(by_driver.items()):
         refused.extend((f.id, NO_PATCH[f.rule]) for f in found if f.rule in NO_PATCH)
-        refused.extend(r for p in plans[name] for r in p.refused)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for made, failed in pool.map(work, sorted(plans)):
-            patches.extend(made)
-            refused.extend(failed)
-    return Generated(tuple(patches), tuple(refused), time.monotonic() - start)
+        refused.extend(done[name].planned)
+    for name in sorted(by_driver):
+        patches.extend(done[name].patches)
+        refused.extend(done[name].failed)
+    return Generated(tuple(patches), tuple(refused), time.monotonic() - start,
+                     sum(1 for n in by_driver if n not in running))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Made:
+    """What one driver's findings give, as the cache stores it."""
+
+    planned: tuple[tuple[str, str], ...]  # refusals of the planner
+    patches: tuple[Patch, ...]
+    failed: tuple[tuple[str, str], ...]  # planned fixes the semantic patches did not make
+    deps: tuple[tuple[str, str], ...]  # (file, content hash) of every file the planner asked for
 
 
 def _plans(planner: Planner, driver: Driver, findings: Sequence[Finding]) -> list[Plan]:
@@ -162,6 +209,7 @@ def _apply(
 
 
 GENERATOR_OPS = ("declare",)  # edits made here rather than by a rule
+_SPATCH_FAILED = ("spatch timed out", "spatch exited with")  # apply_rule's failures
 
 
 def _declare(plan: Plan, rel: str, text: str) -> str:

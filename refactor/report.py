@@ -177,6 +177,7 @@ def sweep_json(
             "seconds": round(result.seconds, 2),
             "cache_hits": result.cache_hits,
             "patch_seconds": round(gen.seconds, 2),
+            "patch_cache_hits": gen.cache_hits,
         },
     }
     return json.dumps(doc, indent=2) + "\n"

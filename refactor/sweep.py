@@ -11,7 +11,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,6 +79,8 @@ class SweepResult:
     files: int
     seconds: float
     cache_hits: int = 0  # results read from the cache (drivers and files)
+    # the files the sweep read and parsed, for generate to reuse (not part of the result)
+    classifier: Classifier | None = field(default=None, compare=False, repr=False)
 
 
 def confidence(header: str) -> str:
@@ -148,7 +150,7 @@ def sweep(
         cache.setup(spatch, rules, timeout, model.api.names)
     for d in drivers:
         if cache is not None and not any(f in unread for f in d.module.files):
-            keys[d.name] = cache.driver_key(d, owned[d.name])
+            keys[d.name] = cache.keys[d.name] = cache.driver_key(d, owned[d.name])
             hit = cache.results.get(keys[d.name])
             if hit is not None:
                 done[d.name] = hit
@@ -216,6 +218,7 @@ def sweep(
         files=len(files),
         seconds=time.monotonic() - start,
         cache_hits=cache.hits if cache is not None else 0,
+        classifier=classifier,
     )
 
 

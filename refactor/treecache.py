@@ -17,11 +17,13 @@ builds the model reading only what changed:
 contents of everything its classification reads (its module's files, the headers next
 to them, `include/drm/`), the rules' text and options, the tool and spatch versions and
 the timeout; one rule's spatch result on one file by the file's contents and path, the
-rule and the same versions and options.  The rules run with `--no-includes` (spatch
-reads no header while it matches a file); a rule whose options make spatch read other
-files (`--all-includes`, `--local-includes`, `--recursive-includes`, `-I`,
-`--macro-file`, ...) is keyed by everything its driver's key covers plus every header
-under `include/`.
+rule and the same versions and options; a driver's generated patches by its findings'
+key, its findings, the names of the files next to its own and the patch-mode timeout
+(the files the planner read beyond those are recorded in the entry and checked).  The
+rules run with `--no-includes` (spatch reads no header while it matches a file); a
+rule whose options make spatch read other files (`--all-includes`, `--local-includes`,
+`--recursive-includes`, `-I`, `--macro-file`, ...) is keyed by everything its driver's
+key covers plus every header under `include/`.
 """
 
 from __future__ import annotations
@@ -230,7 +232,9 @@ class SweepCache:
         self.results = Store(cache_dir() / "sweep")
         self.memo = Store(cache_dir() / "memo")
         self.unchanged = -1  # the number of hashes known when the entry stored is still right
+        self.keys: dict[str, str] = {}  # driver name -> its key, as the sweep computed it
         self._dirs: dict[str, list[str]] | None = None
+        self._files: dict[str, list[str]] | None = None
         self._drm: str | None = None
         self._include: str | None = None
 
@@ -256,6 +260,13 @@ class SweepCache:
                 if f.endswith(".h"):
                     self._dirs.setdefault(os.path.dirname(f), []).append(f)
         return self._dirs.get(directory, [])
+
+    def _files_in(self, directory: str) -> list[str]:
+        if self._files is None:
+            self._files = {}
+            for f in self.snap.sigs:
+                self._files.setdefault(os.path.dirname(f), []).append(f)
+        return self._files.get(directory, [])
 
     def _drm_headers(self) -> str:
         if self._drm is None:
@@ -297,6 +308,24 @@ class SweepCache:
         wide = any(o in _READS_OTHER_FILES or o.startswith("-I") for o in rule.options)
         context = driver_key if wide else ""  # what else spatch may read: keyed as the driver
         return digest(self.common, "file", self.rules[rule.id], rel, self.snap.digest_of(rel), context)
+
+    def patch_key(self, driver: Driver, findings: Sequence[object], timeout: int) -> str | None:
+        """The key of a driver's generated patches and refusals: its sweep key (its files,
+        the headers next to them, `include/drm/`, the rules, the tool and spatch), the names
+        of the files in its module's directories (the planner looks for other modules
+        there; what it reads of them is checked by `deps_hold`), its findings and the
+        patch-mode timeout; None when the sweep gave the driver no key (a file of it could
+        not be read)."""
+        key = self.keys.get(driver.name)
+        if key is None:
+            return None
+        dirs = {os.path.dirname(f) for f in driver.module.files}
+        near = sorted({f for d in dirs for f in self._files_in(d)})
+        return digest(key, "patches", repr(near), repr(list(findings)), str(timeout))
+
+    def deps_hold(self, deps: Sequence[tuple[str, str]]) -> bool:
+        """Whether the files a cached entry also read still have the contents it recorded."""
+        return all(self.snap.digest_of(rel) == h for rel, h in deps)
 
     def save(self) -> None:
         """Store the tree's entry (with the content hashes learnt during the sweep), unless

@@ -176,3 +176,100 @@ def test_prune_removes_entries_unused_for_a_month(tmp_path: Path) -> None:
     assert cache.prune(root, now=now + 3600) == 0
     assert cache.prune(root, now=now + 2 * 86400) == 1
     assert store.get("cc" * 32) is None
+
+
+# -- generated patches ------------------------------------------------------------------
+
+
+@pytest.fixture()
+def patch_runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[str, ...]]]:
+    """(rule, files) of every patch-mode spatch run of the generator."""
+    from refactor import generate
+
+    seen: list[tuple[str, tuple[str, ...]]] = []
+    real = generate.apply_rule
+
+    def counting(sp: Spatch, rule: Rule, files: Sequence[str], **kw):  # type: ignore[no-untyped-def]
+        seen.append((rule.id, tuple(files)))
+        return real(sp, rule, files, **kw)
+
+    monkeypatch.setattr(generate, "apply_rule", counting)
+    return seen
+
+
+def _generate(root: Path, spatch: Spatch, use_cache: bool = True):  # type: ignore[no-untyped-def]
+    from refactor import generate
+
+    loaded = treecache.load(root, use_cache=use_cache)
+    result = sweep.sweep(loaded.model, spatch, sweep.load_rules(), cache=loaded.cache)
+    return generate.generate(result, spatch, cache=loaded.cache)
+
+
+def _made(gen) -> tuple[object, ...]:  # type: ignore[no-untyped-def]
+    return gen.patches, gen.refused
+
+
+def test_second_plain_sweep_runs_no_patch_step(corpus_tree: Path, spatch: Spatch, patch_runs: list) -> None:
+    first = _generate(corpus_tree, spatch)
+    assert patch_runs and first.patches and first.cache_hits == 0
+    patch_runs.clear()
+    second = _generate(corpus_tree, spatch)
+    assert patch_runs == []
+    found = sweep.sweep(model.load_tree(corpus_tree), spatch, sweep.load_rules()).findings
+    assert second.cache_hits == len({f.driver for f in found}) > 1
+    assert _made(second) == _made(first)
+    assert _made(_generate(corpus_tree, spatch, use_cache=False)) == _made(first)
+    # the CLI's default sweep: patches from the cache, the same report
+    docs = [CliRunner().invoke(main, ["sweep", str(corpus_tree), "--format", "json"]) for _ in range(2)]
+    assert [r.exit_code for r in docs] == [1, 1]
+    import json
+
+    a, b = (json.loads(r.output) for r in docs)
+    assert a["patches"] == b["patches"] and a["findings"] == b["findings"] and a["patches"]
+    assert b["stats"]["patch_cache_hits"] == len({f["driver"] for f in b["findings"]})
+
+
+def test_touched_driver_alone_regenerates(tree: Path, spatch: Spatch, patch_runs: list) -> None:
+    first = _generate(tree, spatch)
+    drivers = {f.driver for f in sweep.sweep(model.load_tree(tree), spatch, sweep.load_rules()).findings}
+    touched = "drivers/gpu/drm/tiny/putpanel.c"
+    mine = next(p.driver for p in first.patches if touched in p.files)
+    patch_runs.clear()
+    (tree / touched).write_text("/* touched */\n" + (tree / touched).read_text())
+    again = _generate(tree, spatch)
+    assert patch_runs and all(f == touched for _, files in patch_runs for f in files)
+    assert again.cache_hits == len(drivers) - 1
+    assert _made(again) == _made(_generate(tree, spatch, use_cache=False))
+    assert [p for p in again.patches if p.driver != mine] == [p for p in first.patches if p.driver != mine]
+    assert [p.diff for p in again.patches if p.driver == mine] != [
+        p.diff for p in first.patches if p.driver == mine
+    ]  # its hunks moved down a line
+
+
+def test_corrupt_patch_entries_are_recomputed(
+    corpus_tree: Path, spatch: Spatch, patch_runs: list, _own_cache: Path
+) -> None:
+    first = _generate(corpus_tree, spatch)
+    count = len(patch_runs)
+    for p in sorted((_own_cache / "sweep").rglob("*")):
+        if p.is_file():
+            p.write_bytes(p.read_bytes()[:-1])  # every entry truncated: findings and patches
+    patch_runs.clear()
+    again = _generate(corpus_tree, spatch)
+    assert len(patch_runs) == count and again.cache_hits == 0
+    assert _made(again) == _made(first)
+    patch_runs.clear()
+    assert _made(_generate(corpus_tree, spatch)) == _made(first) and patch_runs == []
+
+
+def test_a_file_the_planner_read_is_checked(corpus_tree: Path, spatch: Spatch) -> None:
+    """An entry records the files the planner asked for beyond its key, with their
+    contents; one of them changed, the entry is not used."""
+    from refactor.generate import _Made
+
+    loaded = treecache.load(corpus_tree)
+    assert loaded.cache is not None
+    entry = _Made((), (), (), (("drivers/gpu/drm/tiny/putpanel.c", "0" * 64),))  # not its hash
+    assert not loaded.cache.deps_hold(entry.deps)
+    rel = "drivers/gpu/drm/tiny/putpanel.c"
+    assert loaded.cache.deps_hold(((rel, loaded.cache.snap.digest_of(rel)),))

@@ -305,3 +305,15 @@ def test_a_guard_block_keeps_the_comments_and_braces_it_wraps() -> None:
         "\t\tif (x) {\n\t\t\t/* why */\n\t\t\tv |= 2;\n\t\t}\n\t\twritel(v, base + 4);\n"
         "\t\tdrm_dev_exit(idx);\n\t}\n\tdrm_crtc_vblank_on(crtc);\n"
     )
+
+
+def test_parallel_and_serial_runs_agree(fixed, spatch: Spatch) -> None:  # type: ignore[no-untyped-def]
+    """The patches (texts, order, ids) and refusals do not depend on --jobs, nor on whether
+    the planner reuses the sweep's parsed files or parses them again."""
+    import dataclasses
+
+    result, gen, _ = fixed
+    serial = generate(result, spatch, jobs=1)
+    fresh = generate(dataclasses.replace(result, classifier=None), spatch, jobs=3)
+    assert gen.patches and (serial.patches, serial.refused) == (gen.patches, gen.refused)
+    assert (fresh.patches, fresh.refused) == (gen.patches, gen.refused)
