@@ -516,8 +516,13 @@ _OBJECT_INITS = {
     "drm_connector_init_with_ddc": ("connector", 2),
     "drm_writeback_connector_init": ("writeback connector", 2),
 }
-_OBJECT_CLEANUP = {"CRTC": "drm_crtc_cleanup", "plane": "drm_plane_cleanup", "encoder": "drm_encoder_cleanup",
-                   "connector": "drm_connector_cleanup", "writeback connector": "drm_connector_cleanup"}  # fmt: skip
+_OBJECT_CLEANUP = {
+    "CRTC": "drm_crtc_cleanup",
+    "plane": "drm_plane_cleanup",
+    "encoder": "drm_encoder_cleanup",
+    "connector": "drm_connector_cleanup",
+    "writeback connector": "drm_connector_cleanup",
+}
 _PLAIN_ALLOCS = ("kzalloc", "kmalloc", "kcalloc", "kmalloc_array", "kmemdup")
 _HAND_FREES = ("kfree", "kvfree", "kfree_sensitive")
 
@@ -567,8 +572,13 @@ def _object_fix(c: Classifier, kind: str, simple: bool) -> str:
     for helper in allocators.get(kind, []):
         if c.api(helper):
             return f"allocate with {helper}()"
-    init = {"CRTC": "drmm_crtc_init_with_planes", "encoder": "drmm_encoder_init",
-            "connector": "drmm_connector_init", "writeback connector": "drmm_writeback_connector_init"}.get(kind)  # fmt: skip
+    inits = {
+        "CRTC": "drmm_crtc_init_with_planes",
+        "encoder": "drmm_encoder_init",
+        "connector": "drmm_connector_init",
+        "writeback connector": "drmm_writeback_connector_init",
+    }
+    init = inits.get(kind)
     if init and c.api(init) and c.api("drmm_kzalloc"):
         return f"allocate with drmm_kzalloc() and initialise with {init}()"
     return ""

@@ -2,14 +2,16 @@
 /// Mode objects (CRTCs, planes, encoders, connectors, writeback connectors)
 /// set up with drm_*_init() in kzalloc() memory whose cleanup the driver
 /// writes by hand: a .destroy hook that calls drm_*_cleanup() and kfree(), or
-/// a kfree() of the memory outside the hook (at unbind, say).  The drmm_
-/// allocators and inits tie the cleanup and the memory to the drm_device's
-/// final release, which is what drm_drv.c asks for.  Objects in devm_ memory
-/// are devm-mode-object's; objects in drm-lifetime memory whose hook only
-/// cleans up are right as they are.
-/// Fix: drmm_crtc_alloc_with_planes(), drmm_universal_plane_alloc(),
+/// a kfree() of the memory outside the hook (at unbind, say).  The hook runs
+/// whenever the mode configuration is cleaned up, at unbind in a driver that
+/// does that by hand, and memory freed outside the hook goes while the
+/// drm_device still lists the object; the drmm_ allocators and inits tie the
+/// cleanup and the memory to the drm_device's final release, as drm_drv.c
+/// asks.  Objects in devm_ memory are devm-mode-object's; objects in
+/// drm-lifetime memory whose hook only cleans up are right as they are.
+/// Fix: use drmm_crtc_alloc_with_planes(), drmm_universal_plane_alloc(),
 /// drmm_encoder_alloc(), or drmm_kzalloc() and drmm_connector_init() /
-/// drmm_writeback_connector_init(), with the hook removed.
+/// drmm_writeback_connector_init(), and drop the .destroy hook.
 //
 // Confidence: Low
 // Options: --no-includes --include-headers
