@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Recall against upstream: the lifetime conversions the kernel made between two trees.
 
-    bench/upstream.py OLD_TREE NEW_TREE [--jobs N] [--report OLD.json] [--json]
+    bench/upstream.py OLD_TREE NEW_TREE [--jobs N] [--whole] [--report OLD.json]
+                      [--save-report FILE] [--json]
 
 1. Extraction.  Every `.c` file under drivers/gpu/drm and drivers/accel of OLD is paired
    with the same path in NEW (or, when it moved, the one NEW file of that name that OLD
@@ -24,7 +25,8 @@
    | unplug           | drm_dev_unregister                    | drm_dev_unplug             |
 
 2. The sweep: `drmm-refactor sweep OLD --format json` with patches (its cache makes a
-   second run fast), or the report given with --report.
+   second run fast), of the driver directories that hold sites (a driver's findings do not
+   depend on the others; --whole sweeps everything), or the report given with --report.
 3. Scoring, per kind: sites; recall, a finding of one of the kind's rules in the same
    file and function, on the line of a removed call or within its statement; patched,
    such a finding has a patch; same fix, that patch adds upstream's helper in the
@@ -396,11 +398,23 @@ def extract(old: Path, new: Path) -> list[Site]:
 
 
 # -- the sweep and the scoring -------------------------------------------------------
-def sweep_report(old: Path, jobs: int) -> dict:  # type: ignore[type-arg]
-    """The JSON report of `drmm-refactor sweep OLD` with patches (exit 1 means findings)."""
+def site_paths(sites: Iterable[Site]) -> list[str]:
+    """The driver directories (drivers/gpu/drm/X) of the sites, or the file itself for one
+    directly under drivers/gpu/drm: a sweep of those modules gives the findings there."""
+    out = set()
+    for s in sites:
+        parts = s.file.split("/")
+        out.add("/".join(parts[:4]) if len(parts) > 4 else s.file)
+    return sorted(out)
+
+
+def sweep_report(old: Path, jobs: int, paths: Sequence[str] = ()) -> dict:  # type: ignore[type-arg]
+    """The JSON report of `drmm-refactor sweep OLD` with patches (exit 1 means findings),
+    narrowed to `paths` when given."""
+    narrow = [a for p in paths for a in ("--paths", p)]
     with tempfile.TemporaryDirectory(prefix="drmm-upstream-") as tmp:
         out = Path(tmp) / "old.json"
-        res = proc.run([sys.executable, "-m", "refactor", "sweep", str(old), "--jobs", str(jobs),
+        res = proc.run([sys.executable, "-m", "refactor", "sweep", str(old), "--jobs", str(jobs), *narrow,
                         "--format", "json", "-o", str(out)],
                        cwd=REPO, timeout=14400, env={"PYTHONPATH": str(REPO)})  # fmt: skip
         if res.returncode not in (0, 1) or not out.is_file():
@@ -439,8 +453,10 @@ def _patch_files(diff: str) -> dict[str, tuple[set[int], list[tuple[int, str]]]]
 def score(sites: Iterable[Site], report: dict, old: Path) -> list[Outcome]:  # type: ignore[type-arg]
     """Each site with what the sweep of OLD found and patched there."""
     findings: dict[tuple[str, str], list[dict]] = {}  # type: ignore[type-arg]
+    in_file: dict[str, list[dict]] = {}  # type: ignore[type-arg]
     for f in report.get("findings", []):
         findings.setdefault((f["file"], f["function"]), []).append(f)
+        in_file.setdefault(f["file"], []).append(f)
     patches = {p["id"]: p for p in report.get("patches", [])}
     swept = {f for d in report.get("drivers", []) for f in d.get("files", [])}
     skipped = {s["file"]: s["reason"] for s in report.get("skipped", [])}
@@ -452,7 +468,8 @@ def score(sites: Iterable[Site], report: dict, old: Path) -> list[Outcome]:  # t
                 and any(a <= f["line"] <= b for a, b in s.spans)]  # fmt: skip
         hits.sort(key=lambda f: (f.get("patch") is None, f["line"], f["rule"]))
         if not hits:
-            out.append(Outcome(s, False, False, False, note=_why_missed(s, here, swept, skipped)))
+            note = _why_missed(s, here, in_file.get(s.file, []), swept, skipped)
+            out.append(Outcome(s, False, False, False, note=note))
             continue
         hit = hits[0]
         pid = hit.get("patch") or ""
@@ -475,16 +492,24 @@ def score(sites: Iterable[Site], report: dict, old: Path) -> list[Outcome]:  # t
     return out
 
 
-def _why_missed(s: Site, here: list[dict], swept: set[str], skipped: dict[str, str]) -> str:  # type: ignore[type-arg]
+def _why_missed(s: Site, here: list[dict], in_file: list[dict], swept: set[str],  # type: ignore[type-arg]
+                skipped: dict[str, str]) -> str:  # fmt: skip
+    """What the sweep said near a site it missed, so that misses can be grouped by cause."""
     if s.file not in swept:
         return "file not swept (in no module that creates or binds a drm_device)"
     if s.file in skipped:
         return f"file skipped ({skipped[s.file]})"
+    notes = []
     if here:
-        return "other findings in the function: " + ", ".join(
-            sorted({f"{f['rule']}@{f['line']}" for f in here})
-        )
-    return "no finding in the function"
+        notes.append("other findings in the function: "
+                     + ", ".join(sorted({f"{f['rule']}@{f['line']}" for f in here})))  # fmt: skip
+    else:
+        notes.append("no finding in the function")
+    elsewhere = sorted({f"{f['rule']}@{f['function']}:{f['line']}" for f in in_file
+                        if f["rule"] in RULES_OF[s.kind] and f["function"] != s.function})  # fmt: skip
+    if elsewhere:
+        notes.append("the kind's rules elsewhere in the file: " + ", ".join(elsewhere))
+    return "; ".join(notes)
 
 
 # -- output --------------------------------------------------------------------------
@@ -534,6 +559,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--report", type=Path, help="a `sweep --format json` report of OLD to use instead")
     ap.add_argument("--json", action="store_true", help="print JSON instead of text")
+    ap.add_argument("--whole", action="store_true",
+                    help="sweep the whole tree, not only the driver directories that hold sites")  # fmt: skip
+    ap.add_argument("--save-report", type=Path, help="also write the sweep's JSON report here")
     args = ap.parse_args(argv)
     for t in (args.old, args.new):
         if not (t / "Makefile").is_file() or not (t / "drivers/gpu/drm").is_dir():
@@ -547,7 +575,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"upstream.py: {args.report}: {e}", file=sys.stderr)
             return 2
     else:
-        report = sweep_report(args.old, args.jobs)
+        report = sweep_report(args.old, args.jobs, () if args.whole else site_paths(sites))
+        if args.save_report:
+            args.save_report.write_text(json.dumps(report))
     outcomes = score(sites, report, args.old)
     if args.json:
         doc = {"old": str(args.old), "new": str(args.new), "table": table(outcomes),
