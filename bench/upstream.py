@@ -513,6 +513,14 @@ def _why_missed(s: Site, here: list[dict], in_file: list[dict], swept: set[str],
 
 
 # -- output --------------------------------------------------------------------------
+def _cause(note: str) -> str:
+    if note.startswith(("file not swept", "file skipped")):
+        return note.split(" (")[0]
+    if "the kind's rules elsewhere in the file" in note:
+        return "the kind's rules report it elsewhere in the file (another function or line)"
+    return "no finding of the kind's rules in the file"
+
+
 def table(outcomes: Sequence[Outcome]) -> list[dict]:  # type: ignore[type-arg]
     rows = []
     for kind in (*KINDS, "all"):
@@ -537,6 +545,11 @@ def render(outcomes: Sequence[Outcome], old: Path, new: Path) -> str:
         lines.append(f"{r['kind']:18} {r['sites']:5} {r['found']:5} {_pct(r['found'], r['sites']):>7} "
                      f"{r['patched']:7} {r['same_fix']:8}")  # fmt: skip
     misses = [o for o in outcomes if not o.found]
+    causes: dict[str, int] = {}
+    for o in misses:
+        causes[_cause(o.note)] = causes.get(_cause(o.note), 0) + 1
+    lines += ["", "misses by what the sweep said:"]
+    lines += [f"  {n:4}  {why}" for why, n in sorted(causes.items(), key=lambda x: (-x[1], x[0]))]
     lines += ["", f"misses ({len(misses)}):"]
     for o in misses:
         lines.append(f"  {o.site.kind:17} {o.site.where()}  {o.site.change()}  [{o.note}]")
