@@ -308,7 +308,10 @@ def _file_sites(old_rel: str, new_rel: str, old_text: bytes, new_text: bytes) ->
     sites: list[Site] = []
     for name in sorted(set(old_fns) & set(new_fns)):
         (o1, o2), (n1, n2) = old_fns[name], new_fns[name]
-        hunks = _hunks(old_lines[o1 - 1 : o2], new_lines[n1 - 1 : n2], o1, n1)
+        body = old_lines[o1 - 1 : o2]
+        if not any(c in REMOVED for x in body for c in _calls(x)) or body == new_lines[n1 - 1 : n2]:
+            continue  # nothing upstream could have converted here
+        hunks = _hunks(body, new_lines[n1 - 1 : n2], o1, n1)
         for call, line in (x for h in hunks for x in h.removed if x[0] == "drm_mode_config_cleanup"):
             if cleanups_dropped:
                 sites.append(_site("drmm-mode-config", (old_rel, new_rel, name), [(call, line)], "", 0,

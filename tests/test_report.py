@@ -371,7 +371,7 @@ def test_explain_unknown_rule() -> None:
     assert res.output == (
         "drmm-refactor: unknown rule nope: known rules are devm-action-on-drm, devm-drm-memory, "
         "devm-drm-private, devm-mode-object, double-put, unbound-parent, unguarded-hw-access, "
-        "unmanaged-mode-config, unmanaged-mutex, unregister-without-unplug\n"
+        "unmanaged-mode-config, unmanaged-mode-object, unmanaged-mutex, unregister-without-unplug\n"
     )
 
 

@@ -145,3 +145,5 @@ def test_rules_run_standalone_as_under_coccicheck(corpus_tree: Path, spatch: Spa
     assert ("devm-drm-private", "drivers/gpu/drm/legacyfb/legacyfb.c", 21) in found
     assert ("unmanaged-mode-config", "drivers/gpu/drm/oldcrtc/oldcrtc.c", 90) in found
     assert ("devm-action-on-drm", "drivers/gpu/drm/oldcrtc/oldcrtc.c", 94) in found
+    # the init whose funcs table's hook cleans up and frees, in the same file
+    assert ("unmanaged-mode-object", "drivers/gpu/drm/oldcrtc/oldcrtc.c", 104) in found
