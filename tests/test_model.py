@@ -27,7 +27,7 @@ def test_corpus_drivers(corpus_tree: Path) -> None:
     assert set(got) == {"bufdisp", "cleandisp", "compdisp", "corpdisp", "legacyfb", "legacylcd", "oldcrtc",
                         "pipedisp", "rootdemo", "rootgroup", "splitcrtc", "putpanel", "tinypanel",
                         "wrapdev_core", "wrapdev_pci", "compdisp_lvds", "trapdisp", "keepdisp", "mastdisp",
-                        "mastdisp_dsi", "guarddisp", "plugdisp"}  # fmt: skip
+                        "mastdisp_dsi", "guarddisp", "plugdisp", "handobj"}  # fmt: skip
     assert {name: got[name] for name in ("corpdisp", "legacyfb", "putpanel", "tinypanel", "wrapdev_core",
                                          "wrapdev_pci")} == {
         "corpdisp": [("devm_drm_dev_alloc", "devm_drm_dev_alloc", f"{drm}/corpdisp/corpdisp_drv.c", 15,
