@@ -127,7 +127,7 @@ def test_cli_drivers_text_defaults_to_corpus(tmp_path: Path, monkeypatch: pytest
     assert res.output.splitlines()[0].startswith("Linux 7.2.0-corpus at ")
     assert "wrapdev_device_create -> devm_drm_dev_alloc" in res.output
     assert (
-        "20 drivers create a drm_device (18 with devm_drm_dev_alloc, 0 in test code), 2 component"
+        "21 drivers create a drm_device (19 with devm_drm_dev_alloc, 0 in test code), 2 component"
         in res.output
     )
 
