@@ -58,7 +58,13 @@ if TOOL:
 
 // make coccicheck: the init's funcs table, in this file, has a hook that cleans
 // the object up and frees memory by hand.
-@hook depends on report@
+@script:python kernel depends on r@
+p << r.p;
+@@
+if TOOL:
+    cocci.include_match(False)  # drmm-refactor decides with its index: skip the hook match
+
+@hook depends on report && kernel@
 identifier H;
 identifier c = {drm_crtc_cleanup, drm_plane_cleanup, drm_encoder_cleanup, drm_connector_cleanup};
 expression E;
