@@ -660,17 +660,20 @@ def _is_drm_lifetime(c: Classifier, facts: Facts, m: Match, var: str) -> bool:
 
 
 def _freed_elsewhere(c: Classifier, facts: Facts, m: Match, var: str, init_fn: str, hook: str) -> str:
-    """A function of the module (not the init's, whose kfree() unwinds errors, nor the hook)
-    that kfree()s memory of the type `var` has at the init."""
+    """A function of the module's removal path (.remove/.unbind and what they call; not the
+    init's, whose kfree() unwinds errors, nor the hook) that kfree()s memory of the type
+    `var` has at the init.  A kfree() in another init's error path or in a hook's helper
+    is not the removal freeing this object."""
     ctype = c.resolver(facts.index, m.file, m.line).type_of(var)
     if not ctype.known or ctype.name == "struct drm_device" or ctype.name in facts.private:
         return ""
+    removal = guards.analyse(c, facts).removal()
     for file in facts.driver.module.files:
         if b"kfree" not in c.data(file):
             continue
         src, tree = c.source(file)
         for x in cindex.calls(src, ["kfree"], tree):
-            if x.function in (init_fn, hook, "") or not x.args:
+            if x.function in (init_fn, hook, "") or x.function not in removal or not x.args:
                 continue
             t = c.resolver(facts.index, file, x.line).type_of(x.args[0])
             if t.known and t.name == ctype.name and t.pointer == ctype.pointer:

@@ -18,6 +18,11 @@ struct handobj_overlay {
 	unsigned int zpos;
 };
 
+struct handobj_cursor {
+	struct drm_plane base;
+	int size;
+};
+
 struct handobj_panel_out {
 	struct drm_connector connector;
 	int width_mm;

@@ -84,6 +84,43 @@ static int handobj_overlay_create(struct handobj_device *hdev)
 	return 0;
 }
 
+/*
+ * Two cursor planes, each unwinding its own allocation: a kfree() in one init's error path
+ * is not the removal freeing the other.
+ */
+static int handobj_cursor_create(struct handobj_device *hdev)
+{
+	struct handobj_cursor *cur;
+	int ret;
+
+	cur = kzalloc(sizeof(*cur), GFP_KERNEL);
+	if (!cur)
+		return -ENOMEM;
+	// ok: unmanaged-mode-object
+	ret = drm_universal_plane_init(&hdev->drm, &cur->base, 1, &handobj_overlay_funcs,
+				       handobj_formats, 1, NULL, DRM_PLANE_TYPE_CURSOR, NULL);
+	if (ret)
+		kfree(cur);
+	return ret;
+}
+
+static int handobj_spare_cursor_create(struct handobj_device *hdev)
+{
+	struct handobj_cursor *spare;
+	int ret;
+
+	spare = kzalloc(sizeof(*spare), GFP_KERNEL);
+	if (!spare)
+		return -ENOMEM;
+	spare->size = 32;
+	// ok: unmanaged-mode-object
+	ret = drm_universal_plane_init(&hdev->drm, &spare->base, 1, &handobj_overlay_funcs,
+				       handobj_formats, 1, NULL, DRM_PLANE_TYPE_CURSOR, NULL);
+	if (ret)
+		kfree(spare);
+	return ret;
+}
+
 int handobj_kms_init(struct handobj_device *hdev)
 {
 	struct drm_device *drm = &hdev->drm;
@@ -120,6 +157,11 @@ int handobj_kms_init(struct handobj_device *hdev)
 	encoder = handobj_encoder_create(hdev, 0);
 	if (IS_ERR(encoder))
 		return PTR_ERR(encoder);
+	ret = handobj_cursor_create(hdev);
+	if (!ret)
+		ret = handobj_spare_cursor_create(hdev);
+	if (ret)
+		return ret;
 	return handobj_overlay_create(hdev);
 }
 
