@@ -2,7 +2,7 @@
 /// Mode objects (CRTCs, planes, encoders, connectors, writeback connectors)
 /// set up with drm_*_init() in kzalloc() memory whose cleanup the driver
 /// writes by hand: a .destroy hook that calls drm_*_cleanup() and kfree(), or
-/// a kfree() of the memory outside the hook (at unbind, say).  The hook runs
+/// a kfree() of the memory outside the hook, on the removal path.  The hook runs
 /// whenever the mode configuration is cleaned up, at unbind in a driver that
 /// does that by hand, and memory freed outside the hook goes while the
 /// drm_device still lists the object; the drmm_ allocators and inits tie the
