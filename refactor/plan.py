@@ -35,6 +35,8 @@ NO_PATCH = {
     "devm-drm-private": "embedding the drm_device in the private struct changes every use of "
     "its pointer and the driver's put: convert to devm_drm_dev_alloc() by hand",
     "unbound-parent": "report only: the parent device needs a bound driver",
+    "unmanaged-mode-object": "the drmm-alloc family does not yet convert objects in kzalloc() memory "
+    "with a hand-written cleanup: allocate them with the drmm_ helper and drop the hook by hand",
 }
 
 # mode object kind -> {unmanaged init: (managed replacement, index of the funcs argument)}

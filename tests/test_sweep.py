@@ -69,7 +69,7 @@ def test_cli_sweep_json_and_exit_status(corpus_tree: Path, tmp_path: Path) -> No
     assert puts == {("drivers/gpu/drm/tiny/putpanel.c", 27), ("drivers/gpu/drm/tiny/putpanel.c", 40)}
     assert {f["rule"] for f in doc["findings"]} == {r["id"] for r in doc["rules"]}
     assert all(f["fix"] and f["message"] and f["function"] for f in doc["findings"])
-    assert doc["skipped"] == [] and doc["stats"]["drivers"] == 25
+    assert doc["skipped"] == [] and doc["stats"]["drivers"] == 26
 
 
 def test_cli_sweep_clean_exit_0(corpus_tree: Path) -> None:
@@ -145,3 +145,5 @@ def test_rules_run_standalone_as_under_coccicheck(corpus_tree: Path, spatch: Spa
     assert ("devm-drm-private", "drivers/gpu/drm/legacyfb/legacyfb.c", 21) in found
     assert ("unmanaged-mode-config", "drivers/gpu/drm/oldcrtc/oldcrtc.c", 90) in found
     assert ("devm-action-on-drm", "drivers/gpu/drm/oldcrtc/oldcrtc.c", 94) in found
+    # the init whose funcs table's hook cleans up and frees, in the same file
+    assert ("unmanaged-mode-object", "drivers/gpu/drm/oldcrtc/oldcrtc.c", 104) in found

@@ -100,6 +100,7 @@ static int oldcrtc_probe(struct platform_device *pdev)
 	if (!ocrtc)
 		return -ENOMEM;
 	ocrtc->regs = odev->mmio;
+	// expect: unmanaged-mode-object
 	ret = drm_crtc_init_with_planes(&odev->drm, &ocrtc->base, NULL, NULL,
 					&oldcrtc_crtc_funcs, NULL);
 	if (ret) {
