@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from refactor import proc
+from refactor import prereqs, proc
 from refactor.cache import cache_dir
 from refactor.errors import RefactorError
 from refactor.spatch import Rule, Spatch
@@ -159,6 +159,8 @@ def prepare_build(tree: Path, work: Path, arch: str = "x86_64", jobs: int = 2) -
     build = cache_dir() / "build" / f"{tree.name}-{name}-{arch}-allmodconfig"
     env = _arch_env(arch)
     if not (build / "include/generated/autoconf.h").is_file():
+        if why := prereqs.check((arch,), git=_is_git(work)):
+            raise RefactorError(why)  # before make: its Error 127 names no package
         build.mkdir(parents=True, exist_ok=True)
         for target in (["allmodconfig"], [f"-j{jobs}", "prepare"]):
             res = proc.run(["make", f"O={build}", *env, *target], cwd=work, timeout=3600)
@@ -380,7 +382,7 @@ def verify(
     _arch_env(arch)  # an unknown or missing cross compiler is the user's error
     cache = ResultCache(cache_dir() / "results", enabled=use_cache)
     checks: list[Checked] = []
-    why = unverifiable(tree)
+    why = unverifiable(tree, arch)
     if why:
         return [Checked(c.id, "not-checked", why, (), 0.0) for c in candidates], 0, 0.0
     with scratch(tree) as work:
@@ -433,15 +435,11 @@ def verify(
     return checks, cache.hits, time.monotonic() - start
 
 
-def unverifiable(tree: Path) -> str:
+def unverifiable(tree: Path, arch: str = "x86_64") -> str:
     """Why patches for `tree` cannot be verified here ("" when they can)."""
     if not (tree / "Makefile").is_file() or not (tree / "scripts/checkpatch.pl").is_file():
         return "the tree is not a kernel source tree that builds: no Makefile or scripts/checkpatch.pl"
-    tools = ["make", "gcc", "perl", "git" if (tree / ".git").exists() else "patch", "cp"]
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        return f"verification needs {', '.join(missing)}, not found on PATH"
-    return ""
+    return prereqs.check((arch,), git=(tree / ".git").exists())
 
 
 def _undo(tree: Path, work: Path, applied: list[str]) -> None:
