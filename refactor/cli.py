@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from refactor import __version__, model, output, proc, report
+from refactor.bundled import bundled
 from refactor.errors import Interrupted, RefactorError
 from refactor.lock import tree_lock
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from refactor.sweep import Progress, SweepResult
     from refactor.verify import Checked
 
-CORPUS_TREE = Path(__file__).resolve().parent.parent / "corpus" / "tree"
+CORPUS_TREE = bundled("corpus", "tree")
 
 
 def find_tree(tree: str | None) -> Path:

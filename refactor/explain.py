@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refactor import render
+from refactor.bundled import bundled
 from refactor.errors import RefactorError
 from refactor.spatch import Rule
 from refactor.sweep import confidence, load_rules
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+CORPUS = bundled("corpus")
 _MARK = re.compile(r"//\s*expect:\s*([\w-]+)\s*$")
 WIDTH = 88
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from refactor import cindex
+from refactor.bundled import bundled
 from refactor.classify import Classifier
 from refactor.errors import RefactorError
 from refactor.model import Driver, TreeModel, unreadable
@@ -24,7 +25,7 @@ from refactor.spatch import FileResult, FileStatus, Rule, Spatch, check_rules, r
 if TYPE_CHECKING:
     from refactor.treecache import SweepCache
 
-RULES_DIR = Path(__file__).resolve().parent.parent / "semantic_patches"
+RULES_DIR = bundled("semantic_patches")
 
 # Fixes of rules that need no struct knowledge (the others are chosen in classify.py).
 FIXES: dict[str, str] = {

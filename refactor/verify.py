@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from refactor import proc
+from refactor import prereqs, proc
 from refactor.build import FORMAT as _FORMAT
 from refactor.build import Build, Builds, ResultCache, arch_env, compile_file
 from refactor.cache import cache_dir
@@ -261,7 +261,7 @@ def verify(
         arch_env(arch)  # an unknown or missing cross compiler is the user's error
     cache = ResultCache(cache_dir() / "results", enabled=use_cache)
     checks: list[Checked] = []
-    why = unverifiable(tree)
+    why = unverifiable(tree, arch)
     if why:
         return [Checked(c.id, "not-checked", why, (), 0.0) for c in candidates], 0, 0.0
     with scratch(tree) as work:
@@ -336,15 +336,13 @@ def _choose(work: Path, builds: Builds, directory: str, symbol: str, files: Sequ
         skip.append(build.arch)
 
 
-def unverifiable(tree: Path) -> str:
-    """Why patches for `tree` cannot be verified here ("" when they can)."""
+def unverifiable(tree: Path, arch: str = "") -> str:
+    """Why patches for `tree` cannot be verified here ("" when they can).  With no `arch`
+    (each driver built for its own), the host's build tools are checked here and a cross
+    compiler when a driver's build directory is prepared."""
     if not (tree / "Makefile").is_file() or not (tree / "scripts/checkpatch.pl").is_file():
         return "the tree is not a kernel source tree that builds: no Makefile or scripts/checkpatch.pl"
-    tools = ["make", "gcc", "perl", "git" if (tree / ".git").exists() else "patch", "cp"]
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        return f"verification needs {', '.join(missing)}, not found on PATH"
-    return ""
+    return prereqs.check((arch or "x86_64",), git=(tree / ".git").exists())
 
 
 def _undo(tree: Path, work: Path, applied: list[str]) -> None:
