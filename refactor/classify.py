@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import tree_sitter
 
-from refactor import cindex, guards, structs
+from refactor import cindex, guards, lifetime, structs
 from refactor.model import Driver, TreeModel, read_source
 from refactor.spatch import Match
 from refactor.structs import CType, Resolver, StructDef, StructIndex, member_of
@@ -168,6 +168,7 @@ class Classifier:
         self._calls: dict[tuple[str, str], list[cindex.Call]] = {}
         self.guards: dict[str, guards.Analysis] = {}  # guards.analyse() per module
         self._called: dict[str, dict[str, set[str]]] = {}
+        self._lifetimes: dict[str, lifetime.Module] = {}
 
     # -- files ------------------------------------------------------------------------
     def data(self, rel: str) -> bytes:
@@ -278,6 +279,21 @@ class Classifier:
         facts.reachable = frozenset(seen)
         self._facts[driver.module.path] = facts
         return facts
+
+    def lifetime(self, driver: Driver) -> lifetime.Module:
+        """The lifetime model of every .c/.h file in the driver's module directories (so
+        that the components of a component driver are in it), built once per sweep."""
+        key = driver.module.path
+        if key not in self._lifetimes:
+            files = {}
+            for d in sorted({os.path.dirname(f) for f in driver.module.files}):
+                try:
+                    names = sorted(p.name for p in (self.root / d).iterdir() if p.suffix in (".c", ".h"))
+                except OSError:
+                    names = []
+                files.update({f"{d}/{n}": self.data(f"{d}/{n}") for n in names})
+            self._lifetimes[key] = lifetime.Module(files, self.core_index())
+        return self._lifetimes[key]
 
     def resolver(self, index: StructIndex, file: str, line: int) -> Resolver:
         data, tree = self.source(file)
@@ -405,13 +421,25 @@ def _drm_memory(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> 
 
 
 def _mode_config(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
-    fix = _needs(
-        c,
-        "drmm_mode_config_init",
-        "use drmm_mode_config_init(); drop drm_mode_config_cleanup() only where everything it "
-        "cleans up is drm-managed",
-    )
-    return Verdict(f"drm_mode_config_init() leaves the cleanup to the driver's own paths{_how(facts)}", fix)
+    """A manual drm_mode_config_cleanup() on the removal or an error path of a tree where
+    the mode config is managed anyway (drm_mode_config_init() wraps drmm_mode_config_init());
+    one in a drm_driver.release hook or a drmm_ action runs at the final put and is right."""
+    if not c.api("drmm_mode_config_init"):
+        return None
+    found = next((x for x in c.lifetime(facts.driver).cleanups
+                  if x.site.file == m.file and x.site.line == m.line), None)  # fmt: skip
+    if found is None or found.path == "release":
+        return None
+    if found.path == "error":
+        why = ("the managed mode config already cleans up at the final drm_dev_put(), and this call "
+               "runs the .destroy hook of every mode object, which drmm_ objects must not have")  # fmt: skip
+    else:
+        why = ("the mode objects are torn down at unbind while an open file can still reach them; the "
+               "managed mode config already cleans up at the final drm_dev_put()")  # fmt: skip
+    fix = ("remove every manual drm_mode_config_cleanup() of the driver, once every mode object lives in "
+           "drm-lifetime memory without a .destroy hook")  # fmt: skip
+    return Verdict(f"drm_mode_config_cleanup() by hand in {found.where()}: {why}{_how(facts)}", fix,
+                   (("path", found.path),))  # fmt: skip
 
 
 def _mutex(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:

@@ -10,12 +10,11 @@ finding.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from refactor import cindex
+from refactor import cindex, lifetime
 from refactor.cfunc import Function
 from refactor.classify import DRMM_OF, MODE_OBJECTS, Classifier, Facts
 from refactor.model import Driver
@@ -50,6 +49,18 @@ INITS: dict[str, dict[str, tuple[str, int]]] = {
     },  # fmt: skip
     "plane": {"drm_universal_plane_init": ("drmm_universal_plane_alloc", 3)},
 }
+# drmm_ inits of mode objects: their cleanup is registered when they run
+DRMM_OBJECT_INITS = (
+    "drmm_crtc_alloc_with_planes",
+    "drmm_crtc_init_with_planes",
+    "drmm_universal_plane_alloc",
+    "drmm_encoder_alloc",
+    "drmm_simple_encoder_alloc",
+    "drmm_encoder_init",
+    "drmm_connector_init",
+    "drmm_writeback_connector_init",
+    "drmm_connector_hdmi_init",
+)
 CLEANUPS = {"CRTC": "drm_crtc_cleanup", "encoder": "drm_encoder_cleanup",
             "connector": "drm_connector_cleanup", "plane": "drm_plane_cleanup"}  # fmt: skip
 _MANAGED_WRAPPER = re.compile(
@@ -80,6 +91,7 @@ class Plan:
     findings: tuple[str, ...]  # ids of the findings the plan fixes
     ops: tuple[Op, ...]
     refused: tuple[tuple[str, str], ...]  # (finding id, why no patch)
+    by_finding: tuple[tuple[str, tuple[Op, ...]], ...] = ()  # the ops each finding needs
 
 
 class Refusal(Exception):
@@ -174,6 +186,8 @@ class Planner:
     # -- families -----------------------------------------------------------------------
     def plan(self, driver: Driver, family: str, findings: Sequence[Finding]) -> Plan:
         facts = self.c.facts(driver)
+        if family == "drmm-mode-config":
+            return self._mode_config_plan(driver, findings)
         planned: dict[str, list[Op]] = {}
         refused: list[tuple[str, str]] = []
         planner = getattr(self, "_" + family.replace("-", "_"))
@@ -197,7 +211,68 @@ class Planner:
         for new in [*planned.values(), extra]:
             ops.extend(o for o in new if o not in ops)
         rules = tuple(sorted({f.rule for f in findings if f.id in planned}))
-        return Plan(driver.name, family, rules, tuple(planned), tuple(ops), tuple(refused))
+        return Plan(driver.name, family, rules, tuple(planned), tuple(ops), tuple(refused),
+                    tuple((fid, tuple(o)) for fid, o in planned.items()))  # fmt: skip
+
+    # -- commits ------------------------------------------------------------------------
+    def commits(self, driver: Driver, plans: Sequence[Plan], findings: Sequence[Finding]) -> list[Plan]:
+        """One commit per logical change: the drmm-alloc plan takes the manual mode-config
+        cleanups it drops (their findings with them) and the locks of the structs it moves
+        to drm-managed memory (a struct and its locks change lifetime together)."""
+        alloc = next((p for p in plans if p.family == "drmm-alloc" and p.ops), None)
+        if alloc is None:
+            return list(plans)
+        by_id = {f.id: f for f in findings}
+        dropped = {(o.file, o.code) for o in alloc.ops if o.kind == "cleanup"}
+        structs = self._converted_structs(driver, [by_id[i] for i in alloc.findings if i in by_id])
+        m = self.c.lifetime(driver)
+        locks = {(x.site.file, x.site.line): x.struct for x in m.locks}
+        taken: dict[str, tuple[Op, ...]] = {}
+        rules = set(alloc.rules)
+        out: list[Plan] = []
+        for p in plans:
+            if p is alloc:
+                continue
+            if p.family == "drmm-mode-config":
+                moved = [f.id for f in map(by_id.get, (*p.findings, *dict(p.refused))) if f is not None
+                         and (f.file, self.code(f.file, f.line)) in dropped]  # fmt: skip
+            elif p.family == "drmm-mutex":
+                moved = [i for i in p.findings if locks.get((by_id[i].file, by_id[i].line)) in structs]
+            else:
+                moved = []
+            if not moved:
+                out.append(p)
+                continue
+            ops = dict(p.by_finding)
+            taken.update({i: ops.get(i, ()) for i in moved})
+            rules |= {by_id[i].rule for i in moved}
+            rest = tuple(i for i in p.findings if i not in moved)
+            keep = [o for i in rest for o in ops.get(i, ())] if p.family != "drmm-mode-config" else []
+            if rest or any(i not in moved for i, _ in p.refused):
+                out.append(Plan(p.driver, p.family, p.rules if rest else (), rest,
+                                tuple(dict.fromkeys(keep)) if p.family != "drmm-mode-config" else
+                                (p.ops if rest else ()), tuple(r for r in p.refused if r[0] not in moved),
+                                tuple(x for x in p.by_finding if x[0] in rest)))  # fmt: skip
+        extra = [o for ops in taken.values() for o in ops if o not in alloc.ops]
+        merged = Plan(alloc.driver, alloc.family, tuple(sorted(rules)), (*alloc.findings, *taken),
+                      alloc.ops + tuple(dict.fromkeys(extra)), alloc.refused,
+                      alloc.by_finding + tuple(taken.items()))  # fmt: skip
+        return [merged, *out]
+
+    def _converted_structs(self, driver: Driver, findings: Sequence[Finding]) -> set[str]:
+        """The structs whose memory the drmm-alloc findings move to drm-managed memory."""
+        m = self.c.lifetime(driver)
+        out = set()
+        for f in findings:
+            if f.rule == "devm-mode-object" and dict(f.data).get("struct"):
+                out.add(dict(f.data)["struct"])
+                continue
+            for call in cindex.calls(self.c.data(f.file), DRMM_OF):
+                if call.line == f.line and call.assigned_to:
+                    struct = m.struct_of(f.file, f.line, call.assigned_to)
+                    if struct:
+                        out.add(struct)
+        return out
 
     def _double_put(self, facts: Facts, f: Finding) -> list[Op]:
         self.call_at(f.file, f.line, ["drm_dev_put"])
@@ -206,23 +281,6 @@ class Planner:
         if stmt is None or stmt.type != "expression_statement":
             raise Refusal("the drm_dev_put() is not a statement of its own")
         return [self.op("put", f.file, f.line)]
-
-    def _drmm_mode_config(self, facts: Facts, f: Finding) -> list[Op]:
-        if not self.c.api("drmm_mode_config_init"):
-            raise Refusal("the tree does not declare drmm_mode_config_init()")
-        self.call_at(f.file, f.line, ["drm_mode_config_init"])
-        fn = self.function(f.file, f.line)
-        stmt = fn.statement_at(f.line)
-        if (
-            stmt is not None
-            and stmt.type == "expression_statement"
-            and norm(fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace")).startswith(
-                "drm_mode_config_init("
-            )
-        ):
-            var, exit_, declare = self.error_handling(f.file, f.line)
-            return [self.op("mode-config-checked", f.file, f.line, var=var, exit=exit_), *declare]
-        return [self.op("mode-config", f.file, f.line)]
 
     def _drmm_mutex(self, facts: Facts, f: Finding) -> list[Op]:
         if not self.c.api("drmm_mutex_init"):
@@ -527,46 +585,95 @@ class Planner:
     def _mode_config_cleanup(self, driver: Driver, findings: Sequence[Finding],
                              planned: dict[str, list[Op]]) -> tuple[list[Op], str]:  # fmt: skip
         """drmm_ inits forbid `.destroy`, which a manual drm_mode_config_cleanup() calls: drop
-        those calls too when every mode object of the driver becomes drm-managed; otherwise
+        those calls too when every mode object of the driver becomes drm-lifetime; otherwise
         say why the mode-object fixes cannot be made."""
-        if not any(o.kind.startswith(("init-", "plane-init-")) for ops in planned.values() for o in ops):
+        converted = {(o.file, o.code) for ops in planned.values() for o in ops
+                     if o.kind.startswith(("init-", "plane-init-"))}  # fmt: skip
+        if not converted:
             return [], ""
-        foreign = self._foreign_cleanup(driver)
-        if foreign:
-            return [], (
-                f"{foreign} (another module of this driver) calls drm_mode_config_cleanup() by hand, "
-                "which calls the .destroy hooks the drmm_ helpers forbid: convert it first"
-            )
-        cleanups = [(file, call) for file in driver.module.files
-                    for call in cindex.calls(self.c.data(file), ["drm_mode_config_cleanup"])]  # fmt: skip
-        if not cleanups:
+        m = self.c.lifetime(driver)
+        if not [x for x in m.cleanups if x.path != "release"]:
             return [], ""
         if any(f.rule == "devm-mode-object" and f.id not in planned for f in findings):
             return [], (
                 "the driver calls drm_mode_config_cleanup() by hand, which needs the .destroy "
                 "hooks the drmm_ helpers forbid, and not all its mode objects can be converted"
             )
-        if not self.managed_mode_config and not self.c.calls(driver, "drmm_mode_config_init"):
-            return [], "the driver's mode config is not drm-managed, so drm_mode_config_cleanup() must stay"
-        return [self.op("cleanup", file, call.line) for file, call in cleanups], ""
+        try:
+            return self.cleanup_removal(driver, "cleanup", converted), ""
+        except Refusal as refusal:
+            return [], ("the driver calls drm_mode_config_cleanup() by hand, which must go with the drmm_ "
+                        f"inits, but {refusal}")  # fmt: skip
 
-    def _foreign_cleanup(self, driver: Driver) -> str:
-        """For a component module (whose drm_device another module creates): a .c file
-        next to its own, in another module (the master, say), that calls
-        drm_mode_config_cleanup(); "" when there is none."""
-        if driver.role != "component":
-            return ""
-        mine = set(driver.module.files)
-        for d in sorted({os.path.dirname(f) for f in mine}):
-            try:
-                names = sorted(p.name for p in (self.c.root / d).iterdir() if p.suffix == ".c")
-            except OSError:
+    def cleanup_removal(self, driver: Driver, kind: str, converted: set[tuple[str, str]]) -> list[Op]:
+        """The ops that drop every manual drm_mode_config_cleanup() of the driver (error and
+        removal paths), after proving that it is safe: the mode config is managed, every
+        mode object of the driver's directories lives in drm-lifetime memory without a
+        `.destroy` that does more than clean up (or is among `converted`, (file, code) of
+        the init calls the same commit converts), and the managed mode config is set up
+        before the drmm_ object inits (so that the release, last in first out, finds the
+        objects already gone)."""
+        if not self.c.api("drmm_mode_config_init"):
+            raise Refusal("the tree does not declare drmm_mode_config_init()")
+        if not self.managed_mode_config and self.c.calls(driver, "drm_mode_config_init"):
+            raise Refusal("drm_mode_config_init() does not wrap drmm_mode_config_init() in this tree, "
+                          "so the cleanup belongs to the driver")  # fmt: skip
+        m = self.c.lifetime(driver)
+        for obj in m.mode_objects:
+            if (obj.site.file, self.code(obj.site.file, obj.site.line)) in converted:
                 continue
-            for name in names:
-                rel = f"{d}/{name}"
-                if rel not in mine and b"drm_mode_config_cleanup(" in self.c.data(rel):
-                    return rel
-        return ""
+            why = m.blocker(obj)
+            if why:
+                raise Refusal(f"{why}: make it drm-lifetime (drmm_*_alloc(), or drmm_kzalloc() and a "
+                              "drmm_ init) first")  # fmt: skip
+        self._managed_first(driver, m)
+        ops = []
+        mine = set(driver.module.files)
+        for c in m.cleanups:
+            if c.path == "release":
+                continue
+            if c.site.file not in mine:
+                raise Refusal(f"{c.site.file} (another module of this driver) also calls "
+                              "drm_mode_config_cleanup() by hand: convert both together by hand")  # fmt: skip
+            fn = self.function(c.site.file, c.site.line)
+            stmt = fn.statement_at(c.site.line)
+            labeled = stmt is not None and stmt.parent is not None and stmt.parent.type == "labeled_statement"
+            if stmt is None or stmt.type != "expression_statement" or (
+                    labeled and stmt.parent.next_named_sibling is None):  # type: ignore[union-attr]  # fmt: skip
+                raise Refusal(f"the drm_mode_config_cleanup() at {c.site.file}:{c.site.line} is not a "
+                              "statement the patch can drop: remove it by hand")  # fmt: skip
+            ops.append(self.op(kind, c.site.file, c.site.line))
+        return ops
+
+    def _managed_first(self, driver: Driver, m: lifetime.Module) -> None:
+        """Refuse when a drmm_ mode-object init runs before the mode config is set up in the
+        same function (or in a function it calls before that)."""
+        inits = m.calls(["drm_mode_config_init", "drmm_mode_config_init"])
+        managed = m.calls(DRMM_OBJECT_INITS)
+        for rel, init in inits:
+            called = self.c.called_in_module(driver, init.function) or set()
+            for orel, obj in managed:
+                early = orel == rel and obj.function == init.function and obj.line < init.line
+                if not early and obj.function in called and obj.function != init.function:
+                    early = any(c.line < init.line for c in cindex.calls(self.c.data(rel), [obj.function])
+                                if c.function == init.function)  # fmt: skip
+                if early:
+                    raise Refusal(f"{obj.name}() at {orel}:{obj.line} runs before {init.name}() at {rel}:"
+                                  f"{init.line}: the release would clean the mode config up first")  # fmt: skip
+
+    def _mode_config_plan(self, driver: Driver, findings: Sequence[Finding]) -> Plan:
+        """Every manual drm_mode_config_cleanup() of the driver goes in one patch, or none."""
+        ids = tuple(f.id for f in findings)
+        try:
+            ops = self.cleanup_removal(driver, "mode-config-cleanup", set())
+        except Refusal as refusal:
+            return Plan(driver.name, "drmm-mode-config", (), (), (), tuple((i, str(refusal)) for i in ids))
+        wanted = {(o.file, o.code) for o in ops}
+        stray = [f for f in findings if (f.file, self.code(f.file, f.line)) not in wanted]
+        refused = tuple((f.id, "the tool found no manual cleanup to drop at this line") for f in stray)
+        fixed = tuple(i for i in ids if i not in dict(refused))
+        return Plan(driver.name, "drmm-mode-config", ("unmanaged-mode-config",) if fixed else (), fixed,
+                    tuple(ops) if fixed else (), refused)  # fmt: skip
 
 
 def _stmt_lines(fn: Function, line: int) -> int:

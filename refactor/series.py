@@ -257,11 +257,13 @@ def checked_text(check: Checked | None, arch: str) -> str:
     if check is None or check.verdict == "not-checked" and not check.stages:
         return "It was not verified" + (f" ({check.reason})." if check else ".")
     if check.verdict == "verified":
-        return (f"It applies, the files it touches build under {arch} allmodconfig with W=1 and no new "
+        return (f"It applies, breaks none of the lifetime invariants drmm-refactor checks, the files it "
+                f"touches build under {arch} allmodconfig with W=1 and no new "
                 "warning, checkpatch.pl --strict reports nothing new, and a re-sweep no longer reports "
                 "the problem.")  # fmt: skip
     if check.verdict == "not-built":
-        return (f"It applies and checkpatch.pl --strict reports nothing new; {arch} allmodconfig does not "
+        return (f"It applies, breaks none of the lifetime invariants drmm-refactor checks, and "
+                f"checkpatch.pl --strict reports nothing new; {arch} allmodconfig does not "
                 f"build the changed code ({check.reason}).")  # fmt: skip
     return f"It did not pass verification ({check.verdict}: {check.reason})."
 
@@ -299,7 +301,8 @@ def cover_text(series_commits: Sequence[Commit], spatch: str, arch: str, prerequ
         table.append(
             f"{c.patch.driver.ljust(width)}  {c.subject.split(': ')[-1]} ({n} finding{'s' * (n > 1)})"
         )
-    unverified = [f"{c.patch.driver} ({c.verdict})" for c in series_commits if c.verdict != "verified"]
+    unverified = [f"{c.patch.driver} ({c.verdict}{': ' + c.reason if c.verdict == 'unsafe' else ''})"
+                  for c in series_commits if c.verdict != "verified"]  # fmt: skip
     rules = sorted({r for c in series_commits for r in c.patch.rules})
     text = _env().get_template("cover.txt.j2").render(
         drivers=drivers, table=[" " + row for row in table], version=__version__,
