@@ -18,6 +18,7 @@ from refactor import cindex, lifetime
 from refactor.cfunc import Function
 from refactor.classify import DRMM_OF, MODE_OBJECTS, Classifier, Facts
 from refactor.model import Driver
+from refactor.structs import member_of
 from refactor.sweep import Finding
 
 # family -> the rules it fixes; the order is the order of the commits of a driver
@@ -219,10 +220,11 @@ class Planner:
         """One commit per logical change: the drmm-alloc plan takes the manual mode-config
         cleanups it drops (their findings with them) and the locks of the structs it moves
         to drm-managed memory (a struct and its locks change lifetime together)."""
+        by_id = {f.id: f for f in findings}
+        plans = [self._devm_locks(driver, p, by_id) if p.family == "drmm-mutex" else p for p in plans]
         alloc = next((p for p in plans if p.family == "drmm-alloc" and p.ops), None)
         if alloc is None:
             return list(plans)
-        by_id = {f.id: f for f in findings}
         dropped = {(o.file, o.code) for o in alloc.ops if o.kind == "cleanup"}
         structs = self._converted_structs(driver, [by_id[i] for i in alloc.findings if i in by_id])
         m = self.c.lifetime(driver)
@@ -259,6 +261,30 @@ class Planner:
                       alloc.by_finding + tuple(taken.items()))  # fmt: skip
         return [merged, *out]
 
+    def _devm_locks(self, driver: Driver, p: Plan, by_id: dict[str, Finding]) -> Plan:
+        """The locks in devm_ memory that no drmm-alloc patch of this driver moves: no
+        drmm_mutex_init() on memory freed at unbind."""
+        alloc = {s for f in by_id.values() if f.rule in FAMILIES["drmm-alloc"]
+                 for s in self._converted_structs(driver, [f])}  # fmt: skip
+        m = self.c.lifetime(driver)
+        blocked = []
+        for i in p.findings:
+            f = by_id[i]
+            lock = next((x for x in m.locks if (x.site.file, x.site.line) == (f.file, f.line)), None)
+            if lock is None:
+                continue
+            _, base = m.base(f.file, f.line, lock.lock)
+            if base and m.memory_of(base) == "devm" and base not in alloc and lock.struct not in alloc:
+                blocked.append((i, f"{lock.lock} lives in {base}, devm_ memory freed at unbind: a drmm_mutex_init() "
+                                   "release action would run on freed memory; move the memory to drmm_ first"))  # fmt: skip
+        if not blocked:
+            return p
+        gone = dict(blocked)
+        rest = tuple(i for i in p.findings if i not in gone)
+        ops = [o for i, os_ in p.by_finding if i in rest for o in os_]
+        return Plan(p.driver, p.family, p.rules if rest else (), rest, tuple(dict.fromkeys(ops)),
+                    p.refused + tuple(blocked), tuple(x for x in p.by_finding if x[0] in rest))  # fmt: skip
+
     def _converted_structs(self, driver: Driver, findings: Sequence[Finding]) -> set[str]:
         """The structs whose memory the drmm-alloc findings move to drm-managed memory."""
         m = self.c.lifetime(driver)
@@ -283,23 +309,92 @@ class Planner:
         return [self.op("put", f.file, f.line)]
 
     def _drmm_mutex(self, facts: Facts, f: Finding) -> list[Op]:
+        """drmm_mutex_init() for the lock and, in the same patch, every other mutex_init()
+        lock of the same struct, whose mutex_destroy() calls go: the locks of one object
+        change lifetime together.  Refused where drm lifetime is wrong for the lock."""
         if not self.c.api("drmm_mutex_init"):
             raise Refusal("the tree does not declare drmm_mutex_init()")
-        call = self.call_at(f.file, f.line, ["mutex_init", "devm_mutex_init"])
-        fn = self.function(f.file, f.line)
-        drm = self.drm_at(
-            facts, f.file, f.line, device=call.args[0] if call.name == "devm_mutex_init" else ""
-        )
-        stmt = fn.statement_at(f.line)
+        m = self.c.lifetime(facts.driver)
+        lock = next((x for x in m.locks if (x.site.file, x.site.line) == (f.file, f.line)), None)
+        if lock is None:
+            raise Refusal(f"no mutex_init() at {f.file}:{f.line}")
+        self._mutex_lifetime(facts.driver, m, lock)
+        ops = self._mutex_ops(facts, f.file, f.line)
+        mine = set(facts.driver.module.files)
+        for other in m.locks:
+            if other is lock or not lock.struct or other.struct != lock.struct or other.call != "mutex_init":
+                continue
+            if other.site.file not in mine:
+                raise Refusal(f"{other.lock} of the same {lock.struct} is set up in another module "
+                              f"({other.site.file}:{other.site.line}): convert the locks together by hand")  # fmt: skip
+            try:
+                ops += [o for o in self._mutex_ops(facts, other.site.file, other.site.line) if o not in ops]
+                ops += self._destroy_ops(m, other)
+            except Refusal as refusal:
+                raise Refusal(f"{other.lock} of the same {lock.struct} ({other.site.file}:{other.site.line}) must "
+                              f"change with it, but {refusal}") from None  # fmt: skip
+        return ops
+
+    def _mutex_lifetime(self, driver: Driver, m: lifetime.Module, lock: lifetime.Lock) -> None:
+        """Refuse drmm_mutex_init() where the lock's memory does not live as long as the
+        drm_device, or where the driver's own convention is to destroy locks at release."""
+        root, base = m.base(lock.site.file, lock.site.line, lock.lock)
+        for site, arg, struct in m.frees:
+            if struct and struct in (lock.struct, base):
+                name = site.code.split("(")[0]
+                raise Refusal(f"{struct} is freed by hand ({name}({arg}) in {site.function}(), {site.file}:"
+                              f"{site.line}): a drmm_mutex_init() release action would run on freed memory at "
+                              "the final drm_dev_put(); destroy the lock with mutex_destroy() before that "
+                              "free instead")  # fmt: skip
+        memory = m.memory_of(base) if base else "unknown"
+        if memory == "kmalloc":
+            raise Refusal(f"{base} is kmalloc'd memory the driver frees itself, not drm-lifetime memory: "
+                          "destroy the lock with mutex_destroy() where it is freed")  # fmt: skip
+        hook = self._release_hook(m)
+        if hook and m.calls(["mutex_destroy"]):
+            raise Refusal(f"the driver tears its software state down at drm release itself ({hook}(), its "
+                          "drm_driver.release hook) and destroys its locks with mutex_destroy(): destroy "
+                          f"{lock.lock} there too, as the driver does, rather than with drmm_mutex_init()")  # fmt: skip
+
+    def _release_hook(self, m: lifetime.Module) -> str:
+        """The `.release` hook of the driver's struct drm_driver, "" when it has none."""
+        for rel in sorted(m.files):
+            for table in re.finditer(r"struct drm_driver\s+\w+\s*=\s*\{(.*?)\n\};", m.text(rel), re.S):
+                hook = re.search(r"\.release\s*=\s*&?(\w+)", table.group(1))
+                if hook:
+                    return hook.group(1)
+        return ""
+
+    def _destroy_ops(self, m: lifetime.Module, lock: lifetime.Lock) -> list[Op]:
+        """Drop the mutex_destroy() calls of a lock that becomes drm-managed."""
+        _, member = member_of(lock.lock)
+        ops = []
+        for rel, call in m.calls(["mutex_destroy"]):
+            arg = call.args[0].lstrip("&").strip() if call.args else ""
+            container, mem = member_of(arg)
+            if mem != member or (container and m.struct_of(rel, call.line, container) != lock.struct):
+                continue
+            fn = self.function(rel, call.line)
+            stmt = fn.statement_at(call.line)
+            if stmt is None or stmt.type != "expression_statement":
+                raise Refusal(f"its mutex_destroy() at {rel}:{call.line} is not a statement the patch can drop")
+            ops.append(self.op("mutex-destroy", rel, call.line))
+        return ops
+
+    def _mutex_ops(self, facts: Facts, file: str, line: int) -> list[Op]:
+        call = self.call_at(file, line, ["mutex_init", "devm_mutex_init"])
+        fn = self.function(file, line)
+        drm = self.drm_at(facts, file, line, device=call.args[0] if call.name == "devm_mutex_init" else "")
+        stmt = fn.statement_at(line)
         text = "" if stmt is None else norm(fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace"))
         bare = stmt is not None and stmt.type == "expression_statement" and text.startswith(call.name + "(")
         if call.name == "devm_mutex_init" and not bare:
-            return [self.op("devm-mutex", f.file, f.line, drm=drm)]
+            return [self.op("devm-mutex", file, line, drm=drm)]
         if not bare:
             raise Refusal("the mutex_init() is not a statement of its own")
-        var, exit_, declare = self.error_handling(f.file, f.line)
+        var, exit_, declare = self.error_handling(file, line)
         kind = "mutex" if call.name == "mutex_init" else "devm-mutex-checked"
-        return [self.op(kind, f.file, f.line, drm=drm, var=var, exit=exit_), *declare]
+        return [self.op(kind, file, line, drm=drm, var=var, exit=exit_), *declare]
 
     def _drm_guards(self, facts: Facts, f: Finding) -> list[Op]:
         from refactor import guards  # guards plans with this module's Op and Refusal
