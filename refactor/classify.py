@@ -406,6 +406,8 @@ def _drm_memory(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> 
             return None  # arrays of clk_bulk_data and the like
     elif elem.pointer and facts.index.canonical(elem.name) in HW_TYPES:
         return None
+    if _devm_is_right(c, facts, m, holder.name, lhs):
+        return None
     alloc = data["alloc"]
     counterpart = DRMM_OF.get(alloc)
     if counterpart and c.api(counterpart):
@@ -418,6 +420,46 @@ def _drm_memory(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> 
     message = (f"{alloc}() memory stored in {_tidy(lhs)}{via}, reachable from the drm_device: freed at "
                f"unbind while DRM callbacks can still use it{_how(facts)}")  # fmt: skip
     return Verdict(message, fix)
+
+
+def _devm_is_right(c: Classifier, facts: Facts, m: Match, holder: str, lhs: str) -> bool:
+    """The rule's own exclusions, for memory stored in `lhs`: its container is kmalloc'd
+    memory the driver frees itself (drmm_ memory there would outlive its only pointer); or
+    every user of the member, other than the allocating function, is a devm_ action
+    (device-lifetime teardown) or runs inside drm_dev_enter() (itself, or every caller in
+    the module) in a driver that calls drm_dev_unplug(), as drm_drv.c documents."""
+    life = c.lifetime(facts.driver)
+    if life.memory_of(holder) == "kmalloc" and any(s == holder for _, _, s in life.frees):
+        return True
+    _, member = member_of(lhs)
+    if not member:
+        return False
+    use = re.compile(rf"(->|\.)\s*{re.escape(member)}\b".encode())
+    alloc_fn = c.function_at(m.file, m.line)
+    actions = life.actions(("devm_add_action", "devm_add_action_or_reset"))
+    unplugs = bool(c.calls(facts.driver, "drm_dev_unplug"))
+    bodies: dict[str, bytes] = {}
+    callers: dict[str, set[str]] = {}
+    for f in facts.driver.module.files:
+        data, tree = c.source(f)
+        for node in cindex.walk(tree.root_node):
+            if node.type == "function_definition":
+                name = cindex._declarator_name(node.child_by_field_name("declarator"), data)
+                bodies[name] = data[node.start_byte : node.end_byte]
+        for caller, names in cindex.called_by_function(data, tree).items():
+            for n in names:
+                callers.setdefault(n, set()).add(caller)
+    users = [n for n, b in bodies.items() if n != alloc_fn and use.search(b)]
+    if not users:
+        return False
+
+    def guarded(name: str, depth: int = 0) -> bool:
+        if b"drm_dev_enter(" in bodies.get(name, b""):
+            return True
+        up = callers.get(name, set()) - {name}
+        return depth < 2 and bool(up) and all(guarded(x, depth + 1) for x in up)
+
+    return all(u in actions or (unplugs and guarded(u)) for u in users)
 
 
 def _mode_config(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
@@ -463,6 +505,12 @@ def _mutex(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdi
         else "none: the tree does not declare drmm_mutex_init()"
     )
     where = f"{_tidy(lock)} in {holder.name}"
+    freed = next((s for s, _, struct in c.lifetime(facts.driver).frees if struct == holder.name), None)
+    if freed is not None and data.get("call") == "mutex_init":
+        return Verdict(f"mutex_init() of {where}, which the driver frees itself "
+                       f"({freed.code.split('(')[0]}() in "
+                       f"{freed.function}(), {freed.file}:{freed.line}) with no mutex_destroy() before",
+                       "destroy it with mutex_destroy() before the struct is freed")  # fmt: skip
     return Verdict(f"{data.get('call')}() of {where}, which lives as long as the drm_device: "
                    f"{why}{_how(facts)}", fix)  # fmt: skip
 

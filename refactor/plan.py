@@ -275,8 +275,10 @@ class Planner:
                 continue
             _, base = m.base(f.file, f.line, lock.lock)
             if base and m.memory_of(base) == "devm" and base not in alloc and lock.struct not in alloc:
-                blocked.append((i, f"{lock.lock} lives in {base}, devm_ memory freed at unbind: a drmm_mutex_init() "
-                                   "release action would run on freed memory; move the memory to drmm_ first"))  # fmt: skip
+                blocked.append((i, f"{lock.lock} lives in {base}, devm_ memory freed at unbind: a "
+                                   f"drmm_mutex_init() "
+                                   "release action would run on freed memory; move the memory to "
+                                   "drmm_ first"))  # fmt: skip
         if not blocked:
             return p
         gone = dict(blocked)
@@ -326,12 +328,14 @@ class Planner:
                 continue
             if other.site.file not in mine:
                 raise Refusal(f"{other.lock} of the same {lock.struct} is set up in another module "
-                              f"({other.site.file}:{other.site.line}): convert the locks together by hand")  # fmt: skip
+                              f"({other.site.file}:{other.site.line}): convert the locks together "
+                              f"by hand")  # fmt: skip
             try:
                 ops += [o for o in self._mutex_ops(facts, other.site.file, other.site.line) if o not in ops]
                 ops += self._destroy_ops(m, other)
             except Refusal as refusal:
-                raise Refusal(f"{other.lock} of the same {lock.struct} ({other.site.file}:{other.site.line}) must "
+                raise Refusal(f"{other.lock} of the same {lock.struct} "
+                              f"({other.site.file}:{other.site.line}) must "
                               f"change with it, but {refusal}") from None  # fmt: skip
         return ops
 
@@ -343,7 +347,8 @@ class Planner:
             if struct and struct in (lock.struct, base):
                 name = site.code.split("(")[0]
                 raise Refusal(f"{struct} is freed by hand ({name}({arg}) in {site.function}(), {site.file}:"
-                              f"{site.line}): a drmm_mutex_init() release action would run on freed memory at "
+                              f"{site.line}): a drmm_mutex_init() release action would run on freed "
+                              f"memory at "
                               "the final drm_dev_put(); destroy the lock with mutex_destroy() before that "
                               "free instead")  # fmt: skip
         memory = m.memory_of(base) if base else "unknown"
@@ -354,7 +359,8 @@ class Planner:
         if hook and m.calls(["mutex_destroy"]):
             raise Refusal(f"the driver tears its software state down at drm release itself ({hook}(), its "
                           "drm_driver.release hook) and destroys its locks with mutex_destroy(): destroy "
-                          f"{lock.lock} there too, as the driver does, rather than with drmm_mutex_init()")  # fmt: skip
+                          f"{lock.lock} there too, as the driver does, rather than with "
+                          f"drmm_mutex_init()")  # fmt: skip
 
     def _release_hook(self, m: lifetime.Module) -> str:
         """The `.release` hook of the driver's struct drm_driver, "" when it has none."""
@@ -377,7 +383,8 @@ class Planner:
             fn = self.function(rel, call.line)
             stmt = fn.statement_at(call.line)
             if stmt is None or stmt.type != "expression_statement":
-                raise Refusal(f"its mutex_destroy() at {rel}:{call.line} is not a statement the patch can drop")
+                raise Refusal(f"its mutex_destroy() at {rel}:{call.line} is not a statement the "
+                              f"patch can drop")
             ops.append(self.op("mutex-destroy", rel, call.line))
         return ops
 
@@ -753,8 +760,9 @@ class Planner:
                     early = any(c.line < init.line for c in cindex.calls(self.c.data(rel), [obj.function])
                                 if c.function == init.function)  # fmt: skip
                 if early:
-                    raise Refusal(f"{obj.name}() at {orel}:{obj.line} runs before {init.name}() at {rel}:"
-                                  f"{init.line}: the release would clean the mode config up first")  # fmt: skip
+                    raise Refusal(f"{obj.name}() at {orel}:{obj.line} runs before {init.name}() at "
+                                  f"{rel}:{init.line}: the release would clean the mode config up "
+                                  "first")  # fmt: skip
 
     def _mode_config_plan(self, driver: Driver, findings: Sequence[Finding]) -> Plan:
         """Every manual drm_mode_config_cleanup() of the driver goes in one patch, or none."""

@@ -40,10 +40,13 @@ def _reasons(change: invariants.Change) -> list[str]:
 def test_lock_of_a_struct_freed_by_hand(tmp_path: Path, corpus_tree: Path) -> None:
     """xe_pxp: drmm_mutex_init() on a struct an error path frees."""
     c = _change(tmp_path, corpus_tree, "lockdisp",
-                [("lockdisp.c", "\tmutex_init(&s->lock);", "\tdrmm_mutex_init(&ld->drm, &s->lock);")])  # fmt: skip
+                [("lockdisp.c", "\tmutex_init(&s->lock);", "\tdrmm_mutex_init(&ld->drm, "
+                                                           "&s->lock);")])  # fmt: skip
     assert _reasons(c) == [
-        "drmm-freed-by-hand: lockdisp_session_start() frees s (struct lockdisp_session) with kfree(), but its "
-        "s->lock has a drmm_mutex_init() release action (drivers/gpu/drm/lockdisp/lockdisp.c:41) that runs on "
+        "drmm-freed-by-hand: lockdisp_session_start() frees s (struct lockdisp_session) with "
+        "kfree(), but its "
+        "s->lock has a drmm_mutex_init() release action (drivers/gpu/drm/lockdisp/lockdisp.c:41) "
+        "that runs on "
         "the freed memory at the final drm_dev_put()"
     ]
 
@@ -61,7 +64,8 @@ def test_drmm_memory_freed_with_kfree(tmp_path: Path, corpus_tree: Path) -> None
 def test_one_of_three_sibling_locks(tmp_path: Path, corpus_tree: Path) -> None:
     """amdgpu: one lock of a struct converted, its siblings left with mutex_init()."""
     c = _change(tmp_path, corpus_tree, "lockdisp", [("lockdisp.c", "\tmutex_init(&ld->commit_lock);",
-                "\tret = drmm_mutex_init(&ld->drm, &ld->commit_lock);\n\tif (ret)\n\t\treturn ret;")])  # fmt: skip
+                "\tret = drmm_mutex_init(&ld->drm, &ld->commit_lock);\n\tif (ret)\n\t\treturn "
+                "ret;")])  # fmt: skip
     assert _reasons(c) == [
         "partial-mutex-conversion: ld->commit_lock of struct lockdisp uses drmm_mutex_init() "
         "(drivers/gpu/drm/lockdisp/lockdisp.c:66) but ld->vblank_lock of the same struct keeps mutex_init(): "
@@ -72,7 +76,8 @@ def test_one_of_three_sibling_locks(tmp_path: Path, corpus_tree: Path) -> None:
 def test_devm_lock_left_in_drmm_memory(tmp_path: Path, corpus_tree: Path) -> None:
     """xe_hwmon: the memory moves to drmm_, its lock stays devm_."""
     c = _change(tmp_path, corpus_tree, "lockdisp", [
-        ("lockdisp.c", "\ts = kzalloc(sizeof(*s), GFP_KERNEL);", "\ts = drmm_kzalloc(&ld->drm, sizeof(*s), GFP_KERNEL);"),
+        ("lockdisp.c", "\ts = kzalloc(sizeof(*s), GFP_KERNEL);", "\ts = drmm_kzalloc(&ld->drm, "
+                                                                 "sizeof(*s), GFP_KERNEL);"),
         ("lockdisp.c", "\tmutex_init(&s->lock);", "\tdevm_mutex_init(ld->drm.dev, &s->lock);"),
         ("lockdisp.c", "\t\tkfree(s);\n", "\t\tdrmm_kfree(&ld->drm, s);\n"),
     ], family="drmm-alloc")  # fmt: skip
@@ -110,17 +115,20 @@ def test_rename_only_mode_config_patch_leaves_the_crash(tmp_path: Path, corpus_t
 
 def test_cleanup_removed_while_an_object_is_devm(tmp_path: Path, corpus_tree: Path) -> None:
     """tve200/sun4i: dropping the cleanup while the CRTC is in devm_ memory."""
-    c = _change(tmp_path, corpus_tree, "keepdisp", [("keepdisp.c", "\tdrm_mode_config_cleanup(&kd->drm);\n", "")],
-                family="drmm-mode-config")  # fmt: skip
+    gone = ("keepdisp.c", "\tdrm_mode_config_cleanup(&kd->drm);\n", "")
+    c = _change(tmp_path, corpus_tree, "keepdisp", [gone], family="drmm-mode-config")
     assert _reasons(c) == [
-        "mode-config-cleanup-removed: no drm_mode_config_cleanup() is left before the final drm_dev_put(), but "
-        "the CRTC kcrtc->base in struct keepdisp_crtc (drivers/gpu/drm/keepdisp/keepdisp.c:76) lives in devm_ "
+        "mode-config-cleanup-removed: no drm_mode_config_cleanup() is left before the final "
+        "drm_dev_put(), but "
+        "the CRTC kcrtc->base in struct keepdisp_crtc (drivers/gpu/drm/keepdisp/keepdisp.c:76) "
+        "lives in devm_ "
         "memory, freed at unbind"
     ]
 
 
 @pytest.mark.parametrize(("driver", "file", "old", "new"), [
-    ("unloaddisp", "unloaddisp.c", "\t// expect: unmanaged-mode-config\n\tdrm_mode_config_cleanup(drm);\n", ""),
+    ("unloaddisp", "unloaddisp.c", "\t// expect: "
+                                   "unmanaged-mode-config\n\tdrm_mode_config_cleanup(drm);\n", ""),
     ("lockdisp", "lockdisp.c", "\tmutex_destroy(&ld->vblank_lock);\n\tmutex_destroy(&ld->hpd_lock);\n", ""),
 ])  # fmt: skip
 def test_the_generators_patches_are_safe(tmp_path: Path, corpus_tree: Path, driver: str, file: str, old: str,
@@ -129,17 +137,20 @@ def test_the_generators_patches_are_safe(tmp_path: Path, corpus_tree: Path, driv
     if driver == "lockdisp":
         for lock in ("commit_lock", "vblank_lock", "hpd_lock"):
             edits.append((file, f"\tmutex_init(&ld->{lock});",
-                          f"\tret = drmm_mutex_init(&ld->drm, &ld->{lock});\n\tif (ret)\n\t\treturn ret;"))  # fmt: skip
+                          f"\tret = drmm_mutex_init(&ld->drm, &ld->{lock});\n\tif (ret)\n\t\treturn "
+                          f"ret;"))  # fmt: skip
     c = _change(tmp_path, corpus_tree, driver, edits, family="drmm-mode-config")
     assert invariants.check(c) == []
 
 
 def test_the_stage_says_unsafe(tmp_path: Path, corpus_tree: Path) -> None:
     c = _change(tmp_path, corpus_tree, "lockdisp",
-                [("lockdisp.c", "\tmutex_init(&s->lock);", "\tdrmm_mutex_init(&ld->drm, &s->lock);")])  # fmt: skip
+                [("lockdisp.c", "\tmutex_init(&s->lock);", "\tdrmm_mutex_init(&ld->drm, "
+                                                           "&s->lock);")])  # fmt: skip
     cand = Candidate("p", "lockdisp", "", (), c.paths, family="drmm-mutex")
     stage = stage_semantic(c.root, cand, dict(c.before))
     assert not stage.ok and stage.name == "semantic"
     verdict, reason = _verdict([stage])
     assert verdict == "unsafe"
-    assert reason.startswith("drmm-freed-by-hand: drivers/gpu/drm/lockdisp/lockdisp.c:43: lockdisp_session_start()")
+    assert reason.startswith("drmm-freed-by-hand: drivers/gpu/drm/lockdisp/lockdisp.c:43: "
+                             "lockdisp_session_start()")
