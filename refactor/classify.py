@@ -142,8 +142,9 @@ class Facts:
                 continue
             if f.pointer == 0 and self.index.canonical(f.type) in HW_TYPES:
                 continue
-            inner = self.index.get(f.type) if f.pointer == 0 else None
-            if inner is not None and depth < 4 and self.hardware_only(inner, depth + 1):
+            inner = self.index.get(f.type) if f.pointer <= 1 else None
+            # embedded, or a pointer to another hardware unit's struct (imx/dc's dc_pe)
+            if inner is not None and inner is not s and depth < 4 and self.hardware_only(inner, depth + 1):
                 continue
             return False
         return True
@@ -169,6 +170,7 @@ class Classifier:
         self.guards: dict[str, guards.Analysis] = {}  # guards.analyse() per module
         self._called: dict[str, dict[str, set[str]]] = {}
         self._lifetimes: dict[str, lifetime.Module] = {}
+        self._functions: dict[str, tuple[dict[str, bytes], dict[str, set[str]]]] = {}
 
     # -- files ------------------------------------------------------------------------
     def data(self, rel: str) -> bytes:
@@ -294,6 +296,24 @@ class Classifier:
                 files.update({f"{d}/{n}": self.data(f"{d}/{n}") for n in names})
             self._lifetimes[key] = lifetime.Module(files, self.core_index())
         return self._lifetimes[key]
+
+    def functions(self, driver: Driver) -> tuple[dict[str, bytes], dict[str, set[str]]]:
+        """The module's function bodies by name, and the callers of each name, once per sweep."""
+        key = driver.module.path
+        if key not in self._functions:
+            bodies: dict[str, bytes] = {}
+            callers: dict[str, set[str]] = {}
+            for f in driver.module.files:
+                data, tree = self.source(f)
+                for node in cindex.walk(tree.root_node):
+                    if node.type == "function_definition":
+                        name = cindex._declarator_name(node.child_by_field_name("declarator"), data)
+                        bodies[name] = data[node.start_byte : node.end_byte]
+                for caller, names in cindex.called_by_function(data, tree).items():
+                    for n in names:
+                        callers.setdefault(n, set()).add(caller)
+            self._functions[key] = (bodies, callers)
+        return self._functions[key]
 
     def resolver(self, index: StructIndex, file: str, line: int) -> Resolver:
         data, tree = self.source(file)
@@ -424,7 +444,9 @@ def _drm_memory(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> 
 
 def _devm_is_right(c: Classifier, facts: Facts, m: Match, holder: str, lhs: str) -> bool:
     """The rule's own exclusions, for memory stored in `lhs`: its container is kmalloc'd
-    memory the driver frees itself (drmm_ memory there would outlive its only pointer); or
+    memory the driver frees itself (drmm_ memory there would outlive its only pointer); a
+    pointer on the way to it is set to NULL outside the allocating function (the removal
+    path cuts it off: tidss, xe_i2c); or
     every user of the member, other than the allocating function, is a devm_ action
     (device-lifetime teardown) or runs inside drm_dev_enter() (itself, or every caller in
     the module) in a driver that calls drm_dev_unplug(), as drm_drv.c documents."""
@@ -434,21 +456,17 @@ def _devm_is_right(c: Classifier, facts: Facts, m: Match, holder: str, lhs: str)
     _, member = member_of(lhs)
     if not member:
         return False
-    use = re.compile(rf"(->|\.)\s*{re.escape(member)}\b".encode())
     alloc_fn = c.function_at(m.file, m.line)
+    for step in re.findall(r"(?:->|\.)\s*(\w+)", lhs):  # a pointer on the way is cut at removal
+        cut = re.compile(rf"(->|\.)\s*{step}\s*=\s*NULL\s*;".encode())
+        for f in facts.driver.module.files:
+            for hit in cut.finditer(c.data(f)):
+                if c.function_at(f, c.data(f)[: hit.start()].count(b"\n") + 1) != alloc_fn:
+                    return True
+    use = re.compile(rf"(->|\.)\s*{re.escape(member)}\b".encode())
     actions = life.actions(("devm_add_action", "devm_add_action_or_reset"))
     unplugs = bool(c.calls(facts.driver, "drm_dev_unplug"))
-    bodies: dict[str, bytes] = {}
-    callers: dict[str, set[str]] = {}
-    for f in facts.driver.module.files:
-        data, tree = c.source(f)
-        for node in cindex.walk(tree.root_node):
-            if node.type == "function_definition":
-                name = cindex._declarator_name(node.child_by_field_name("declarator"), data)
-                bodies[name] = data[node.start_byte : node.end_byte]
-        for caller, names in cindex.called_by_function(data, tree).items():
-            for n in names:
-                callers.setdefault(n, set()).add(caller)
+    bodies, callers = c.functions(facts.driver)
     users = [n for n, b in bodies.items() if n != alloc_fn and use.search(b)]
     if not users:
         return False

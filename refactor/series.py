@@ -44,7 +44,7 @@ from refactor.verify import Checked, touched_files
 SUBJECTS = {  # family -> imperative subject after the prefix (a shorter one if too long)
     "double-put": ("Drop the drm_dev_put() that devres already does", "Drop a double drm_dev_put()"),
     "drmm-alloc": ("Allocate {what} with drmm_ helpers", "Use drmm_ allocations"),
-    "drmm-mode-config": ("Use drmm_mode_config_init()", "Use drmm_mode_config_init()"),
+    "drmm-mode-config": ("Drop the manual drm_mode_config_cleanup()", "Drop manual mode config cleanup"),
     "drmm-mutex": ("Initialise {what} with drmm_mutex_init()", "Use drmm_mutex_init()"),
     "drm-guards": (
         "Guard hardware access from DRM callbacks with drm_dev_enter()",
@@ -232,7 +232,8 @@ def wrap(text: str, width: int = 75) -> str:
 
 def subject(prefix: str, patch: Patch) -> str:
     what = {
-        "drmm-alloc": "mode objects" if "devm-mode-object" in patch.rules else "driver memory",
+        "drmm-alloc": ("mode objects" if "devm-mode-object" in patch.rules else "driver memory")
+        + (" and locks" if "unmanaged-mutex" in patch.rules else ""),
         "drmm-mutex": "mutexes" if len(patch.findings) > 1 else "the mutex",
     }.get(patch.family, "")
     for text in SUBJECTS.get(patch.family, (f"Fix {patch.family}",)):
@@ -320,7 +321,7 @@ def cover_subject(commits: Sequence[Commit], key: str, split: str) -> str:
     if families == {"drmm-mutex"}:
         return "drm: Initialise drm-lifetime mutexes with drmm_mutex_init()"
     if families == {"drmm-mode-config"}:
-        return "drm: Use drmm_mode_config_init()"
+        return "drm: Drop manual drm_mode_config_cleanup() calls"
     if families == {"double-put"}:
         return "drm: Drop drm_dev_put() of devres-managed drm devices"
     if families == {"drm-guards"}:
