@@ -9,6 +9,7 @@ that a mode-config patch must also leave no manual cleanup behind that calls the
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 
@@ -84,13 +85,13 @@ def goto_unwinds_uninitialised(change: Change) -> list[Violation]:
     for rel, text in change.after.items():
         if not rel.endswith(".c"):
             continue
-        old = {" ".join(x.split()) for x in change.before.get(rel, "").splitlines()}
+        lines = text.splitlines()
+        added = _added_lines(change.before.get(rel, "").splitlines(), lines)
         src = text.encode(errors="surrogateescape")
         tree = cindex.parse(src)
-        lines = text.splitlines()
-        for n, line in enumerate(lines, 1):
-            m = re.search(r"\bgoto\s+(\w+)\s*;", line)
-            if not m or " ".join(line.split()) in old and _same_count(change, rel, line):
+        for n in sorted(added):
+            m = re.search(r"\bgoto\s+(\w+)\s*;", lines[n - 1])
+            if not m:
                 continue
             fn = Function.at(src, tree, n)
             if fn is None:
@@ -99,10 +100,13 @@ def goto_unwinds_uninitialised(change: Change) -> list[Violation]:
     return out
 
 
-def _same_count(change: Change, rel: str, line: str) -> bool:
-    norm = " ".join(line.split())
-    count = lambda t: sum(1 for x in t.splitlines() if " ".join(x.split()) == norm)  # noqa: E731
-    return count(change.before.get(rel, "")) >= count(change.after[rel])
+def _added_lines(old: list[str], new: list[str]) -> set[int]:
+    """1-based numbers of the lines of `new` that the patch added."""
+    out: set[int] = set()
+    for tag, _, _, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag in ("replace", "insert"):
+            out.update(range(j1 + 1, j2 + 1))
+    return out
 
 
 def _unwinds_later(rel: str, fn: Function, at: int, label: str) -> list[Violation]:
