@@ -475,6 +475,9 @@ def _devm_is_right(c: Classifier, facts: Facts, m: Match, holder: str, lhs: str)
         if b"drm_dev_enter(" in bodies.get(name, b""):
             return True
         up = callers.get(name, set()) - {name}
+        for op in life.tables.get(name, set()):  # a driver ops table: called as ->op()
+            call = re.compile(rf"(->|\.)\s*{op}\s*\(".encode())
+            up |= {n for n, b in bodies.items() if n != name and call.search(b)}
         return depth < 2 and bool(up) and all(guarded(x, depth + 1) for x in up)
 
     return all(u in actions or (unplugs and guarded(u)) for u in users)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from refactor import cindex
 from refactor.cfunc import Function
 from refactor.invariant_types import Change, Violation
-from refactor.lifetime import Module
+from refactor.lifetime import Module, Site
 
 # a call that takes down what its first argument names
 _TEARDOWN = re.compile(r"(_cleanup|_fini|_takedown|_destroy|_uninit|_release|_remove|_unregister|_free|_exit|"
@@ -63,12 +63,25 @@ def _freed(m: Module) -> dict[Key, Violation]:
                 f"drmm_mutex_init() release action ({lock.site.file}:{lock.site.line}) that runs on the "
                 "freed "
                 "memory at the final drm_dev_put()")  # fmt: skip
-        elif struct in drmm_mem and name != "drmm_kfree":
+        elif name != "drmm_kfree" and (struct in drmm_mem or _same_pointer(m, site, arg)):
+            what = f"{struct}, drmm_ memory" if struct in drmm_mem else "drmm_ memory"
             out[("mem", site.file, site.function, site.code)] = Violation(
                 "drmm-freed-by-hand", site.file, site.line,
-                f"{site.function}() frees {arg} ({struct}, drmm_ memory) with {name}(): drmm_ frees it "
-                "again at the final drm_dev_put()")  # fmt: skip
+                f"{site.function}() frees {arg} ({what}) with {name}(): drmm_ frees it again at the final "
+                "drm_dev_put()")  # fmt: skip
     return out
+
+
+def _same_pointer(m: Module, site: Site, arg: str) -> bool:
+    """`arg` is where a drmm_ allocation was stored: the same member expression anywhere in
+    the module, or the same local variable in the same function."""
+    want = arg.replace(" ", "")
+    for rel, call in m.calls(("drmm_kzalloc", "drmm_kmalloc", "drmm_kcalloc", "drmm_kmalloc_array")):
+        if call.assigned_to.replace(" ", "") == want and (
+            "->" in want or "." in want or (rel, call.function) == (site.file, site.function)
+        ):
+            return True
+    return False
 
 
 def drmm_freed_by_hand(change: Change) -> list[Violation]:
