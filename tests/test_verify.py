@@ -25,7 +25,10 @@ pytestmark = pytest.mark.realtree
 DIR = "drivers/gpu/drm/tiny"
 REL = f"{DIR}/sharp-memory.c"
 DRIVER, CONFIG = "sharp-memory", "CONFIG_TINYDRM_SHARP_MEMORY"
-ROW = "\tsmd->tx_buffer = devm_kzalloc(dev, smd->tx_buffer_size, GFP_KERNEL);\n\tif (!smd->tx_buffer)\n\t\treturn -ENOMEM;\n"
+ROW = (
+    "\tsmd->tx_buffer = devm_kzalloc(dev, smd->tx_buffer_size, GFP_KERNEL);\n"
+    "\tif (!smd->tx_buffer)\n\t\treturn -ENOMEM;\n"
+)
 
 
 def _git_state(tree: Path) -> tuple[str, str]:
