@@ -114,7 +114,7 @@ def test_cli_drivers_json(corpus_tree: Path, tmp_path: Path) -> None:
     doc = json.loads(out.read_text())
     assert doc["tree"] == {"path": str(corpus_tree.resolve()), "version": "7.2.0-corpus"}
     names = [d["name"] for d in doc["drivers"]]
-    assert names[:4] == ["bufdisp", "cleandisp", "compdisp", "compdisp_lvds"] and len(names) == 25
+    assert names[:4] == ["bufdisp", "cleandisp", "compdisp", "compdisp_lvds"] and len(names) == 26
     corpdisp = next(d for d in doc["drivers"] if d["name"] == "corpdisp")
     assert corpdisp["allocations"][0]["line"] == 15
     assert [f.name for f in tmp_path.iterdir()] == ["drivers.json"]  # no temporary left
