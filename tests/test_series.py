@@ -152,7 +152,8 @@ def test_reroll_range_diff_shows_only_the_changed_driver(corpus_repo: Path, tmp_
     v1 = json.loads((out / "series.json").read_text())
     src = corpus_repo / "drivers/gpu/drm/unloaddisp/unloaddisp.c"
     text = src.read_text()  # a context line of the patch that drops the manual cleanup
-    src.write_text(text.replace("\tdrm_atomic_helper_shutdown(drm);", "\tdrm_atomic_helper_shutdown(/* v2 */ drm);", 1))
+    mark = "\tdrm_atomic_helper_shutdown(/* v2 */ drm);"
+    src.write_text(text.replace("\tdrm_atomic_helper_shutdown(drm);", mark, 1))
     _commit(corpus_repo, "drm/unloaddisp: Mark the shutdown")
     _series(corpus_repo, out, "--reroll")
     v2 = json.loads((out / "series.json").read_text())
