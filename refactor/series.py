@@ -286,7 +286,8 @@ def message(patch: Patch, findings: Sequence[Finding], prefix: str, driver: Any,
         findings=[{"function": f.function, "file": f.file.rsplit("/", 1)[-1], "message": f.message}
                   for f in findings],
         mode_objects="devm-mode-object" in patch.rules, allocs=allocs,
-        inits=[h for h in helpers if h not in allocs and h != "drmm_mutex_init()"], removed=_removed(patch.diff),
+        inits=[h for h in helpers if h not in allocs and h != "drmm_mutex_init()"],
+        removed=_removed(patch.diff),
         version=__version__, cocci=[f"{r}.cocci" for r in patch.rules], checked=checked_text(check, arch),
         fixes=list(fixes), signoff=signoff, rules=patch.rules,
     )  # fmt: skip
