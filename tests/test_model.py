@@ -27,7 +27,8 @@ def test_corpus_drivers(corpus_tree: Path) -> None:
     assert set(got) == {"bufdisp", "cleandisp", "compdisp", "corpdisp", "legacyfb", "legacylcd", "oldcrtc",
                         "pipedisp", "rootdemo", "rootgroup", "splitcrtc", "putpanel", "tinypanel",
                         "wrapdev_core", "wrapdev_pci", "compdisp_lvds", "trapdisp", "keepdisp", "mastdisp",
-                        "mastdisp_dsi", "guarddisp", "plugdisp"}  # fmt: skip
+                        "mastdisp_dsi", "guarddisp", "plugdisp", "unloaddisp", "lockdisp", "reldisp",
+                        "gotodisp"}  # fmt: skip
     assert {name: got[name] for name in ("corpdisp", "legacyfb", "putpanel", "tinypanel", "wrapdev_core",
                                          "wrapdev_pci")} == {
         "corpdisp": [("devm_drm_dev_alloc", "devm_drm_dev_alloc", f"{drm}/corpdisp/corpdisp_drv.c", 15,
@@ -127,7 +128,7 @@ def test_cli_drivers_text_defaults_to_corpus(tmp_path: Path, monkeypatch: pytest
     assert res.output.splitlines()[0].startswith("Linux 7.2.0-corpus at ")
     assert "wrapdev_device_create -> devm_drm_dev_alloc" in res.output
     assert (
-        "20 drivers create a drm_device (18 with devm_drm_dev_alloc, 0 in test code), 2 component"
+        "24 drivers create a drm_device (22 with devm_drm_dev_alloc, 0 in test code), 2 component"
         in res.output
     )
 
