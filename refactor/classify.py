@@ -287,13 +287,16 @@ class Classifier:
         that the components of a component driver are in it), built once per sweep."""
         key = driver.module.path
         if key not in self._lifetimes:
+            # a directory shared with other drivers (tiny/, panel/): their files stay out
+            others = {f for d in self.model.drivers if d.module.path != key and d.role != "component"
+                      for f in d.module.files}  # fmt: skip
             files = {}
             for d in sorted({os.path.dirname(f) for f in driver.module.files}):
                 try:
                     names = sorted(p.name for p in (self.root / d).iterdir() if p.suffix in (".c", ".h"))
                 except OSError:
                     names = []
-                files.update({f"{d}/{n}": self.data(f"{d}/{n}") for n in names})
+                files.update({f"{d}/{n}": self.data(f"{d}/{n}") for n in names if f"{d}/{n}" not in others})
             self._lifetimes[key] = lifetime.Module(files, self.core_index())
         return self._lifetimes[key]
 
