@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import tree_sitter
 
-from refactor import cindex, guards, structs
+from refactor import cindex, guards, lifetime, structs
 from refactor.model import Driver, TreeModel, read_source
 from refactor.spatch import Match
 from refactor.structs import CType, Resolver, StructDef, StructIndex, member_of
@@ -142,8 +142,9 @@ class Facts:
                 continue
             if f.pointer == 0 and self.index.canonical(f.type) in HW_TYPES:
                 continue
-            inner = self.index.get(f.type) if f.pointer == 0 else None
-            if inner is not None and depth < 4 and self.hardware_only(inner, depth + 1):
+            inner = self.index.get(f.type) if f.pointer <= 1 else None
+            # embedded, or a pointer to another hardware unit's struct (imx/dc's dc_pe)
+            if inner is not None and inner is not s and depth < 4 and self.hardware_only(inner, depth + 1):
                 continue
             return False
         return True
@@ -168,6 +169,8 @@ class Classifier:
         self._calls: dict[tuple[str, str], list[cindex.Call]] = {}
         self.guards: dict[str, guards.Analysis] = {}  # guards.analyse() per module
         self._called: dict[str, dict[str, set[str]]] = {}
+        self._lifetimes: dict[str, lifetime.Module] = {}
+        self._functions: dict[str, tuple[dict[str, bytes], dict[str, set[str]]]] = {}
         self.reads: set[str] | None = None  # when a set, the files asked for are added to it
 
     def _asked(self, rel: str) -> None:
@@ -287,6 +290,44 @@ class Classifier:
         self._facts[driver.module.path] = facts
         return facts
 
+    def lifetime(self, driver: Driver) -> lifetime.Module:
+        """The lifetime model of every .c/.h file in the driver's module directories (so
+        that the components of a component driver are in it), built once per sweep."""
+        key = driver.module.path
+        if key not in self._lifetimes:
+            # a directory shared with other drivers (tiny/, panel/): their files stay out; but a
+            # component keeps the drm drivers beside it, one of which is the master it binds
+            # to (whose manual drm_mode_config_cleanup() calls the component's .destroy)
+            others = {f for d in self.model.drivers if d.module.path != key and d.role != "component"
+                      and driver.role != "component" for f in d.module.files}  # fmt: skip
+            files = {}
+            for d in sorted({os.path.dirname(f) for f in driver.module.files}):
+                try:
+                    names = sorted(p.name for p in (self.root / d).iterdir() if p.suffix in (".c", ".h"))
+                except OSError:
+                    names = []
+                files.update({f"{d}/{n}": self.data(f"{d}/{n}") for n in names if f"{d}/{n}" not in others})
+            self._lifetimes[key] = lifetime.Module(files, self.core_index())
+        return self._lifetimes[key]
+
+    def functions(self, driver: Driver) -> tuple[dict[str, bytes], dict[str, set[str]]]:
+        """The module's function bodies by name, and the callers of each name, once per sweep."""
+        key = driver.module.path
+        if key not in self._functions:
+            bodies: dict[str, bytes] = {}
+            callers: dict[str, set[str]] = {}
+            for f in driver.module.files:
+                data, tree = self.source(f)
+                for node in cindex.walk(tree.root_node):
+                    if node.type == "function_definition":
+                        name = cindex._declarator_name(node.child_by_field_name("declarator"), data)
+                        bodies[name] = data[node.start_byte : node.end_byte]
+                for caller, names in cindex.called_by_function(data, tree).items():
+                    for n in names:
+                        callers.setdefault(n, set()).add(caller)
+            self._functions[key] = (bodies, callers)
+        return self._functions[key]
+
     def resolver(self, index: StructIndex, file: str, line: int) -> Resolver:
         data, tree = self.source(file)
         return Resolver(index, structs.local_types(data, tree, line), file)
@@ -398,6 +439,8 @@ def _drm_memory(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> 
             return None  # arrays of clk_bulk_data and the like
     elif elem.pointer and facts.index.canonical(elem.name) in HW_TYPES:
         return None
+    if _devm_is_right(c, facts, m, holder.name, lhs):
+        return None
     alloc = data["alloc"]
     counterpart = DRMM_OF.get(alloc)
     if counterpart and c.api(counterpart):
@@ -412,14 +455,67 @@ def _drm_memory(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> 
     return Verdict(message, fix)
 
 
+def _devm_is_right(c: Classifier, facts: Facts, m: Match, holder: str, lhs: str) -> bool:
+    """The rule's own exclusions, for memory stored in `lhs`: its container is kmalloc'd
+    memory the driver frees itself (drmm_ memory there would outlive its only pointer); a
+    pointer on the way to it is set to NULL outside the allocating function (the removal
+    path cuts it off: tidss, xe_i2c); or
+    every user of the member, other than the allocating function, is a devm_ action
+    (device-lifetime teardown) or runs inside drm_dev_enter() (itself, or every caller in
+    the module) in a driver that calls drm_dev_unplug(), as drm_drv.c documents."""
+    life = c.lifetime(facts.driver)
+    if life.memory_of(holder) == "kmalloc" and any(s == holder for _, _, s in life.frees):
+        return True
+    _, member = member_of(lhs)
+    if not member:
+        return False
+    alloc_fn = c.function_at(m.file, m.line)
+    for step in re.findall(r"(?:->|\.)\s*(\w+)", lhs):  # a pointer on the way is cut at removal
+        cut = re.compile(rf"(->|\.)\s*{step}\s*=\s*NULL\s*;".encode())
+        for f in facts.driver.module.files:
+            for hit in cut.finditer(c.data(f)):
+                if c.function_at(f, c.data(f)[: hit.start()].count(b"\n") + 1) != alloc_fn:
+                    return True
+    use = re.compile(rf"(->|\.)\s*{re.escape(member)}\b".encode())
+    actions = life.actions(("devm_add_action", "devm_add_action_or_reset"))
+    unplugs = bool(c.calls(facts.driver, "drm_dev_unplug"))
+    bodies, callers = c.functions(facts.driver)
+    users = [n for n, b in bodies.items() if n != alloc_fn and use.search(b)]
+    if not users:
+        return False
+
+    def guarded(name: str, depth: int = 0) -> bool:
+        if b"drm_dev_enter(" in bodies.get(name, b""):
+            return True
+        up = callers.get(name, set()) - {name}
+        for op in life.tables.get(name, set()):  # a driver ops table: called as ->op()
+            call = re.compile(rf"(->|\.)\s*{op}\s*\(".encode())
+            up |= {n for n, b in bodies.items() if n != name and call.search(b)}
+        return depth < 2 and bool(up) and all(guarded(x, depth + 1) for x in up)
+
+    return all(u in actions or (unplugs and guarded(u)) for u in users)
+
+
 def _mode_config(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
-    fix = _needs(
-        c,
-        "drmm_mode_config_init",
-        "use drmm_mode_config_init(); drop drm_mode_config_cleanup() only where everything it "
-        "cleans up is drm-managed",
-    )
-    return Verdict(f"drm_mode_config_init() leaves the cleanup to the driver's own paths{_how(facts)}", fix)
+    """A manual drm_mode_config_cleanup() on the removal or an error path of a tree where
+    the mode config is managed anyway (drm_mode_config_init() wraps drmm_mode_config_init());
+    one in a drm_driver.release hook or a drmm_ action runs at the final put and is right."""
+    if not c.api("drmm_mode_config_init"):
+        return None
+    found = next((x for x in c.lifetime(facts.driver).cleanups
+                  if x.site.file == m.file and x.site.line == m.line), None)  # fmt: skip
+    if found is None or found.path == "release":
+        return None
+    if found.path == "error":
+        why = ("the managed mode config already cleans up at the final drm_dev_put(), and this call "
+               "runs the .destroy hook of every mode object, which drmm_ objects must not have")  # fmt: skip
+    else:
+        why = ("the mode objects are torn down at unbind while an open file can still reach them; the "
+               "managed mode config already cleans up at the final drm_dev_put()")  # fmt: skip
+    fix = ("remove every manual drm_mode_config_cleanup() of the driver, once every mode object lives in "
+           "drm-lifetime memory without a .destroy hook")  # fmt: skip
+    return Verdict(f"drm_mode_config_cleanup() by hand in {found.where()}: {why}{_how(facts)}", fix,
+                   (("path", found.path),))  # fmt: skip
 
 
 def _mutex(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
@@ -443,6 +539,12 @@ def _mutex(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdi
         else "none: the tree does not declare drmm_mutex_init()"
     )
     where = f"{_tidy(lock)} in {holder.name}"
+    freed = next((s for s, _, struct in c.lifetime(facts.driver).frees if struct == holder.name), None)
+    if freed is not None and data.get("call") == "mutex_init":
+        return Verdict(f"mutex_init() of {where}, which the driver frees itself "
+                       f"({freed.code.split('(')[0]}() in "
+                       f"{freed.function}(), {freed.file}:{freed.line}) with no mutex_destroy() before",
+                       "destroy it with mutex_destroy() before the struct is freed")  # fmt: skip
     return Verdict(f"{data.get('call')}() of {where}, which lives as long as the drm_device: "
                    f"{why}{_how(facts)}", fix)  # fmt: skip
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from refactor import cindex
+from refactor import cindex, invariants
 from refactor.classify import Classifier
 from refactor.model import Driver
 from refactor.plan import FAMILIES, FAMILY_OF, NO_PATCH, Plan, Planner
@@ -134,7 +135,7 @@ def _plans(planner: Planner, driver: Driver, findings: Sequence[Finding]) -> lis
         mine = [f for f in findings if FAMILY_OF.get(f.rule) == family]
         if mine:
             plans.append(planner.plan(driver, family, mine))
-    return plans
+    return planner.commits(driver, plans, findings)
 
 
 def _driver_patches(
@@ -158,6 +159,8 @@ def _driver_patches(
             diff = "".join(_unified(f, before[f], after[f]) for f in files if before[f] != after[f])
             if not why and not diff:
                 why = "the semantic patch changed nothing"
+            if not why:  # the semantic stage's invariants, on the driver's own files
+                why = _unsafe(driver, plan, scratch, before, after)
             if why:
                 for f in files:
                     (scratch / f).write_text(before[f], errors="surrogateescape")
@@ -169,6 +172,16 @@ def _driver_patches(
             pid = hashlib.sha256(f"{driver.name}\0{plan.family}\0{diff}".encode()).hexdigest()[:12]
             patches.append(Patch(pid, driver.name, plan.family, plan.rules, plan.findings, touched, diff))
     return patches, refused
+
+
+def _unsafe(driver: Driver, plan: Plan, scratch: Path, before: dict[str, str], after: dict[str, str]) -> str:
+    """Why the patch breaks a lifetime invariant ("unsafe: ..."), "" when it breaks none."""
+    files = tuple(f for f in before if before[f] != after[f])
+    paths = tuple(sorted({os.path.dirname(f) for f in driver.module.files}))
+    change = invariants.Change("", driver.name, plan.family, files, {f: before[f] for f in files},
+                               {f: after[f] for f in files}, paths, scratch)  # fmt: skip
+    found = invariants.check(change)
+    return f"unsafe: {invariants.reason(found)}" if found else ""
 
 
 def _apply(
@@ -190,7 +203,8 @@ def _apply(
         "DRMM_REFACTOR_PLAN": str(plan_file),
         "DRMM_REFACTOR_APPLIED": str(applied_file),
     }
-    for rule_id in FAMILIES[plan.family]:
+    # a plan may hold another family's edits (a struct's memory and its locks in one commit)
+    for rule_id in [r for family in FAMILIES.values() for r in family]:
         rule = rules.get(rule_id)
         if rule is None or rule_id not in plan.rules:
             continue

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import tree_sitter
 
 from refactor import cindex, guards, hookmodel
-from refactor.invariants import Change, Check, Violation
+from refactor.invariant_types import Change, Check, Violation
 
 DEPTH = 3
 

@@ -13,38 +13,17 @@ family's checks live beside that family's code and are registered here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
+
+from refactor.drmm_checks import DRMM_CHECKS
+from refactor.guard_invariants import GUARD_CHECKS
+from refactor.invariant_types import Change, Check, Violation
+
+__all__ = ["CHECKS", "Change", "Check", "Violation", "check", "reason"]
 
 
-@dataclass(frozen=True)
-class Violation:
-    """One broken invariant: a stable id, where (the patched file), and why in one line."""
-
-    invariant: str  # e.g. "guard-skips-acquire", "drmm-freed-by-hand"
-    file: str  # relative to the tree root
-    line: int  # 1-based, in the patched file
-    reason: str  # one line naming the function and the resources
-
-
-@dataclass(frozen=True)
-class Change:
-    """One patch, seen as whole files."""
-
-    patch: str  # the patch id
-    driver: str
-    family: str  # the fix family (drm-guards, drmm-alloc, ...)
-    files: tuple[str, ...]  # the files the patch touches, relative to the root
-    before: Mapping[str, str]  # file -> text before the patch ("" for a new file)
-    after: Mapping[str, str]  # file -> text after the patch ("" for a deleted file)
-    paths: tuple[str, ...]  # the driver's module directories, relative to the root
-    root: Path  # the tree with the patch applied (read only)
-
-
-Check = Callable[[Change], list[Violation]]
-
-CHECKS: tuple[Check, ...] = ()
+# the drmm_ families' checks (drmm_checks.py), then the drm-guards family's (guard_invariants.py)
+CHECKS: tuple[Check, ...] = (*DRMM_CHECKS, *GUARD_CHECKS)
 
 
 def check(change: Change, checks: Sequence[Check] = CHECKS) -> list[Violation]:

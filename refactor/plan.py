@@ -10,15 +10,15 @@ finding.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from refactor import cindex
+from refactor import cindex, lifetime
 from refactor.cfunc import Function
 from refactor.classify import DRMM_OF, MODE_OBJECTS, Classifier, Facts
 from refactor.model import Driver
+from refactor.structs import member_of
 from refactor.sweep import Finding
 
 # family -> the rules it fixes; the order is the order of the commits of a driver
@@ -52,6 +52,18 @@ INITS: dict[str, dict[str, tuple[str, int]]] = {
     },  # fmt: skip
     "plane": {"drm_universal_plane_init": ("drmm_universal_plane_alloc", 3)},
 }
+# drmm_ inits of mode objects: their cleanup is registered when they run
+DRMM_OBJECT_INITS = (
+    "drmm_crtc_alloc_with_planes",
+    "drmm_crtc_init_with_planes",
+    "drmm_universal_plane_alloc",
+    "drmm_encoder_alloc",
+    "drmm_simple_encoder_alloc",
+    "drmm_encoder_init",
+    "drmm_connector_init",
+    "drmm_writeback_connector_init",
+    "drmm_connector_hdmi_init",
+)
 CLEANUPS = {"CRTC": "drm_crtc_cleanup", "encoder": "drm_encoder_cleanup",
             "connector": "drm_connector_cleanup", "plane": "drm_plane_cleanup"}  # fmt: skip
 _MANAGED_WRAPPER = re.compile(
@@ -82,6 +94,7 @@ class Plan:
     findings: tuple[str, ...]  # ids of the findings the plan fixes
     ops: tuple[Op, ...]
     refused: tuple[tuple[str, str], ...]  # (finding id, why no patch)
+    by_finding: tuple[tuple[str, tuple[Op, ...]], ...] = ()  # the ops each finding needs
 
 
 class Refusal(Exception):
@@ -176,6 +189,8 @@ class Planner:
     # -- families -----------------------------------------------------------------------
     def plan(self, driver: Driver, family: str, findings: Sequence[Finding]) -> Plan:
         facts = self.c.facts(driver)
+        if family == "drmm-mode-config":
+            return self._mode_config_plan(driver, findings)
         planned: dict[str, list[Op]] = {}
         refused: list[tuple[str, str]] = []
         planner = getattr(self, "_" + family.replace("-", "_"))
@@ -199,7 +214,95 @@ class Planner:
         for new in [*planned.values(), extra]:
             ops.extend(o for o in new if o not in ops)
         rules = tuple(sorted({f.rule for f in findings if f.id in planned}))
-        return Plan(driver.name, family, rules, tuple(planned), tuple(ops), tuple(refused))
+        return Plan(driver.name, family, rules, tuple(planned), tuple(ops), tuple(refused),
+                    tuple((fid, tuple(o)) for fid, o in planned.items()))  # fmt: skip
+
+    # -- commits ------------------------------------------------------------------------
+    def commits(self, driver: Driver, plans: Sequence[Plan], findings: Sequence[Finding]) -> list[Plan]:
+        """One commit per logical change: the drmm-alloc plan takes the manual mode-config
+        cleanups it drops (their findings with them) and the locks of the structs it moves
+        to drm-managed memory (a struct and its locks change lifetime together)."""
+        by_id = {f.id: f for f in findings}
+        plans = [self._devm_locks(driver, p, by_id) if p.family == "drmm-mutex" else p for p in plans]
+        alloc = next((p for p in plans if p.family == "drmm-alloc" and p.ops), None)
+        if alloc is None:
+            return list(plans)
+        dropped = {(o.file, o.code) for o in alloc.ops if o.kind == "cleanup"}
+        structs = self._converted_structs(driver, [by_id[i] for i in alloc.findings if i in by_id])
+        m = self.c.lifetime(driver)
+        locks = {(x.site.file, x.site.line): x.struct for x in m.locks}
+        taken: dict[str, tuple[Op, ...]] = {}
+        rules = set(alloc.rules)
+        out: list[Plan] = []
+        for p in plans:
+            if p is alloc:
+                continue
+            if p.family == "drmm-mode-config":
+                moved = [f.id for f in map(by_id.get, (*p.findings, *dict(p.refused))) if f is not None
+                         and (f.file, self.code(f.file, f.line)) in dropped]  # fmt: skip
+            elif p.family == "drmm-mutex":
+                moved = [i for i in p.findings if locks.get((by_id[i].file, by_id[i].line)) in structs]
+            else:
+                moved = []
+            if not moved:
+                out.append(p)
+                continue
+            ops = dict(p.by_finding)
+            taken.update({i: ops.get(i, ()) for i in moved})
+            rules |= {by_id[i].rule for i in moved}
+            rest = tuple(i for i in p.findings if i not in moved)
+            keep = [o for i in rest for o in ops.get(i, ())] if p.family != "drmm-mode-config" else []
+            if rest or any(i not in moved for i, _ in p.refused):
+                out.append(Plan(p.driver, p.family, p.rules if rest else (), rest,
+                                tuple(dict.fromkeys(keep)) if p.family != "drmm-mode-config" else
+                                (p.ops if rest else ()), tuple(r for r in p.refused if r[0] not in moved),
+                                tuple(x for x in p.by_finding if x[0] in rest)))  # fmt: skip
+        extra = [o for ops in taken.values() for o in ops if o not in alloc.ops]
+        merged = Plan(alloc.driver, alloc.family, tuple(sorted(rules)), (*alloc.findings, *taken),
+                      alloc.ops + tuple(dict.fromkeys(extra)), alloc.refused,
+                      alloc.by_finding + tuple(taken.items()))  # fmt: skip
+        return [merged, *out]
+
+    def _devm_locks(self, driver: Driver, p: Plan, by_id: dict[str, Finding]) -> Plan:
+        """The locks in devm_ memory that no drmm-alloc patch of this driver moves: no
+        drmm_mutex_init() on memory freed at unbind."""
+        alloc = {s for f in by_id.values() if f.rule in FAMILIES["drmm-alloc"]
+                 for s in self._converted_structs(driver, [f])}  # fmt: skip
+        m = self.c.lifetime(driver)
+        blocked = []
+        for i in p.findings:
+            f = by_id[i]
+            lock = next((x for x in m.locks if (x.site.file, x.site.line) == (f.file, f.line)), None)
+            if lock is None:
+                continue
+            _, base = m.base(f.file, f.line, lock.lock)
+            if base and m.memory_of(base) == "devm" and base not in alloc and lock.struct not in alloc:
+                blocked.append((i, f"{lock.lock} lives in {base}, devm_ memory freed at unbind: a "
+                                   f"drmm_mutex_init() "
+                                   "release action would run on freed memory; move the memory to "
+                                   "drmm_ first"))  # fmt: skip
+        if not blocked:
+            return p
+        gone = dict(blocked)
+        rest = tuple(i for i in p.findings if i not in gone)
+        ops = [o for i, os_ in p.by_finding if i in rest for o in os_]
+        return Plan(p.driver, p.family, p.rules if rest else (), rest, tuple(dict.fromkeys(ops)),
+                    p.refused + tuple(blocked), tuple(x for x in p.by_finding if x[0] in rest))  # fmt: skip
+
+    def _converted_structs(self, driver: Driver, findings: Sequence[Finding]) -> set[str]:
+        """The structs whose memory the drmm-alloc findings move to drm-managed memory."""
+        m = self.c.lifetime(driver)
+        out = set()
+        for f in findings:
+            if f.rule == "devm-mode-object" and dict(f.data).get("struct"):
+                out.add(dict(f.data)["struct"])
+                continue
+            for call in cindex.calls(self.c.data(f.file), DRMM_OF):
+                if call.line == f.line and call.assigned_to:
+                    struct = m.struct_of(f.file, f.line, call.assigned_to)
+                    if struct:
+                        out.add(struct)
+        return out
 
     def _double_put(self, facts: Facts, f: Finding) -> list[Op]:
         self.call_at(f.file, f.line, ["drm_dev_put"])
@@ -209,41 +312,98 @@ class Planner:
             raise Refusal("the drm_dev_put() is not a statement of its own")
         return [self.op("put", f.file, f.line)]
 
-    def _drmm_mode_config(self, facts: Facts, f: Finding) -> list[Op]:
-        if not self.c.api("drmm_mode_config_init"):
-            raise Refusal("the tree does not declare drmm_mode_config_init()")
-        self.call_at(f.file, f.line, ["drm_mode_config_init"])
-        fn = self.function(f.file, f.line)
-        stmt = fn.statement_at(f.line)
-        if (
-            stmt is not None
-            and stmt.type == "expression_statement"
-            and norm(fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace")).startswith(
-                "drm_mode_config_init("
-            )
-        ):
-            var, exit_, declare = self.error_handling(f.file, f.line)
-            return [self.op("mode-config-checked", f.file, f.line, var=var, exit=exit_), *declare]
-        return [self.op("mode-config", f.file, f.line)]
-
     def _drmm_mutex(self, facts: Facts, f: Finding) -> list[Op]:
+        """drmm_mutex_init() for the lock and, in the same patch, every other mutex_init()
+        lock of the same struct, whose mutex_destroy() calls go: the locks of one object
+        change lifetime together.  Refused where drm lifetime is wrong for the lock."""
         if not self.c.api("drmm_mutex_init"):
             raise Refusal("the tree does not declare drmm_mutex_init()")
-        call = self.call_at(f.file, f.line, ["mutex_init", "devm_mutex_init"])
-        fn = self.function(f.file, f.line)
-        drm = self.drm_at(
-            facts, f.file, f.line, device=call.args[0] if call.name == "devm_mutex_init" else ""
-        )
-        stmt = fn.statement_at(f.line)
+        m = self.c.lifetime(facts.driver)
+        lock = next((x for x in m.locks if (x.site.file, x.site.line) == (f.file, f.line)), None)
+        if lock is None:
+            raise Refusal(f"no mutex_init() at {f.file}:{f.line}")
+        self._mutex_lifetime(facts.driver, m, lock)
+        ops = self._mutex_ops(facts, f.file, f.line)
+        mine = set(facts.driver.module.files)
+        for other in m.locks:
+            if other is lock or not lock.struct or other.struct != lock.struct or other.call != "mutex_init":
+                continue
+            if other.site.file not in mine:
+                raise Refusal(f"{other.lock} of the same {lock.struct} is set up in another module "
+                              f"({other.site.file}:{other.site.line}): convert the locks together "
+                              f"by hand")  # fmt: skip
+            try:
+                ops += [o for o in self._mutex_ops(facts, other.site.file, other.site.line) if o not in ops]
+                ops += self._destroy_ops(m, other)
+            except Refusal as refusal:
+                raise Refusal(f"{other.lock} of the same {lock.struct} "
+                              f"({other.site.file}:{other.site.line}) must "
+                              f"change with it, but {refusal}") from None  # fmt: skip
+        return ops
+
+    def _mutex_lifetime(self, driver: Driver, m: lifetime.Module, lock: lifetime.Lock) -> None:
+        """Refuse drmm_mutex_init() where the lock's memory does not live as long as the
+        drm_device, or where the driver's own convention is to destroy locks at release."""
+        root, base = m.base(lock.site.file, lock.site.line, lock.lock)
+        for site, arg, struct in m.frees:
+            if struct and struct in (lock.struct, base):
+                name = site.code.split("(")[0]
+                raise Refusal(f"{struct} is freed by hand ({name}({arg}) in {site.function}(), {site.file}:"
+                              f"{site.line}): a drmm_mutex_init() release action would run on freed "
+                              f"memory at "
+                              "the final drm_dev_put(); destroy the lock with mutex_destroy() before that "
+                              "free instead")  # fmt: skip
+        memory = m.memory_of(base) if base else "unknown"
+        if memory == "kmalloc":
+            raise Refusal(f"{base} is kmalloc'd memory the driver frees itself, not drm-lifetime memory: "
+                          "destroy the lock with mutex_destroy() where it is freed")  # fmt: skip
+        hook = self._release_hook(m)
+        if hook and m.calls(["mutex_destroy"]):
+            raise Refusal(f"the driver tears its software state down at drm release itself ({hook}(), its "
+                          "drm_driver.release hook) and destroys its locks with mutex_destroy(): destroy "
+                          f"{lock.lock} there too, as the driver does, rather than with "
+                          f"drmm_mutex_init()")  # fmt: skip
+
+    def _release_hook(self, m: lifetime.Module) -> str:
+        """The `.release` hook of the driver's struct drm_driver, "" when it has none."""
+        for rel in sorted(m.files):
+            for table in re.finditer(r"struct drm_driver\s+\w+\s*=\s*\{(.*?)\n\};", m.text(rel), re.S):
+                hook = re.search(r"\.release\s*=\s*&?(\w+)", table.group(1))
+                if hook:
+                    return hook.group(1)
+        return ""
+
+    def _destroy_ops(self, m: lifetime.Module, lock: lifetime.Lock) -> list[Op]:
+        """Drop the mutex_destroy() calls of a lock that becomes drm-managed."""
+        _, member = member_of(lock.lock)
+        ops = []
+        for rel, call in m.calls(["mutex_destroy"]):
+            arg = call.args[0].lstrip("&").strip() if call.args else ""
+            container, mem = member_of(arg)
+            if mem != member or (container and m.struct_of(rel, call.line, container) != lock.struct):
+                continue
+            fn = self.function(rel, call.line)
+            stmt = fn.statement_at(call.line)
+            if stmt is None or stmt.type != "expression_statement":
+                raise Refusal(f"its mutex_destroy() at {rel}:{call.line} is not a statement the "
+                              f"patch can drop")
+            ops.append(self.op("mutex-destroy", rel, call.line))
+        return ops
+
+    def _mutex_ops(self, facts: Facts, file: str, line: int) -> list[Op]:
+        call = self.call_at(file, line, ["mutex_init", "devm_mutex_init"])
+        fn = self.function(file, line)
+        drm = self.drm_at(facts, file, line, device=call.args[0] if call.name == "devm_mutex_init" else "")
+        stmt = fn.statement_at(line)
         text = "" if stmt is None else norm(fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace"))
         bare = stmt is not None and stmt.type == "expression_statement" and text.startswith(call.name + "(")
         if call.name == "devm_mutex_init" and not bare:
-            return [self.op("devm-mutex", f.file, f.line, drm=drm)]
+            return [self.op("devm-mutex", file, line, drm=drm)]
         if not bare:
             raise Refusal("the mutex_init() is not a statement of its own")
-        var, exit_, declare = self.error_handling(f.file, f.line)
+        var, exit_, declare = self.error_handling(file, line)
         kind = "mutex" if call.name == "mutex_init" else "devm-mutex-checked"
-        return [self.op(kind, f.file, f.line, drm=drm, var=var, exit=exit_), *declare]
+        return [self.op(kind, file, line, drm=drm, var=var, exit=exit_), *declare]
 
     def _drm_guards(self, facts: Facts, f: Finding) -> list[Op]:
         from refactor import guardplan  # guardplan plans with this module's Op and Refusal
@@ -530,46 +690,96 @@ class Planner:
     def _mode_config_cleanup(self, driver: Driver, findings: Sequence[Finding],
                              planned: dict[str, list[Op]]) -> tuple[list[Op], str]:  # fmt: skip
         """drmm_ inits forbid `.destroy`, which a manual drm_mode_config_cleanup() calls: drop
-        those calls too when every mode object of the driver becomes drm-managed; otherwise
+        those calls too when every mode object of the driver becomes drm-lifetime; otherwise
         say why the mode-object fixes cannot be made."""
-        if not any(o.kind.startswith(("init-", "plane-init-")) for ops in planned.values() for o in ops):
+        converted = {(o.file, o.code) for ops in planned.values() for o in ops
+                     if o.kind.startswith(("init-", "plane-init-"))}  # fmt: skip
+        if not converted:
             return [], ""
-        foreign = self._foreign_cleanup(driver)
-        if foreign:
-            return [], (
-                f"{foreign} (another module of this driver) calls drm_mode_config_cleanup() by hand, "
-                "which calls the .destroy hooks the drmm_ helpers forbid: convert it first"
-            )
-        cleanups = [(file, call) for file in driver.module.files
-                    for call in cindex.calls(self.c.data(file), ["drm_mode_config_cleanup"])]  # fmt: skip
-        if not cleanups:
+        m = self.c.lifetime(driver)
+        if not [x for x in m.cleanups if x.path != "release"]:
             return [], ""
         if any(f.rule == "devm-mode-object" and f.id not in planned for f in findings):
             return [], (
                 "the driver calls drm_mode_config_cleanup() by hand, which needs the .destroy "
                 "hooks the drmm_ helpers forbid, and not all its mode objects can be converted"
             )
-        if not self.managed_mode_config and not self.c.calls(driver, "drmm_mode_config_init"):
-            return [], "the driver's mode config is not drm-managed, so drm_mode_config_cleanup() must stay"
-        return [self.op("cleanup", file, call.line) for file, call in cleanups], ""
+        try:
+            return self.cleanup_removal(driver, "cleanup", converted), ""
+        except Refusal as refusal:
+            return [], ("the driver calls drm_mode_config_cleanup() by hand, which must go with the drmm_ "
+                        f"inits, but {refusal}")  # fmt: skip
 
-    def _foreign_cleanup(self, driver: Driver) -> str:
-        """For a component module (whose drm_device another module creates): a .c file
-        next to its own, in another module (the master, say), that calls
-        drm_mode_config_cleanup(); "" when there is none."""
-        if driver.role != "component":
-            return ""
-        mine = set(driver.module.files)
-        for d in sorted({os.path.dirname(f) for f in mine}):
-            try:
-                names = sorted(p.name for p in (self.c.root / d).iterdir() if p.suffix == ".c")
-            except OSError:
+    def cleanup_removal(self, driver: Driver, kind: str, converted: set[tuple[str, str]]) -> list[Op]:
+        """The ops that drop every manual drm_mode_config_cleanup() of the driver (error and
+        removal paths), after proving that it is safe: the mode config is managed, every
+        mode object of the driver's directories lives in drm-lifetime memory without a
+        `.destroy` that does more than clean up (or is among `converted`, (file, code) of
+        the init calls the same commit converts), and the managed mode config is set up
+        before the drmm_ object inits (so that the release, last in first out, finds the
+        objects already gone)."""
+        if not self.c.api("drmm_mode_config_init"):
+            raise Refusal("the tree does not declare drmm_mode_config_init()")
+        if not self.managed_mode_config and self.c.calls(driver, "drm_mode_config_init"):
+            raise Refusal("drm_mode_config_init() does not wrap drmm_mode_config_init() in this tree, "
+                          "so the cleanup belongs to the driver")  # fmt: skip
+        m = self.c.lifetime(driver)
+        for obj in m.mode_objects:
+            if (obj.site.file, self.code(obj.site.file, obj.site.line)) in converted:
                 continue
-            for name in names:
-                rel = f"{d}/{name}"
-                if rel not in mine and b"drm_mode_config_cleanup(" in self.c.data(rel):
-                    return rel
-        return ""
+            why = m.blocker(obj)
+            if why:
+                raise Refusal(f"{why}: make it drm-lifetime (drmm_*_alloc(), or drmm_kzalloc() and a "
+                              "drmm_ init) first")  # fmt: skip
+        self._managed_first(driver, m)
+        ops = []
+        mine = set(driver.module.files)
+        for c in m.cleanups:
+            if c.path == "release":
+                continue
+            if c.site.file not in mine:
+                raise Refusal(f"{c.site.file} (another module of this driver) also calls "
+                              "drm_mode_config_cleanup() by hand: convert both together by hand")  # fmt: skip
+            fn = self.function(c.site.file, c.site.line)
+            stmt = fn.statement_at(c.site.line)
+            labeled = stmt is not None and stmt.parent is not None and stmt.parent.type == "labeled_statement"
+            if stmt is None or stmt.type != "expression_statement" or (
+                    labeled and stmt.parent.next_named_sibling is None):  # type: ignore[union-attr]  # fmt: skip
+                raise Refusal(f"the drm_mode_config_cleanup() at {c.site.file}:{c.site.line} is not a "
+                              "statement the patch can drop: remove it by hand")  # fmt: skip
+            ops.append(self.op(kind, c.site.file, c.site.line))
+        return ops
+
+    def _managed_first(self, driver: Driver, m: lifetime.Module) -> None:
+        """Refuse when a drmm_ mode-object init runs before the mode config is set up in the
+        same function (or in a function it calls before that)."""
+        inits = m.calls(["drm_mode_config_init", "drmm_mode_config_init"])
+        managed = m.calls(DRMM_OBJECT_INITS)
+        for rel, init in inits:
+            called = self.c.called_in_module(driver, init.function) or set()
+            for orel, obj in managed:
+                early = orel == rel and obj.function == init.function and obj.line < init.line
+                if not early and obj.function in called and obj.function != init.function:
+                    early = any(c.line < init.line for c in cindex.calls(self.c.data(rel), [obj.function])
+                                if c.function == init.function)  # fmt: skip
+                if early:
+                    raise Refusal(f"{obj.name}() at {orel}:{obj.line} runs before {init.name}() at "
+                                  f"{rel}:{init.line}: the release would clean the mode config up "
+                                  "first")  # fmt: skip
+
+    def _mode_config_plan(self, driver: Driver, findings: Sequence[Finding]) -> Plan:
+        """Every manual drm_mode_config_cleanup() of the driver goes in one patch, or none."""
+        ids = tuple(f.id for f in findings)
+        try:
+            ops = self.cleanup_removal(driver, "mode-config-cleanup", set())
+        except Refusal as refusal:
+            return Plan(driver.name, "drmm-mode-config", (), (), (), tuple((i, str(refusal)) for i in ids))
+        wanted = {(o.file, o.code) for o in ops}
+        stray = [f for f in findings if (f.file, self.code(f.file, f.line)) not in wanted]
+        refused = tuple((f.id, "the tool found no manual cleanup to drop at this line") for f in stray)
+        fixed = tuple(i for i in ids if i not in dict(refused))
+        return Plan(driver.name, "drmm-mode-config", ("unmanaged-mode-config",) if fixed else (), fixed,
+                    tuple(ops) if fixed else (), refused)  # fmt: skip
 
 
 def _stmt_lines(fn: Function, line: int) -> int:

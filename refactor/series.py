@@ -44,7 +44,7 @@ from refactor.verify import Checked, touched_files
 SUBJECTS = {  # family -> imperative subject after the prefix (a shorter one if too long)
     "double-put": ("Drop the drm_dev_put() that devres already does", "Drop a double drm_dev_put()"),
     "drmm-alloc": ("Allocate {what} with drmm_ helpers", "Use drmm_ allocations"),
-    "drmm-mode-config": ("Use drmm_mode_config_init()", "Use drmm_mode_config_init()"),
+    "drmm-mode-config": ("Drop the manual drm_mode_config_cleanup()", "Drop manual mode config cleanup"),
     "drmm-mutex": ("Initialise {what} with drmm_mutex_init()", "Use drmm_mutex_init()"),
     "drm-guards": (
         "Guard hardware access from DRM callbacks with drm_dev_enter()",
@@ -234,7 +234,8 @@ def wrap(text: str, width: int = 75) -> str:
 
 def subject(prefix: str, patch: Patch) -> str:
     what = {
-        "drmm-alloc": "mode objects" if "devm-mode-object" in patch.rules else "driver memory",
+        "drmm-alloc": ("mode objects" if "devm-mode-object" in patch.rules else "driver memory")
+        + (" and locks" if "unmanaged-mutex" in patch.rules else ""),
         "drmm-mutex": "mutexes" if len(patch.findings) > 1 else "the mutex",
     }.get(patch.family, "")
     for text in SUBJECTS.get(patch.family, (f"Fix {patch.family}",)):
@@ -267,11 +268,12 @@ def checked_text(check: Checked | None, arch: str = "") -> str:
         seen = (f", a marker put in each of its {proof.hunks} hunks appears in the preprocessed source"
                 if proof.hunks > 1 else ", a marker put in its hunk appears in the preprocessed source")
     if check.verdict == "verified":
-        return (f"It applies, the files it touches build under {arch} allmodconfig with W=1 and no new "
-                f"warning{seen}, checkpatch.pl --strict reports nothing new, and a re-sweep no longer "
-                "reports the problem.")  # fmt: skip
+        return (f"It applies, breaks none of the lifetime invariants drmm-refactor checks, the files it "
+                f"touches build under {arch} allmodconfig with W=1 and no new warning{seen}, checkpatch.pl "
+                "--strict reports nothing new, and a re-sweep no longer reports the problem.")  # fmt: skip
     if check.verdict == "not-built":
-        return (f"It applies and checkpatch.pl --strict reports nothing new; {arch} allmodconfig does not "
+        return (f"It applies, breaks none of the lifetime invariants drmm-refactor checks, and "
+                f"checkpatch.pl --strict reports nothing new; {arch} allmodconfig does not "
                 f"build the changed code ({check.reason}).")  # fmt: skip
     return f"It did not pass verification ({check.verdict}: {check.reason})."
 
@@ -293,7 +295,8 @@ def message(patch: Patch, findings: Sequence[Finding], prefix: str, driver: Any,
         findings=[{"function": f.function, "file": f.file.rsplit("/", 1)[-1], "message": f.message}
                   for f in findings],
         mode_objects="devm-mode-object" in patch.rules, allocs=allocs,
-        inits=[h for h in helpers if h not in allocs], removed=_removed(patch.diff),
+        inits=[h for h in helpers if h not in allocs and h != "drmm_mutex_init()"],
+        removed=_removed(patch.diff),
         version=__version__, cocci=[f"{r}.cocci" for r in patch.rules], checked=checked_text(check, arch),
         fixes=list(fixes), signoff=signoff, rules=patch.rules,
     )  # fmt: skip
@@ -311,7 +314,8 @@ def cover_text(series_commits: Sequence[Commit], spatch: str, arch: str, prerequ
         )
     built = [f"{c.patch.driver}: {c.proof}" for c in series_commits if c.proof]
     arches = sorted({c.arch for c in series_commits if c.arch}) or [arch or "x86_64"]
-    unverified = [f"{c.patch.driver} ({c.verdict})" for c in series_commits if c.verdict != "verified"]
+    unverified = [f"{c.patch.driver} ({c.verdict}{': ' + c.reason if c.verdict == 'unsafe' else ''})"
+                  for c in series_commits if c.verdict != "verified"]  # fmt: skip
     rules = sorted({r for c in series_commits for r in c.patch.rules})
     text = _env().get_template("cover.txt.j2").render(
         drivers=drivers, table=[" " + row for row in table], version=__version__,
@@ -329,7 +333,7 @@ def cover_subject(commits: Sequence[Commit], key: str, split: str) -> str:
     if families == {"drmm-mutex"}:
         return "drm: Initialise drm-lifetime mutexes with drmm_mutex_init()"
     if families == {"drmm-mode-config"}:
-        return "drm: Use drmm_mode_config_init()"
+        return "drm: Drop manual drm_mode_config_cleanup() calls"
     if families == {"double-put"}:
         return "drm: Drop drm_dev_put() of devres-managed drm devices"
     if families == {"drm-guards"}:

@@ -5,14 +5,18 @@ Stages, each with its log; a patch fails at the first stage that fails:
 1. applies: `git apply --check` in a scratch worktree of the tree, or `patch --dry-run`
    in a hard-linked copy of a tree without git (the user's checkout is never touched), on
    top of the driver's patches before it;
-2. builds: the touched objects compile in the real kernel build (a build directory per
+2. semantic: the lifetime invariants of `invariants.py` hold for the driver's files
+   before and after the patch (no drmm_ memory freed by hand, no new goto to a teardown
+   of what is not set up yet, ...); a broken one makes the verdict `unsafe`, with the
+   invariant named in the reason;
+3. builds: the touched objects compile in the real kernel build (a build directory per
    tree and configuration, prepared once and kept in the cache) before and after the
    patch, with W=1; a new compiler warning fails.  A file the configuration does not
    build, or whose patched functions the compiler never saw, is `not-built` with the
    Kconfig symbol that is off, and so is one that does not build before the patch either;
-3. style: `scripts/checkpatch.pl --strict -f` on each touched file before and after: no
+4. style: `scripts/checkpatch.pl --strict -f` on each touched file before and after: no
    error, warning or check the original did not have;
-4. effect: a re-sweep of the patched driver no longer reports the fixed findings and
+5. effect: a re-sweep of the patched driver no longer reports the fixed findings and
    reports nothing that the same sweep before the patch did not, and generating again
    changes nothing.
 
@@ -37,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from refactor import prereqs, proc
+from refactor import invariants, prereqs, proc
 from refactor.build import FORMAT as _FORMAT
 from refactor.build import Build, Builds, ResultCache, arch_env, compile_file
 from refactor.cache import cache_dir
@@ -45,8 +49,8 @@ from refactor.errors import RefactorError
 from refactor.proof import Proof, prove
 from refactor.spatch import Rule, Spatch
 
-VERDICTS = ("verified", "apply-failed", "build-failed", "new-warning", "not-built", "checkpatch-failed",
-            "finding-remains", "new-finding", "not-checked")  # fmt: skip
+VERDICTS = ("verified", "apply-failed", "unsafe", "build-failed", "new-warning", "not-built",
+            "checkpatch-failed", "finding-remains", "new-finding", "not-checked")  # fmt: skip
 _CHECKPATCH = re.compile(
     r"^(?P<file>[^:]+):(?P<line>\d+): (?P<kind>ERROR|WARNING|CHECK):(?:(?P<type>[A-Z_0-9]+):)? (?P<msg>.*)$"
 )
@@ -54,7 +58,7 @@ _CHECKPATCH = re.compile(
 
 @dataclass(frozen=True)
 class Stage:
-    name: str  # applies, builds, style, effect
+    name: str  # applies, semantic, builds, style, effect
     ok: bool
     reason: str  # one line; "" when ok
     log: str
@@ -294,8 +298,11 @@ def verify(
                 res = _apply(work, cand.diff, check_only=True)
                 stages.append(Stage("applies", res.ok, _first_line(res.stderr), res.stderr))
                 if res.ok:
+                    was = _texts(work, touched_files(cand.diff, deleted=True))
                     _apply(work, cand.diff, check_only=False)
                     applied.append(cand.diff)
+                    stages.append(stage_semantic(work, cand, was))
+                if stages[-1].ok and res.ok:
                     if build is None:
                         stages.append(Stage("not-built", False, no_build, ""))
                     else:
@@ -370,8 +377,25 @@ def _first_line(text: str) -> str:
     return next((x.strip() for x in text.splitlines() if x.strip()), "")[:300]
 
 
+def _texts(work: Path, files: Sequence[str]) -> dict[str, str]:
+    return {f: (work / f).read_text(errors="surrogateescape") if (work / f).is_file() else "" for f in files}
+
+
+def stage_semantic(work: Path, cand: Candidate, before: dict[str, str]) -> Stage:
+    """The lifetime invariants over the driver's files, `before` (touched file -> text
+    before the patch) against the patched tree `work`."""
+    files = tuple(sorted(before))
+    paths = cand.paths or tuple(sorted({os.path.dirname(f) for f in files}))
+    after = _texts(work, files)
+    change = invariants.Change(cand.id, cand.driver, cand.family, files, before, after, paths, work)
+    found = invariants.check(change)
+    log = "\n".join(f"{v.file}:{v.line}: [{v.invariant}] {v.reason}" for v in found)
+    return Stage("semantic", not found, invariants.reason(found), log)
+
+
 def _verdict(stages: list[Stage]) -> tuple[str, str]:
-    names = {"applies": "apply-failed", "builds": "build-failed", "style": "checkpatch-failed"}
+    names = {"applies": "apply-failed", "semantic": "unsafe", "builds": "build-failed",
+             "style": "checkpatch-failed"}  # fmt: skip
     for s in stages:
         if not s.ok:
             return names.get(s.name, s.name), s.reason

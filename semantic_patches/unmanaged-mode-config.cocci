@@ -1,16 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/// drm_mode_config_init() leaves the mode configuration's cleanup to the
-/// driver (drm_mode_config_cleanup() in its remove and error paths), where it
-/// is easy to run too early or not at all.  drmm_mode_config_init() ties the
-/// cleanup to the final drm_dev_put().
-/// Fix: drmm_mode_config_init(), and drop drm_mode_config_cleanup().
+/// A drm_mode_config_cleanup() called by hand on the removal path (remove,
+/// unbind, a legacy .unload, a devm action) or on an error path.  Since the
+/// managed helpers arrived, drm_mode_config_init() is an inline wrapper of
+/// drmm_mode_config_init(), which already cleans the mode config up at the
+/// final drm_dev_put(): the manual call tears the mode objects down at unbind
+/// while an open file can still reach them, and calls the .destroy hook of
+/// every object, which drmm_ objects must not have.
+/// Fix: remove every manual drm_mode_config_cleanup(), once every mode object
+/// lives in drm-lifetime memory without a .destroy hook.
 //
 // Confidence: Low
 // Options: --no-includes --include-headers
 // Requires: 1.1
-// Keywords: drm_mode_config_init
-// Comments: Low: in recent trees drm_mode_config_init() already wraps the
-//  managed version, so the finding is a clean-up more often than a bug.
+// Keywords: drm_mode_config_cleanup
+// Comments: Low: removing the call is only right once every mode object is
+//  drm-lifetime; drmm-refactor checks that over all the driver's files, skips
+//  calls in a drm_driver.release hook or a drmm_ action, and names the path
+//  (error or removal) the call is on.
 // Patch mode: makes the edits drmm-refactor plans (DRMM_REFACTOR_PLAN names them
 //  by file, function and line); without a plan, as under make coccicheck, it
 //  changes nothing.
@@ -69,13 +75,14 @@ def applied(kind, p, name=None):
 expression D;
 position p;
 @@
- drm_mode_config_init@p(D)
+ drm_mode_config_cleanup@p(D)
 
 @script:python depends on report@
 p << r.p;
 D << r.D;
 @@
-emit(p, "drm_mode_config_init() leaves the cleanup to the driver's own paths", arg=D)
+emit(p, "drm_mode_config_cleanup() by hand: drmm_mode_config_init(), which drm_mode_config_init() wraps, "
+     "already cleans up at the final drm_dev_put()", arg=D)
 
 // ---- patch mode: the edits drmm-refactor planned ----
 
@@ -83,39 +90,20 @@ emit(p, "drm_mode_config_init() leaves the cleanup to the driver's own paths", a
 expression D;
 position p;
 @@
- drm_mode_config_init@p(D)
+ drm_mode_config_cleanup@p(D);
 
-@script:python pms depends on pm@
+@script:python depends on pm@
 p << pm.p;
-v;
-st;
 @@
-op = PLAN.get(key("mode-config-checked", p))
-if op is None:
-    op = want("mode-config", p)
-if op is not None:
-    coccinelle.v = cocci.make_ident(op.get("var", "ret"))
-    coccinelle.st = cocci.make_stmt(op.get("exit", "return ret;"))
+want("mode-config-cleanup", p)
 
 @pmc depends on patch@
 expression pm.D;
-identifier pms.v;
-statement pms.st;
 position pm.p, q;
 @@
-(
-- drm_mode_config_init@p@q(D);
-+ v = drmm_mode_config_init(D);
-+ if (v)
-+ 	st
-|
-- drm_mode_config_init@p@q(D)
-+ drmm_mode_config_init(D)
-)
+- drm_mode_config_cleanup@p@q(D);
 
 @script:python depends on pmc@
 q << pmc.q;
 @@
-for k in ("mode-config-checked", "mode-config"):
-    if PLAN.get(key(k, q)) is not None:
-        applied(k, q)
+applied("mode-config-cleanup", q)

@@ -161,3 +161,26 @@ i << pm.i;
 for k in (["mutex"] if i == "mutex_init" else ["devm-mutex-checked", "devm-mutex"]):
     if PLAN.get(key(k, q)) is not None:
         applied(k, q)
+
+// The lock is now destroyed by its drmm_ release action: its mutex_destroy() goes.
+@pd depends on patch@
+expression L;
+position p;
+@@
+ mutex_destroy@p(L);
+
+@script:python depends on pd@
+p << pd.p;
+@@
+want("mutex-destroy", p)
+
+@pdt depends on patch@
+expression pd.L;
+position pd.p, q;
+@@
+- mutex_destroy@p@q(L);
+
+@script:python depends on pdt@
+q << pdt.q;
+@@
+applied("mutex-destroy", q)

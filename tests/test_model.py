@@ -28,7 +28,8 @@ def test_corpus_drivers(corpus_tree: Path) -> None:
                         "pipedisp", "rootdemo", "rootgroup", "splitcrtc", "putpanel", "tinypanel",
                         "wrapdev_core", "wrapdev_pci", "compdisp_lvds", "trapdisp", "keepdisp", "mastdisp",
                         "mastdisp_dsi", "guarddisp", "plugdisp", "pairdisp", "freedisp",
-                        "latedisp", "handobj"}  # fmt: skip
+                        "latedisp", "handobj", "unloaddisp", "lockdisp",
+                        "reldisp", "gotodisp"}  # fmt: skip
     assert {name: got[name] for name in ("corpdisp", "legacyfb", "putpanel", "tinypanel", "wrapdev_core",
                                          "wrapdev_pci")} == {
         "corpdisp": [("devm_drm_dev_alloc", "devm_drm_dev_alloc", f"{drm}/corpdisp/corpdisp_drv.c", 15,

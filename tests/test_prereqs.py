@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from refactor import prereqs
+from refactor.build import prepare_build
 from refactor.cli import main
 from refactor.errors import RefactorError
-from refactor.build import prepare_build
 from refactor.verify import foreign_candidates, verify
 
 HEADERS = ("stdio.h", "gelf.h", "openssl/evp.h")

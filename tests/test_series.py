@@ -150,10 +150,11 @@ def test_reroll_range_diff_shows_only_the_changed_driver(corpus_repo: Path, tmp_
     out = tmp_path / "out"
     _series(corpus_repo, out)
     v1 = json.loads((out / "series.json").read_text())
-    src = corpus_repo / "drivers/gpu/drm/keepdisp/keepdisp.c"
-    text = src.read_text()
-    src.write_text(text.replace("drm_mode_config_init(", "drm_mode_config_init(/* v2 */ ", 1))
-    _commit(corpus_repo, "drm/keepdisp: Mark the mode config set-up")
+    src = corpus_repo / "drivers/gpu/drm/unloaddisp/unloaddisp.c"
+    text = src.read_text()  # a context line of the patch that drops the manual cleanup
+    mark = "\tdrm_atomic_helper_shutdown(/* v2 */ drm);"
+    src.write_text(text.replace("\tdrm_atomic_helper_shutdown(drm);", mark, 1))
+    _commit(corpus_repo, "drm/unloaddisp: Mark the shutdown")
     _series(corpus_repo, out, "--reroll")
     v2 = json.loads((out / "series.json").read_text())
     assert v2["version"] == 2 and v2["change_id"] == v1["change_id"]
@@ -162,8 +163,8 @@ def test_reroll_range_diff_shows_only_the_changed_driver(corpus_repo: Path, tmp_
     rows = re.findall(r"^ *\d+: +[0-9a-f]+ ([=!<>]) +\d+: +[0-9a-f]+ (.*)$", cover, re.M)
     assert len(rows) == len(v1["patches"])
     changed = [subject for mark, subject in rows if mark != "="]
-    assert changed and all("keepdisp" in s for s in changed), rows
-    assert "Fixes:" not in (out / next(f for f in v2["files"] if "keepdisp" in f)).read_text(), (
+    assert changed and all("unloaddisp" in s for s in changed), rows
+    assert "Fixes:" not in (out / next(f for f in v2["files"] if "unloaddisp" in f)).read_text(), (
         "a commit that only changed the arguments was named in Fixes:"
     )
     assert (out / "0000-cover-letter.patch").is_file(), "v1 files were removed"

@@ -143,7 +143,7 @@ def test_rules_run_standalone_as_under_coccicheck(corpus_tree: Path, spatch: Spa
     assert ("unbound-parent", "drivers/gpu/drm/rootdemo/rootdemo.c", 31) in found
     assert not any(f[1].endswith("rootgroup.c") and f[0] == "unbound-parent" for f in found)
     assert ("devm-drm-private", "drivers/gpu/drm/legacyfb/legacyfb.c", 21) in found
-    assert ("unmanaged-mode-config", "drivers/gpu/drm/oldcrtc/oldcrtc.c", 90) in found
-    assert ("devm-action-on-drm", "drivers/gpu/drm/oldcrtc/oldcrtc.c", 94) in found
+    assert ("unmanaged-mode-config", "drivers/gpu/drm/oldcrtc/oldcrtc.c", 53) in found  # the manual cleanup
+    assert ("devm-action-on-drm", "drivers/gpu/drm/oldcrtc/oldcrtc.c", 95) in found
     # the init whose funcs table's hook cleans up and frees, in the same file
-    assert ("unmanaged-mode-object", "drivers/gpu/drm/oldcrtc/oldcrtc.c", 104) in found
+    assert ("unmanaged-mode-object", "drivers/gpu/drm/oldcrtc/oldcrtc.c", 105) in found

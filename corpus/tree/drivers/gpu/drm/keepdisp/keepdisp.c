@@ -108,8 +108,8 @@ static int keepdisp_probe(struct platform_device *pdev)
 		return PTR_ERR(kd);
 	kd->encoder = enc;
 
-	/* renamed only: the manual cleanup below must stay while the CRTC is devm_ */
-	// expect: unmanaged-mode-config
+	/* the wrapper of drmm_mode_config_init(): the name is no finding */
+	// ok: unmanaged-mode-config
 	ret = drm_mode_config_init(&kd->drm);
 	if (ret)
 		return ret;
@@ -127,6 +127,8 @@ static int keepdisp_probe(struct platform_device *pdev)
 	return drm_dev_register(&kd->drm, 0);
 
 err_mode:
+	/* must stay while the CRTC is devm_: no patch, the reason names the CRTC */
+	// expect: unmanaged-mode-config
 	drm_mode_config_cleanup(&kd->drm);
 	return ret;
 }

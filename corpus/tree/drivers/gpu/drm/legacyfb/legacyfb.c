@@ -28,12 +28,12 @@ static int legacyfb_probe(struct platform_device *pdev)
 	priv->drm = drm;
 	drm->dev_private = priv;
 
-	// expect: unmanaged-mode-config
+	// ok: unmanaged-mode-config
 	drm_mode_config_init(drm);
 
 	ret = drm_dev_register(drm, 0);
 	if (ret) {
-		drm_mode_config_cleanup(drm);
+		drm_mode_config_cleanup(drm); // expect: unmanaged-mode-config
 		drm_dev_put(drm); // ok: double-put
 		return ret;
 	}
@@ -46,6 +46,6 @@ static void legacyfb_remove(struct platform_device *pdev)
 	struct legacyfb_private *priv = platform_get_drvdata(pdev);
 
 	drm_dev_unregister(priv->drm);
-	drm_mode_config_cleanup(priv->drm);
+	drm_mode_config_cleanup(priv->drm); // expect: unmanaged-mode-config
 	drm_dev_put(priv->drm); // ok: double-put
 }

@@ -40,6 +40,7 @@ static void mastdisp_unbind(struct device *dev)
 
 	drm_dev_unregister(&md->drm);
 	component_unbind_all(dev, &md->drm);
+	// expect: unmanaged-mode-config
 	drm_mode_config_cleanup(&md->drm);
 }
 

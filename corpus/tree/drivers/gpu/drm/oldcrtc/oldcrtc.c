@@ -49,6 +49,7 @@ static void oldcrtc_mode_config_fini(void *data)
 	struct drm_device *drm = data;
 
 	drm_kms_helper_poll_fini(drm);
+	// expect: unmanaged-mode-config
 	drm_mode_config_cleanup(drm);
 }
 
@@ -86,7 +87,7 @@ static int oldcrtc_probe(struct platform_device *pdev)
 	if (ret)
 		return ret;
 
-	// expect: unmanaged-mode-config
+	// ok: unmanaged-mode-config
 	ret = drm_mode_config_init(&odev->drm);
 	if (ret)
 		return ret;

