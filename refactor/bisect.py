@@ -66,7 +66,7 @@ def check(tree: Path, series: Sequence[Any], checks: Sequence[verify.Checked], *
                 verify._undo(tree, work, applied)
                 applied = []
             for c in s.commits:
-                pid, a = c.patch.id, arch or arch_of.get(c.patch.id, "")
+                pid, a = c.patch.id, arch or arch_of.get(c.patch.id, "") or c.arch  # what verify built it for
                 res = verify._apply(work, c.patch.diff, check_only=True)
                 if not res.ok:
                     why = f"does not apply on top of the commits before it: {verify._first_line(res.stderr)}"
