@@ -203,7 +203,7 @@ def test_wrap_keeps_trailers_and_hangs_bullets() -> None:
     assert "\n  item" in out and out.endswith("x" * 80 + "\n")
 
 
-REAL_PATHS = ("drivers/gpu/drm/sitronix", "drivers/gpu/drm/logicvc", "drivers/gpu/drm/meson")
+REAL_PATHS = ("drivers/gpu/drm/vboxvideo", "drivers/gpu/drm/logicvc", "drivers/gpu/drm/gud")
 
 
 @pytest.mark.realtree
