@@ -15,9 +15,9 @@ from refactor.cocci import spatch
 from refactor.infra.errors import RefactorError
 from refactor.model import kbuild
 from refactor.report import baseline
-from refactor.series.run import wrap
+from refactor.series.messages import wrap
 from refactor.sweep import run as sweep
-from refactor.verify.run import touched_files
+from refactor.verify.checked import touched_files
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # text that looks a little like each format, mixed with anything at all
