@@ -69,9 +69,9 @@ def main(verbose: bool) -> None:
 def drivers(tree: str | None, fmt: str, out: Path | None, paths: tuple[str, ...], no_tests: bool) -> None:
     """List the modules of TREE that create a drm_device."""
 
-    from refactor import pipeline
-
     def go() -> None:
+        from refactor import pipeline  # in go(): a signal while it loads unwinds as any other
+
         tm, listed = pipeline.drivers(tree, paths, no_tests)
         text = report.drivers_json(tm, listed) if fmt == "json" else report.drivers_text(tm, listed)
         output.write_text(text, out)
@@ -130,16 +130,16 @@ def sweep(
 
     Exit status 0 when nothing (new) is found, 1 when something is, 2 on error.
     """
-    from refactor import pipeline
-
     if show_diff and no_patches:
         raise click.UsageError("--diff needs the patches: drop --no-patches")
-    config = pipeline.SweepConfig(
-        tree, paths, tuple(n for n in (rule_names or "").split(",") if n), rules_dir, jobs, timeout,
-        include_tests, not no_patches, do_verify, arch, not no_cache, baseline,
-    )
 
     def go() -> int:
+        from refactor import pipeline  # in go(): a signal while it loads unwinds as any other
+
+        config = pipeline.SweepConfig(
+            tree, paths, tuple(n for n in (rule_names or "").split(",") if n), rules_dir, jobs, timeout,
+            include_tests, not no_patches, do_verify, arch, not no_cache, baseline,
+        )
         line = output.ProgressLine()
         hooks = pipeline.Hooks(_sweep_progress(line) if line.enabled else None,
                                lambda text: line.show(text, force=True), line.clear)  # fmt: skip
@@ -192,12 +192,10 @@ def check(
 ) -> None:
     """Verify PATCH files (unified diffs, -p1 at the tree root) in a scratch worktree:
     applies, builds, checkpatch, and adds no finding.  Exit 0 when all are verified."""
-    from refactor import pipeline
-
-    config = pipeline.CheckConfig(patches, tree, arch, jobs, not no_cache)
-
     def go() -> int:
-        run = pipeline.check(config)
+        from refactor import pipeline  # in go(): a signal while it loads unwinds as any other
+
+        run = pipeline.check(pipeline.CheckConfig(patches, tree, arch, jobs, not no_cache))
         click.echo(report.checks_json(run.checks) if fmt == "json"
                    else report.checks_text(run.checks, run.cache_hits, run.seconds), nl=False)  # fmt: skip
         return 0 if all(c.verdict == "verified" for c in run.checks) else 1
@@ -231,14 +229,14 @@ def series(tree: str | None, out: Path, branch: str | None, split: str, version:
     """Generate, verify and write the verified patches as git series: commits on a new
     branch (made in a separate worktree) and git format-patch files with a cover letter
     in OUT.  The user's checkout, index and current branch are not touched."""
-    from refactor import pipeline
-    from refactor.series import bisect as bisect_mod
-
     names = tuple(n for n in (rule_names or "").split(",") if n)
-    config = pipeline.SeriesConfig(tree, out, branch, split, version, reroll, dry_run, include_unverified,
-                                   force, paths, names, jobs, arch, not no_cache)  # fmt: skip
 
     def go() -> int:
+        from refactor import pipeline  # in go(): a signal while it loads unwinds as any other
+        from refactor.series import bisect as bisect_mod
+
+        config = pipeline.SeriesConfig(tree, out, branch, split, version, reroll, dry_run, include_unverified,
+                                       force, paths, names, jobs, arch, not no_cache)  # fmt: skip
         run = pipeline.series(config)
         text = bisect_mod.summary(run.steps) + report.series_text(run.written, run.left_out, dry_run)
         click.echo(text, nl=False)
