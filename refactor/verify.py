@@ -33,15 +33,15 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from refactor import invariants, prereqs, proc
+from refactor import scratch as scratch_tree
 from refactor.build import FORMAT as _FORMAT
 from refactor.build import Build, Builds, ResultCache, arch_env, compile_file
 from refactor.cache import cache_dir
@@ -100,43 +100,15 @@ def touched_files(diff: str, deleted: bool = False) -> list[str]:
 
 
 # -- the scratch tree --------------------------------------------------------------------
-@contextlib.contextmanager
-def scratch(tree: Path) -> Iterator[Path]:
-    """Somewhere to apply patches that is not the user's checkout: a detached git worktree
-    of HEAD, or for a tree without git a copy of it whose files are hard links (a file is
-    unlinked before a patch changes it, so the tree itself is never written)."""
-    if (tree / ".git").exists():
-        with worktree(tree) as work:
-            yield work
-        return
-    root = cache_dir() / "scratch"
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="drmm-verify-", dir=root) as tmp:
-        work = Path(tmp) / "tree"
-        same_fs = os.stat(root).st_dev == os.stat(tree).st_dev
-        res = proc.run(["cp", "-al" if same_fs else "-a", f"{tree}/.", str(work)], timeout=3600)
-        if not res.ok:
-            raise RefactorError(f"cannot copy {tree} to {work}: {_first_line(res.stderr)}")
-        yield work
+def scratch(tree: Path) -> contextlib.AbstractContextManager[Path]:
+    """Somewhere to apply patches that is not the user's checkout: a clone of HEAD, or for
+    a tree without git a copy of hard links, at a stable path in the cache (scratch.py)."""
+    return scratch_tree.scratch(tree)
 
 
-@contextlib.contextmanager
-def worktree(tree: Path) -> Iterator[Path]:
-    """A detached git worktree of `tree`'s HEAD, removed afterwards (with its admin data)."""
-    if not (tree / ".git").exists():
-        raise RefactorError(f"{tree} is not a git repository (git init && git add -A && git commit)")
-    with tempfile.TemporaryDirectory(prefix="drmm-verify-") as tmp:
-        work = Path(tmp) / "tree"
-        res = proc.run(
-            ["git", "worktree", "add", "--detach", "--quiet", str(work), "HEAD"], cwd=tree, timeout=600
-        )
-        if not res.ok:
-            raise RefactorError(f"git worktree add failed: {res.stderr.strip()[:200]}")
-        try:
-            yield work
-        finally:
-            proc.run(["git", "worktree", "remove", "--force", str(work)], cwd=tree, timeout=600)
-            proc.run(["git", "worktree", "prune"], cwd=tree, timeout=120)
+def worktree(tree: Path) -> contextlib.AbstractContextManager[Path]:
+    """A clean checkout of a git `tree`'s HEAD that is not the user's (scratch.py)."""
+    return scratch_tree.clone(tree)
 
 
 def _is_git(work: Path) -> bool:
