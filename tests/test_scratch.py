@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from refactor import scratch
+from refactor.verify import scratch
 
 
 def _git(cwd: Path, *args: str) -> str:
