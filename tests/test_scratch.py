@@ -4,6 +4,7 @@ repository, a clean HEAD at each use, one slot per concurrent user."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -78,3 +79,13 @@ def test_a_tree_without_git_gets_a_linked_copy(tmp_path: Path, monkeypatch: pyte
     assert not path.exists() and (tree / "drivers/a.c").read_text() == "int a;\n"
     with scratch.scratch(tree) as work:
         assert work == path
+
+
+def test_the_scratch_trees_of_a_tree_that_is_gone_are_removed(repo: Path, tmp_path: Path) -> None:
+    with scratch.scratch(repo) as work:
+        pass
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.rmtree(repo)
+    with scratch.scratch(other):
+        assert not work.exists()

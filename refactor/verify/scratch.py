@@ -35,8 +35,33 @@ SLOTS = 8  # concurrent runs on one tree before the next one waits
 
 
 def _root(tree: Path) -> Path:
+    """The tree's scratch directory (its slots inside), which records the tree's path so
+    that the scratch trees of a tree that is gone can be removed (`_prune`)."""
     key = hashlib.sha256(str(tree.resolve()).encode()).hexdigest()[:10]
-    return cache_dir() / "scratch" / f"{tree.resolve().name}-{key}"
+    root = cache_dir() / "scratch" / f"{tree.resolve().name}-{key}"
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "tree").write_text(str(tree.resolve()) + "\n")
+    _prune(root.parent)
+    return root
+
+
+def _prune(scratch: Path) -> None:
+    """Remove the scratch trees of trees that no longer exist (a test's temporary tree,
+    a deleted checkout), unless a run holds one of their slots."""
+    for root in scratch.iterdir():
+        recorded = root / "tree"
+        if not recorded.is_file() or Path(recorded.read_text().strip()).exists():
+            continue
+        fds = [os.open(lock, os.O_RDWR) for lock in root.glob("slot-*.lock")]
+        try:
+            for fd in fds:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # in use
+        finally:
+            for fd in fds:
+                os.close(fd)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @contextlib.contextmanager
