@@ -276,7 +276,8 @@ def _tidy(old: str, new: str) -> str:
 
 # header -> the helpers a patch may add that it declares (the others come with the
 # unmanaged function they replace: drm_crtc.h, drm_plane.h, ...)
-HEADERS = {"drm/drm_drv.h": re.compile(r"\bdrm_dev_(enter|exit|unplug|unregister|register)\("),
+HEADERS = {"drm/drm_atomic_helper.h": re.compile(r"\bdrm_atomic_helper_shutdown\("),
+           "drm/drm_drv.h": re.compile(r"\bdrm_dev_(enter|exit|unplug|unregister|register)\("),
            "drm/drm_managed.h": re.compile(r"\bdrmm_(kzalloc|kmalloc|kcalloc|kmalloc_array|kstrdup|kfree|"
                                            r"mutex_init|add_action|add_action_or_reset)\(")}  # fmt: skip
 _INCLUDE = re.compile(r"^#include <(\w+)/([\w./-]+)>")
