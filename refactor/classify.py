@@ -437,9 +437,9 @@ def _drm_memory(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> 
     elem = c.element(facts, m, data)
     target = facts.index.get(elem.name) if elem.known and not elem.pointer else None
     if target is not None:
-        life = c.lifetime(facts.driver)
-        units = frozenset(k for k, v in life.allocations.items() if v == frozenset({"devm"}) and k != target.name)
-        if facts.holds(target.name) or target.name in facts.private or facts.hardware_only(target, 0, units):
+        units = _devm_units(c, facts) - {target.name}
+        if facts.holds(target.name) or target.name in facts.private or facts.hardware_only(target, 0, units) \
+                or _register_handle(facts, target):
             return None  # devm-mode-object or devm-drm-private own those; hardware is devm_'s
     elif elem.known and elem.pointer == 0 and elem.name.startswith(_SCALARS):
         if facts.index.canonical(elem.name) in HW_TYPES:
@@ -462,6 +462,38 @@ def _drm_memory(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> 
     return Verdict(message, fix)
 
 
+def _register_handle(facts: Facts, s: StructDef) -> bool:
+    """A register window: an `__iomem` mapping with scalars, hardware handles and
+    back-pointers beside it, nothing embedded and no callbacks (xe_mmio).  Device lifetime
+    is right for it: every access through it must sit inside drm_dev_enter() anyway."""
+    if not any(f.iomem for f in s.fields):
+        return False
+    for f in s.fields:
+        if f.function:
+            return False
+        if f.pointer == 0 and f.type.startswith(_SCALARS) and facts.index.canonical(f.type) not in HW_TYPES:
+            return False
+    return True
+
+
+def _devm_units(c: Classifier, facts: Facts) -> frozenset[str]:
+    """The structs the driver allocates only with devm_, and those embedded by value in them
+    that it never allocates on their own (imx8-dc's fetch unit inside each fetchlayer):
+    hardware units that die at unbind."""
+    life = c.lifetime(facts.driver)
+    units = {k for k, v in life.allocations.items() if v == frozenset({"devm"})}
+    todo = list(units)
+    while todo:
+        s = facts.index.get(todo.pop())
+        for f in s.fields if s else ():
+            t = facts.index.canonical(f.type)
+            if f.pointer == 0 and not f.function and t.startswith("struct ") and t not in units \
+                    and t not in life.allocations and facts.index.get(t) is not None:
+                units.add(t)
+                todo.append(t)
+    return frozenset(units)
+
+
 def _devm_is_right(c: Classifier, facts: Facts, m: Match, holder: str, lhs: str) -> bool:
     """The rule's own exclusions, for memory stored in `lhs`: its container is kmalloc'd
     memory the driver frees itself (drmm_ memory there would outlive its only pointer); a
@@ -473,7 +505,9 @@ def _devm_is_right(c: Classifier, facts: Facts, m: Match, holder: str, lhs: str)
     life = c.lifetime(facts.driver)
     if life.memory_of(holder) == "kmalloc" and any(s == holder for _, _, s in life.frees):
         return True
-    if life.memory_of(holder) == "devm":
+    root = re.match(r"\s*(\w+)\s*(->|\.)", lhs)
+    top = c.resolver(facts.index, m.file, m.line).struct_of(root.group(1))[0] if root else None
+    if life.memory_of(holder) == "devm" or (top is not None and life.memory_of(top.name) == "devm"):
         return True  # the container dies at unbind: drmm_ memory there would outlive its only pointer
     _, member = member_of(lhs)
     if not member:
@@ -528,11 +562,9 @@ def _handed_to_devm(c: Classifier, facts: Facts, m: Match, lhs: str) -> bool:
     bodies, _ = c.functions(facts.driver)
     body = bodies.get(fn, b"").decode(errors="replace")
     names = {re.sub(r"\s+", "", lhs)}
-    local = re.search(rf"([\w>.\-\[\]]+)\s*=\s*{re.escape(lhs.strip())}\s*;", body)
-    for hit in re.finditer(rf"\b{re.escape(lhs.strip())}\s*=\s*(\w+)\s*;", body):
-        names.add(hit.group(1))
-    if local:
-        names.add(re.sub(r"\s+", "", local.group(1)))
+    expr = r"\s*".join(re.escape(t) for t in re.findall(r"\w+|->|\S", lhs))
+    for hit in re.finditer(rf"([\w>.\-\[\]]+)\s*=\s*{expr}\s*;|(?<![\w>.])\s*{expr}\s*=\s*(\w+)\s*;", body):
+        names.add(re.sub(r"\s+", "", hit.group(1) or hit.group(2)))
     src, tree = c.source(m.file)
     for call in cindex.calls(src, sorted(set(re.findall(r"\b(devm_\w+)\s*\(", body))), tree):
         if call.function != fn or not _DEVM_REGISTER.match(call.name) or call.name.startswith("devm_drm"):
@@ -662,7 +694,8 @@ def _unbound(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Ver
             bound = False  # the module's platform drivers bind other devices (rocket's cores)
         if bound:
             return None  # the module's own platform driver binds to it
-    via = f" (handed to {data['callee']}(), which calls devm_drm_dev_alloc() on it)" if data.get("callee") else ""
+    callee = data.get("callee", "")
+    via = f" (handed to {callee}(), which calls devm_drm_dev_alloc() on it)" if callee else ""
     message = (f"the parent device comes from {source}(){via} and never has a driver bound: its devres "
                "is only released on its final put, which waits for the drm_device, which waits for "
                "devres, so nothing is ever freed")  # fmt: skip
@@ -717,8 +750,9 @@ def _driver_named(c: Classifier, facts: Facts, name: str) -> bool:
     pattern = re.compile(rf"\.name\s*=\s*{re.escape(name)}|\{{\s*{re.escape(name)}\s*[,}}]")
     for f in facts.driver.module.files:
         text = c.data(f).decode(errors="replace")
-        for block in re.finditer(r"struct\s+(platform_driver|platform_device_id)\s+\w+(\[\])?\s*=\s*\{(.*?)\n\}\s*;",
-                                 text, re.S):  # fmt: skip
+        blocks = re.finditer(r"struct\s+(platform_driver|platform_device_id)\s+\w+(\[\])?\s*=\s*"
+                             r"\{(.*?)\n\}\s*;", text, re.S)  # fmt: skip
+        for block in blocks:
             if pattern.search(block.group(3)):
                 return True
     return False

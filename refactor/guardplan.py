@@ -362,7 +362,9 @@ def _touches(a: guards.Analysis, src: bytes, node: tree_sitter.Node) -> bool:
     if fn is None:
         return False
     name = src[fn.start_byte : fn.end_byte].decode(errors="replace")
-    return bool(guards.ACCESS.match(name) or guards.BUS_ACCESS.match(name)) or (name in a.bodies and a.reach(name) is not None)
+    if guards.ACCESS.match(name) or guards.BUS_ACCESS.match(name):
+        return True
+    return name in a.bodies and a.reach(name) is not None
 
 
 def _drm_expr(facts: Facts, fn: Function, line: int) -> str:

@@ -2,8 +2,9 @@
 /*
  * dsidisp DSI output: a component whose private struct, encoder included, is devm_
  * memory of its own platform device, allocated at probe.  Its register shadow is
- * allocated at bind into that devm_ container: drmm_ memory there would outlive its only
- * pointer, so the shadow is left alone.
+ * allocated at bind into that devm_ container, and so is each lane's gamma table (in a
+ * struct embedded in it): drmm_ memory there would outlive its only pointer, so both are
+ * left alone.
  */
 #include <linux/component.h>
 #include <linux/module.h>
@@ -11,10 +12,16 @@
 #include <linux/slab.h>
 #include <drm/drm_encoder.h>
 
+struct dsidisp_lane {
+	u16 *gamma;
+	int index;
+};
+
 struct dsidisp_dsi {
 	struct drm_encoder encoder;
 	struct drm_device *drm;
 	u32 *shadow;
+	struct dsidisp_lane lane[2];
 	int lanes;
 };
 
@@ -31,6 +38,10 @@ static int dsidisp_dsi_bind(struct device *dev, struct device *master, void *dat
 	// ok: devm-drm-memory
 	dsi->shadow = devm_kzalloc(dev, 64 * sizeof(u32), GFP_KERNEL);
 	if (!dsi->shadow)
+		return -ENOMEM;
+	// ok: devm-drm-memory
+	dsi->lane[0].gamma = devm_kcalloc(dev, 256, sizeof(u16), GFP_KERNEL);
+	if (!dsi->lane[0].gamma)
 		return -ENOMEM;
 	return drm_encoder_init(drm, &dsi->encoder, &dsidisp_dsi_funcs, DRM_MODE_ENCODER_DSI, NULL);
 }

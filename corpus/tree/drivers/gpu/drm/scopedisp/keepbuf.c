@@ -11,6 +11,8 @@
  *   hardware units, which are devm_ themselves;
  * - the sensor block is the data of a devm_ sensor registration, whose callbacks are its
  *   only users and stop at unbind;
+ * - the register window is an __iomem mapping with its size and a back-pointer: every
+ *   access through it must be guarded anyway;
  * - the two locks of the device (one in a nested struct) have no destroy: the
  *   mutex_destroy() of the VM's lock, a member of the same name in another struct, is
  *   not theirs.
@@ -41,8 +43,17 @@ struct keepbuf_pe {
 };
 
 struct keepbuf_sensor {
+	const char *label;
 	u32 last_temp;
 	u32 limit;
+};
+
+struct keepbuf_device;
+
+struct keepbuf_window {
+	void __iomem *regs;
+	struct keepbuf_device *kb;
+	u32 size;
 };
 
 struct keepbuf_vm {
@@ -57,6 +68,7 @@ struct keepbuf_device {
 	u8 *line;
 	struct keepbuf_pe *pe;
 	struct keepbuf_sensor *sensor;
+	struct keepbuf_window *window;
 	struct mutex ring_lock;
 	struct {
 		struct mutex mutex;
@@ -191,6 +203,13 @@ static int keepbuf_probe(struct platform_device *pdev)
 		return -ENOMEM;
 	kb->sensor = sensor;
 	devm_keepbuf_sensor_register(&pdev->dev, "keepbuf", sensor, keepbuf_sensor_read);
+
+	// ok: devm-drm-memory
+	kb->window = devm_kzalloc(&pdev->dev, sizeof(*kb->window), GFP_KERNEL);
+	if (!kb->window)
+		return -ENOMEM;
+	kb->window->regs = kb->mmio;
+	kb->window->kb = kb;
 
 	platform_set_drvdata(pdev, kb);
 	return drm_dev_register(&kb->drm, 0);
