@@ -392,3 +392,14 @@ def test_an_emptied_error_label_keeps_no_blank_line() -> None:
     old = "\treturn 0;\n\nerr_bind:\n\tdrm_encoder_cleanup(encoder);\n\n\treturn ret;\n}\n"
     new = "\treturn 0;\n\nerr_bind:\n\n\treturn ret;\n}\n"
     assert _tidy_blank_lines(old, new) == "\treturn 0;\n\nerr_bind:\n\treturn ret;\n}\n"
+
+
+def test_no_unplug_while_other_hardware_hooks_stay_open(fixed) -> None:  # type: ignore[no-untyped-def]
+    """halfdisp has one guard already, but its enable cannot be guarded: the unplug that
+    would make that guard work alone is refused with the enable's reason (review v3, hibmc)."""
+    result, gen, _ = fixed
+    (why,) = _why(result, gen, "lifedisp/halfdisp.c", "unregister-without-unplug")
+    assert why.startswith("the driver's other hardware hooks cannot be guarded, and an unplug that leaves "
+                          "them open is a partial guard set: halfdisp_crtc_atomic_enable() (.atomic_enable) "
+                          "cannot")
+    assert not [p for p in gen.patches if p.driver == "halfdisp"]

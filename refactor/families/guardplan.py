@@ -427,6 +427,13 @@ def plan_unplug(p: Planner, facts: Facts, f: Finding) -> list[Op]:
             # the finding is guards and unplug together: unplug alone would guard nothing
             raise Refusal(f"the driver has no guard and its guards are refused, so drm_dev_unplug() "
                           f"alone would guard nothing: {plan}")  # fmt: skip
+    elif a.needs_guards():
+        plan = _guard_plan(p, facts, a)
+        if isinstance(plan, str):
+            # the unplug and the guards of every hardware hook are one change (hibmc: its
+            # debugfs and HPD guards would work, its KMS hooks would stay open)
+            raise Refusal(f"the driver's other hardware hooks cannot be guarded, and an unplug that leaves "
+                          f"them open is a partial guard set: {plan}")  # fmt: skip
     earlier = [x for x in a.shutdown.get((f.file, f.function), []) if x < f.line]
     if earlier:
         # upstream's order: unplug first, so no commit starts while the pipeline is shut down
