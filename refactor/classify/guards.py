@@ -9,7 +9,8 @@ The module-wide reasoning of `unguarded-hw-access` and `unregister-without-unplu
 - entry points: the functions a module places in DRM ops tables (the `drm_*_funcs`
   structs below, `struct drm_driver`) and in `DRM_IOCTL_DEF_DRV()` entries;
 - a finding: an entry point that reaches a hardware access (readl/writel, regmap_*,
-  clk_*, regulator_*, reset_control_*, gpiod_*, phy_* on a hardware field) through at
+  clk_*, regulator_*, reset_control_*, gpiod_*, phy_* on a hardware field; an SPI, I2C,
+  USB or DSI transfer, BUS_ACCESS, on any device) through at
   most DEPTH calls of the module's own functions, with no drm_dev_enter() section
   around it on the way.
 
@@ -58,6 +59,15 @@ ACCESS = re.compile(
     r"is_enabled|bulk_enable|bulk_disable)|reset_control_(assert|deassert|reset|status|bulk_\w+)|"
     r"gpiod_(set|get)_\w+|phy_(power_on|power_off|init|exit|configure|set_mode\w*|validate|"
     r"calibrate))$"
+)
+# transfers on the bus device the driver is bound to (or its bus): hardware access whatever
+# the argument names, since the device is the hardware (mipi-dbi guards every SPI access)
+BUS_ACCESS = re.compile(
+    r"^(spi_(write|read|sync|sync_transfer|sync_locked|write_then_read|async|w8r8|w8r16|w8r16be)|"
+    r"i2c_(transfer|master_send|master_recv|smbus_\w+)|"
+    r"usb_(control_msg|bulk_msg|interrupt_msg|submit_urb|control_msg_send|control_msg_recv)|"
+    r"mipi_dsi_(dcs_\w+|generic_write|generic_read|turn_on_peripheral|shutdown_peripheral|"
+    r"set_maximum_return_packet_size))$"
 )
 TABLES = {
     "struct drm_crtc_funcs": "crtc",
@@ -150,6 +160,8 @@ class Analysis:
     entries: dict[str, list[Entry]]
     unplug_calls: list[tuple[str, int, str, str]]  # file, line, function, call name
     shutdown: dict[tuple[str, str], list[int]]  # (file, function) -> drm_atomic_helper_shutdown lines
+    # mode objects of the driver (its component modules included) in devm_ memory
+    devm_objects: tuple[str, ...] = ()
     _reach: dict[tuple[str, int], Reach | None] = field(default_factory=dict)
     plans: dict[str, object] = field(default_factory=dict)  # guardplan's driver plan, once
 
@@ -172,6 +184,11 @@ class Analysis:
         if not seen:
             self._reach[key] = best
         return best
+
+    def kms(self) -> bool:
+        """Whether the driver has a display pipeline (CRTC or simple-pipe hooks): an accel
+        driver has no atomic state to shut down."""
+        return any(e.table in ("crtc", "crtc-helper", "pipe") for es in self.entries.values() for e in es)
 
     def guards_anywhere(self) -> bool:
         return any(b.guards for b in self.bodies.values())
@@ -236,8 +253,10 @@ class Analysis:
     def unsafe_teardown(self) -> list[str]:
         """What the removal path frees while userspace may still hold the drm device open:
         a manual drm_mode_config_cleanup(), `dev_private = NULL`, a kfree() of the private
-        struct, a devm_ private struct beside drm_dev_alloc() (not devm_drm_dev_alloc())."""
-        out = []
+        struct, a devm_ private struct beside drm_dev_alloc() (not devm_drm_dev_alloc()), a mode
+        object in devm_ memory anywhere in the driver (a component's encoder included: devres
+        frees it at unbind, before the drm release that cleans it up)."""
+        out = [f"{o}, freed at unbind" for o in self.devm_objects]
         removal = self.removal()
         for name in sorted(removal):
             body = self.bodies.get(name)
@@ -335,7 +354,9 @@ def analyse(c: Classifier, facts: Facts) -> Analysis:
     for body in bodies.values():
         body.accesses = [a for a in body.accesses if _is_hw(c, facts, body, a, fields)]
         body.calls = [(line, n) for line, n in body.calls if n in bodies]
-    cache[driver.module.path] = Analysis(driver, fields, bodies, entries, unplug, shutdown)
+    devm_objects = tuple(o.describe() + " lives in devm_ memory" for o in c.lifetime(driver).mode_objects
+                         if o.memory == "devm")  # fmt: skip
+    cache[driver.module.path] = Analysis(driver, fields, bodies, entries, unplug, shutdown, devm_objects)
     return cache[driver.module.path]
 
 
@@ -399,7 +420,7 @@ def _scan(
             parts = [] if args is None else [src[x.start_byte : x.end_byte].decode(errors="replace")
                                               for x in args.named_children]  # fmt: skip
             body.events.append((line, name, tuple(" ".join(x.split()) for x in parts)))
-        elif ACCESS.match(name):
+        elif ACCESS.match(name) or BUS_ACCESS.match(name):
             args = n.child_by_field_name("arguments")
             text = "" if args is None else src[args.start_byte : args.end_byte].decode(errors="replace")
             body.accesses.append((line, name, " ".join(text.split())))
@@ -437,7 +458,9 @@ def _is_hw(c: Classifier, facts: Facts, body: Body, access: tuple[int, str, str]
            fields: dict[tuple[str, str], str]) -> bool:  # fmt: skip
     """Whether an argument of the access names a hardware field (struct-checked when the
     container's type resolves, by field name otherwise)."""
-    line, _, args = access
+    line, call, args = access
+    if BUS_ACCESS.match(call):
+        return True
     for m in _HW_EXPR.finditer(args):
         container, member = m.group(1), m.group(3)
         if not any(f == member for _, f in fields):
@@ -466,9 +489,10 @@ def hw_verdict(c: Classifier, facts: Facts, fn: str) -> tuple[str, str, str, int
     message = (f"the {where} callback reaches {r.chain[-1]}{via} outside drm_dev_enter()/"
                "drm_dev_exit(): after unbind the callback touches devm_ hardware that is released "
                "or powered off")  # fmt: skip
+    order = " before drm_atomic_helper_shutdown()" if a.kms() else ""
     fix = ("guard the register accesses of every hardware hook of the driver with drm_dev_enter()/"
            "drm_dev_exit() (not the clock, runtime PM or vblank bookkeeping; the pending event still "
-           "delivered), and remove with drm_dev_unplug() before drm_atomic_helper_shutdown()"
+           f"delivered), and remove with drm_dev_unplug(){order}"
            if c.api("drm_dev_enter") else "none: the tree does not declare drm_dev_enter()")  # fmt: skip
     return message, fix, body.file, r.line
 
@@ -489,9 +513,10 @@ def unplug_verdict(
         f"{len(needing)} DRM callback(s) touch hardware and need drm_dev_enter() guards")  # fmt: skip
     message = (f"{why}, but removal calls only drm_dev_unregister(): drm_dev_enter() never fails "
                "after unbind, so the guards do not stop anything")  # fmt: skip
-    fix = ("use drm_dev_unplug(), then drm_atomic_helper_shutdown() (upstream's order: no new commit "
-           "starts, and the unguarded disable hooks still quiesce the hardware)"
-           if c.api("drm_dev_unplug") else "none: the tree does not declare drm_dev_unplug()")  # fmt: skip
+    then = ("use drm_dev_unplug(), then drm_atomic_helper_shutdown() (upstream's order: no new commit "
+            "starts, and the unguarded disable hooks still quiesce the hardware)" if a.kms() else
+            "use drm_dev_unplug() (no new ioctl reaches the hardware once it returns)")  # fmt: skip
+    fix = then if c.api("drm_dev_unplug") else "none: the tree does not declare drm_dev_unplug()"
     return message, fix
 
 
