@@ -3,7 +3,8 @@
 /// root_device_register(), or a platform device registered by a module that
 /// registers no platform driver for it.  devres of such a device is released
 /// only on its final put, which waits for the drm_device, which waits for
-/// devres: nothing is ever freed.  A devres group opened on the parent and
+/// devres: nothing is ever freed (also when the module hands the parent to its own
+/// function that allocates on it).  A devres group opened on the parent and
 /// released by hand (devres_open_group()) avoids the cycle and is not
 /// reported.
 /// Fix: none generated; bind a driver to the parent (a platform device and
@@ -65,3 +66,22 @@ src << parent.src;
 if TOOL or src == "root_device_register":
     emit(p, "the parent %s comes from %s() and never has a driver bound: its devres is only released on its final put, which waits for the drm_device, which waits for devres" % (P, src),
          parent=P, source=src)
+
+// the parent handed to a function of the module (rocket_device_init(drm_dev, ...)): the
+// tool follows it into the callee, where devm_drm_dev_alloc() is on &param->dev
+@passed depends on report && !alloc@
+expression parent.P;
+identifier f;
+position p;
+@@
+ f@p(..., P, ...)
+
+@script:python depends on passed && !grouped@
+p << passed.p;
+P << parent.P;
+src << parent.src;
+f << passed.f;
+@@
+if TOOL:
+    emit(p, "candidate", parent=P, source=src, callee=f)
+

@@ -13,7 +13,8 @@
 //  those on a removal path (.remove, .unbind, .shutdown and what they call) of a
 //  module that has guards or DRM callbacks that need them (refactor/guards.py).
 // Patch mode: in place, or moved before a drm_atomic_helper_shutdown() that
-//  came first.  Makes the edits drmm-refactor plans (DRMM_REFACTOR_PLAN names them
+//  came first, or followed by a drm_atomic_helper_shutdown() that the removal
+//  function of an atomic driver lacks.  Makes the edits drmm-refactor plans (DRMM_REFACTOR_PLAN names them
 //  by file, function and line); without a plan, as under make coccicheck, it
 //  changes nothing.
 
@@ -145,3 +146,31 @@ position pf.p, pf.s, q;
 q << pft.q;
 @@
 applied("unplug-first", q)
+
+// a removal function of an atomic driver with no drm_atomic_helper_shutdown() (itself or
+// in what it calls): the unplug comes with the shutdown, in upstream's order, so that the
+// pipeline is quiesced before the hardware goes away
+
+@ps depends on patch@
+expression D;
+position p;
+@@
+ drm_dev_unregister@p(D);
+
+@script:python depends on ps@
+p << ps.p;
+@@
+want("unplug-shutdown", p)
+
+@pst depends on patch@
+expression ps.D;
+position ps.p, q;
+@@
+- drm_dev_unregister@p@q(D);
++ drm_dev_unplug(D);
++ drm_atomic_helper_shutdown(D);
+
+@script:python depends on pst@
+q << pst.q;
+@@
+applied("unplug-shutdown", q)

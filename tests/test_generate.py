@@ -171,10 +171,12 @@ def test_guard_goes_above_a_whole_block_comment() -> None:
     comment = "\t/*\n\t * Clock craziness.\n\t *\n\t * 3. Round the rate.\n\t */\n"
     guard = "\tif (!drm_dev_enter(crtc->dev, &idx))\n\t\treturn false;\n"
     tail = "\trate = clk_round_rate(dclk, 1); /* rounded */\n\tdrm_dev_exit(idx);\n\treturn true;\n}\n"
-    assert tidy_guards("", head + comment + guard + tail) == head + guard + comment + tail
+    assert tidy_guards("", head + comment + guard + tail) == head + guard + "\n" + comment + tail
     # after code with a comment at its end, and right after the declarations
     decls = "{\n\tint a;\n\tint idx;\n"
-    assert tidy_guards("", decls + guard + tail) == decls + "\n" + guard + tail
+    assert tidy_guards("", decls + guard + tail) == decls + "\n" + guard + "\n" + tail
+    # a blank line already there stays the only one
+    assert tidy_guards("", decls + guard + "\n" + tail) == decls + "\n" + guard + "\n" + tail
 
 
 def test_blank_line_left_by_a_removed_function_goes() -> None:
@@ -318,3 +320,87 @@ def test_parallel_and_serial_runs_agree(fixed, spatch: Spatch) -> None:  # type:
     fresh = generate(dataclasses.replace(result, classifier=None), spatch, jobs=3)
     assert gen.patches and (serial.patches, serial.refused) == (gen.patches, gen.refused)
     assert (fresh.patches, fresh.refused) == (gen.patches, gen.refused)
+
+
+def test_unplug_is_refused_while_a_component_encoder_is_devm(fixed) -> None:  # type: ignore[no-untyped-def]
+    """dsidisp's DSI output keeps its encoder in probe-time devm_ memory: the unplug (and so
+    the guards) are refused with that object, not emitted (review v2, sprd)."""
+    result, gen, _ = fixed
+    devm = ("the teardown still frees what open files reach: the encoder dsi->encoder in struct dsidisp_dsi "
+            "(drivers/gpu/drm/scopedisp/dsidisp_dsi.c:46) lives in devm_ memory, freed at unbind; make it "
+            "drm-lifetime safe first")
+    assert _why(result, gen, "scopedisp/dsidisp_drv.c", "unregister-without-unplug") == {devm}
+    assert _why(result, gen, "scopedisp/dsidisp_drv.c", "unguarded-hw-access") == {
+        "no guard would ever fail, since removal cannot switch to drm_dev_unplug(): " + devm
+    }
+    assert not [p for p in gen.patches if p.driver == "dsidisp"]
+
+
+def test_unplug_comes_with_the_shutdown_the_removal_lacks(fixed) -> None:  # type: ignore[no-untyped-def]
+    """quietdisp's remove only unregisters: the patch unplugs and then shuts the pipeline
+    down, in upstream's order; spidisp, which already does both, keeps its removal."""
+    _, gen, _ = fixed
+    quiet = next(p for p in gen.patches if p.driver == "quietdisp")
+    assert "-\tdrm_dev_unregister(&qd->drm);\n+\tdrm_dev_unplug(&qd->drm);\n" \
+           "+\tdrm_atomic_helper_shutdown(&qd->drm);\n" in quiet.diff  # fmt: skip
+    spi = next(p for p in gen.patches if p.driver == "spidisp")
+    assert "drm_atomic_helper_shutdown" not in spi.diff
+
+
+def test_spi_transfers_are_hardware_hooks(fixed) -> None:  # type: ignore[no-untyped-def]
+    """spidisp's plane update reaches spi_write() on its spi_device: the one guard patch
+    covers it with the GPIO-raising CRTC enable (review v2, sharp-memory)."""
+    result, gen, _ = fixed
+    hooks = {f.function for f in result.findings if f.file.endswith("scopedisp/spidisp.c")
+             and f.rule == "unguarded-hw-access"}  # fmt: skip
+    assert hooks == {"spidisp_plane_atomic_update", "spidisp_crtc_atomic_enable"}
+    spi = [p for p in gen.patches if p.driver == "spidisp"]
+    assert len(spi) == 1 and spi[0].diff.count("drm_dev_enter(&sd->drm, &idx)") == 2
+
+
+def test_devm_memory_with_device_lifetime_is_left_alone(fixed) -> None:  # type: ignore[no-untyped-def]
+    """keepbuf's scratch, line buffer, pixel engine and sensor block and dsidisp's register
+    shadow have device lifetime by the rule's own exclusions: no finding, no drmm_ patch
+    (review v2: gud, repaper, imx8-dc, xe_hwmon, rockchip regsbak and tidss)."""
+    result, gen, _ = fixed
+    assert not [f for f in result.findings if f.rule == "devm-drm-memory" and "scopedisp/" in f.file]
+    assert not any("drmm_kzalloc" in p.diff for p in gen.patches if p.driver in ("keepbuf", "dsidisp"))
+
+
+def test_sibling_locks_are_converted_together(fixed) -> None:  # type: ignore[no-untyped-def]
+    """keepbuf's two device locks, one in a nested struct, go in one patch: the
+    mutex_destroy() of another struct's member of the same name is not theirs (radeon)."""
+    _, gen, _ = fixed
+    locks = [p for p in gen.patches if p.driver == "keepbuf"]
+    assert len(locks) == 1 and locks[0].family == "drmm-mutex"
+    assert "drmm_mutex_init(&kb->drm, &kb->ring_lock)" in locks[0].diff
+    assert "drmm_mutex_init(&kb->drm, &kb->gem.mutex)" in locks[0].diff
+
+
+def test_unbound_parent_through_the_module_function(fixed) -> None:  # type: ignore[no-untyped-def]
+    """npudisp hands its never-bound platform device to its own function, which allocates
+    the drm device on it; the module's platform driver binds other devices (rocket)."""
+    result, _, _ = fixed
+    found = [f for f in result.findings if f.rule == "unbound-parent" and "scopedisp/" in f.file]
+    assert [(f.file, f.line, f.function) for f in found] == [
+        ("drivers/gpu/drm/scopedisp/npudisp_drv.c", 27, "npudisp_core_probe")]
+    assert "handed to npudisp_dev_init(), which calls devm_drm_dev_alloc() on it" in found[0].message
+
+
+def test_an_emptied_error_label_keeps_no_blank_line() -> None:
+    """rockchip's dw_hdmi bind on 7.2: the drm_encoder_cleanup() under err_bind: goes with
+    the drmm_ init, and the label must not stand over a blank line."""
+    old = "\treturn 0;\n\nerr_bind:\n\tdrm_encoder_cleanup(encoder);\n\n\treturn ret;\n}\n"
+    new = "\treturn 0;\n\nerr_bind:\n\n\treturn ret;\n}\n"
+    assert tidy_blank_lines(old, new) == "\treturn 0;\n\nerr_bind:\n\treturn ret;\n}\n"
+
+
+def test_no_unplug_while_other_hardware_hooks_stay_open(fixed) -> None:  # type: ignore[no-untyped-def]
+    """halfdisp has one guard already, but its enable cannot be guarded: the unplug that
+    would make that guard work alone is refused with the enable's reason (review v3, hibmc)."""
+    result, gen, _ = fixed
+    (why,) = _why(result, gen, "lifedisp/halfdisp.c", "unregister-without-unplug")
+    assert why.startswith("the driver's other hardware hooks cannot be guarded, and an unplug that leaves "
+                          "them open is a partial guard set: halfdisp_crtc_atomic_enable() (.atomic_enable) "
+                          "cannot")
+    assert not [p for p in gen.patches if p.driver == "halfdisp"]

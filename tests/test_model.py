@@ -29,7 +29,8 @@ def test_corpus_drivers(corpus_tree: Path) -> None:
                         "wrapdev_core", "wrapdev_pci", "compdisp_lvds", "trapdisp", "keepdisp", "mastdisp",
                         "mastdisp_dsi", "guarddisp", "plugdisp", "pairdisp", "freedisp",
                         "latedisp", "handobj", "unloaddisp", "lockdisp",
-                        "reldisp", "gotodisp"}  # fmt: skip
+                        "reldisp", "gotodisp", "dsidisp", "quietdisp", "spidisp", "keepbuf",
+                        "npudisp", "halfdisp"}  # fmt: skip
     assert {name: got[name] for name in ("corpdisp", "legacyfb", "putpanel", "tinypanel", "wrapdev_core",
                                          "wrapdev_pci")} == {
         "corpdisp": [("devm_drm_dev_alloc", "devm_drm_dev_alloc", f"{drm}/corpdisp/corpdisp_drv.c", 15,
@@ -56,7 +57,8 @@ def test_corpus_drivers(corpus_tree: Path) -> None:
     assert (lvds.role, lvds.allocations) == ("component", ())
     # drivers/misc/corpus-led is a module, but creates no drm_device
     assert "drivers/misc/corpus-led.o" in {m.path for m in model.kbuild.modules}
-    assert [w.name for w in model.wrappers] == ["wrapdev_device_create"]
+    # npudisp_dev_init() is not static: a wrapper, like rocket_device_init() in Linux
+    assert [w.name for w in model.wrappers] == ["npudisp_dev_init", "wrapdev_device_create"]
     assert model.unmapped == ()
 
 
@@ -116,7 +118,7 @@ def test_cli_drivers_json(corpus_tree: Path, tmp_path: Path) -> None:
     doc = json.loads(out.read_text())
     assert doc["tree"] == {"path": str(corpus_tree.resolve()), "version": "7.2.0-corpus"}
     names = [d["name"] for d in doc["drivers"]]
-    assert names[:4] == ["bufdisp", "cleandisp", "compdisp", "compdisp_lvds"] and len(names) == 30
+    assert names[:4] == ["bufdisp", "cleandisp", "compdisp", "compdisp_lvds"] and len(names) == 36
     corpdisp = next(d for d in doc["drivers"] if d["name"] == "corpdisp")
     assert corpdisp["allocations"][0]["line"] == 15
     assert [f.name for f in tmp_path.iterdir()] == ["drivers.json"]  # no temporary left
@@ -129,7 +131,7 @@ def test_cli_drivers_text_defaults_to_corpus(tmp_path: Path, monkeypatch: pytest
     assert res.output.splitlines()[0].startswith("Linux 7.2.0-corpus at ")
     assert "wrapdev_device_create -> devm_drm_dev_alloc" in res.output
     assert (
-        "28 drivers create a drm_device (26 with devm_drm_dev_alloc, 0 in test code), 2 component"
+        "34 drivers create a drm_device (32 with devm_drm_dev_alloc, 0 in test code), 2 component"
         in res.output
     )
 

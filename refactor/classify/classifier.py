@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import tree_sitter
 
-from refactor.classify import guard_decider, guards, lifetime
+from refactor.classify import guard_decider, guards, hookmodel, lifetime
 from refactor.cocci.spatch import Match
 from refactor.csrc import cindex, structs
 from refactor.csrc.structs import CType, Resolver, StructDef, StructIndex, member_of
@@ -132,9 +132,13 @@ class Facts:
         self._holders[name] = tuple(kinds)
         return self._holders[name]
 
-    def hardware_only(self, s: StructDef, depth: int = 0) -> bool:
-        """Every field is a hardware handle or a plain scalar: nothing userspace reaches."""
+    def hardware_only(self, s: StructDef, depth: int = 0, devm_units: frozenset[str] = frozenset()) -> bool:
+        """Every field is a hardware handle, a plain scalar, or a pointer to another hardware
+        unit's struct (one of `devm_units`, the structs the driver allocates only with devm_:
+        they die at unbind whatever holds them): nothing userspace reaches."""
         for f in s.fields:
+            if f.pointer == 1 and self.index.canonical(f.type) in devm_units:
+                continue
             if f.function:
                 return False
             if f.pointer and (f.iomem or self.index.canonical(f.type) in HW_TYPES):
@@ -145,7 +149,8 @@ class Facts:
                 continue
             inner = self.index.get(f.type) if f.pointer <= 1 else None
             # embedded, or a pointer to another hardware unit's struct (imx/dc's dc_pe)
-            if inner is not None and inner is not s and depth < 4 and self.hardware_only(inner, depth + 1):
+            if inner is not None and inner is not s and depth < 4 and self.hardware_only(inner, depth + 1,
+                                                                                         devm_units):
                 continue
             return False
         return True
@@ -433,7 +438,9 @@ def _drm_memory(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> 
     elem = c.element(facts, m, data)
     target = facts.index.get(elem.name) if elem.known and not elem.pointer else None
     if target is not None:
-        if facts.holds(target.name) or target.name in facts.private or facts.hardware_only(target):
+        units = _devm_units(c, facts) - {target.name}
+        if facts.holds(target.name) or target.name in facts.private or facts.hardware_only(target, 0, units) \
+                or _register_handle(facts, target):
             return None  # devm-mode-object or devm-drm-private own those; hardware is devm_'s
     elif elem.known and elem.pointer == 0 and elem.name.startswith(_SCALARS):
         if facts.index.canonical(elem.name) in HW_TYPES:
@@ -456,6 +463,38 @@ def _drm_memory(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> 
     return Verdict(message, fix)
 
 
+def _register_handle(facts: Facts, s: StructDef) -> bool:
+    """A register window: an `__iomem` mapping with scalars, hardware handles and
+    back-pointers beside it, nothing embedded and no callbacks (xe_mmio).  Device lifetime
+    is right for it: every access through it must sit inside drm_dev_enter() anyway."""
+    if not any(f.iomem for f in s.fields):
+        return False
+    for f in s.fields:
+        if f.function:
+            return False
+        if f.pointer == 0 and f.type.startswith(_SCALARS) and facts.index.canonical(f.type) not in HW_TYPES:
+            return False
+    return True
+
+
+def _devm_units(c: Classifier, facts: Facts) -> frozenset[str]:
+    """The structs the driver allocates only with devm_, and those embedded by value in them
+    that it never allocates on their own (imx8-dc's fetch unit inside each fetchlayer):
+    hardware units that die at unbind."""
+    life = c.lifetime(facts.driver)
+    units = {k for k, v in life.allocations.items() if v == frozenset({"devm"})}
+    todo = list(units)
+    while todo:
+        s = facts.index.get(todo.pop())
+        for f in s.fields if s else ():
+            t = facts.index.canonical(f.type)
+            if f.pointer == 0 and not f.function and t.startswith("struct ") and t not in units \
+                    and t not in life.allocations and facts.index.get(t) is not None:
+                units.add(t)
+                todo.append(t)
+    return frozenset(units)
+
+
 def _devm_is_right(c: Classifier, facts: Facts, m: Match, holder: str, lhs: str) -> bool:
     """The rule's own exclusions, for memory stored in `lhs`: its container is kmalloc'd
     memory the driver frees itself (drmm_ memory there would outlive its only pointer); a
@@ -467,9 +506,15 @@ def _devm_is_right(c: Classifier, facts: Facts, m: Match, holder: str, lhs: str)
     life = c.lifetime(facts.driver)
     if life.memory_of(holder) == "kmalloc" and any(s == holder for _, _, s in life.frees):
         return True
+    root = re.match(r"\s*(\w+)\s*(->|\.)", lhs)
+    top = c.resolver(facts.index, m.file, m.line).struct_of(root.group(1))[0] if root else None
+    if life.memory_of(holder) == "devm" or (top is not None and life.memory_of(top.name) == "devm"):
+        return True  # the container dies at unbind: drmm_ memory there would outlive its only pointer
     _, member = member_of(lhs)
     if not member:
         return False
+    if _handed_to_devm(c, facts, m, lhs):
+        return True
     alloc_fn = c.function_at(m.file, m.line)
     for step in re.findall(r"(?:->|\.)\s*(\w+)", lhs):  # a pointer on the way is cut at removal
         cut = re.compile(rf"(->|\.)\s*{step}\s*=\s*NULL\s*;".encode())
@@ -488,13 +533,46 @@ def _devm_is_right(c: Classifier, facts: Facts, m: Match, holder: str, lhs: str)
     def guarded(name: str, depth: int = 0) -> bool:
         if b"drm_dev_enter(" in bodies.get(name, b""):
             return True
+        fields = life.tables.get(name, set())
+        if fields and all(hookmodel.role(f, "") == "disable" for f in fields):
+            # a disable hook runs after drm_dev_unplug() only from drm_atomic_helper_shutdown()
+            # on the removal path, while devres is still alive
+            return True
         up = callers.get(name, set()) - {name}
-        for op in life.tables.get(name, set()):  # a driver ops table: called as ->op()
+        for op in fields:  # a driver ops table: called as ->op()
             call = re.compile(rf"(->|\.)\s*{op}\s*\(".encode())
             up |= {n for n, b in bodies.items() if n != name and call.search(b)}
-        return depth < 2 and bool(up) and all(guarded(x, depth + 1) for x in up)
+        return depth < _CALLER_DEPTH and bool(up) and all(guarded(x, depth + 1) for x in up)
 
     return all(u in actions or (unplugs and guarded(u)) for u in users)
+
+
+# callers followed up from a user of the memory to a drm_dev_enter() section (gud: the
+# compression buffer is used three calls below the guarded flush worker)
+_CALLER_DEPTH = 4
+# registrations whose callbacks get the pointer back and stop at unbind
+_DEVM_REGISTER = re.compile(r"^devm_\w*(register|add)\w*$")
+
+
+def _handed_to_devm(c: Classifier, facts: Facts, m: Match, lhs: str) -> bool:
+    """The memory is the data of a devm_ registration (a hwmon device, a devm action): the
+    registration's callbacks are its users and stop at unbind, so device lifetime is right
+    (xe_hwmon).  Looked for in the allocating function, by the variable the memory came
+    through or by the member it is stored in."""
+    fn = c.function_at(m.file, m.line)
+    bodies, _ = c.functions(facts.driver)
+    body = bodies.get(fn, b"").decode(errors="replace")
+    names = {re.sub(r"\s+", "", lhs)}
+    expr = r"\s*".join(re.escape(t) for t in re.findall(r"\w+|->|\S", lhs))
+    for hit in re.finditer(rf"([\w>.\-\[\]]+)\s*=\s*{expr}\s*;|(?<![\w>.])\s*{expr}\s*=\s*(\w+)\s*;", body):
+        names.add(re.sub(r"\s+", "", hit.group(1) or hit.group(2)))
+    src, tree = c.source(m.file)
+    for call in cindex.calls(src, sorted(set(re.findall(r"\b(devm_\w+)\s*\(", body))), tree):
+        if call.function != fn or not _DEVM_REGISTER.match(call.name) or call.name.startswith("devm_drm"):
+            continue
+        if any(re.sub(r"\s+", "", a).lstrip("&") in names for a in call.args[1:]):
+            return True
+    return False
 
 
 def _mode_config(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
@@ -529,7 +607,7 @@ def _mutex(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdi
         return None
     if data.get("call") == "mutex_init":
         for call in c.calls(facts.driver, "mutex_destroy"):
-            if call.args and member_of(call.args[0].lstrip("&").strip())[1] == member:
+            if call.args and _destroys(c, facts, call, member, holder.name):
                 return None  # destroyed by hand somewhere in the module
         why = "no mutex_destroy() in the module"
     else:
@@ -548,6 +626,21 @@ def _mutex(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdi
                        "destroy it with mutex_destroy() before the struct is freed")  # fmt: skip
     return Verdict(f"{data.get('call')}() of {where}, which lives as long as the drm_device: "
                    f"{why}{_how(facts)}", fix)  # fmt: skip
+
+
+def _destroys(c: Classifier, facts: Facts, call: cindex.Call, member: str, holder: str) -> bool:
+    """Whether a mutex_destroy() is of `member` of the struct `holder`: the same member name
+    in a struct of the same type (radeon's vm->mutex is not its gem.mutex or pm.mutex), or
+    of the same name when the destroyed lock's container does not resolve."""
+    container, name = member_of(call.args[0].lstrip("&").strip())
+    if name != member:
+        return False
+    file = next((f for f in facts.driver.module.files if call.function and
+                 c.function_at(f, call.line) == call.function), "")  # fmt: skip
+    if not file or not container:
+        return True
+    struct, _ = c.resolver(facts.index, file, call.line).struct_of(container)
+    return struct is None or struct.name == holder
 
 
 _TEARDOWN = re.compile(r"^drm_\w*_(cleanup|fini|takedown|release|put|destroy|unregister|remove|free)$")
@@ -585,6 +678,8 @@ def _devm_action(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) ->
 
 def _unbound(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
     source = data.get("source", "")
+    if data.get("callee") and not _allocates_on(c, facts, m, data["callee"], data.get("parent", "")):
+        return None  # the parent is handed to a call that does not allocate on it
     if source.startswith("platform_device"):
         bound = any(
             c.calls(facts.driver, n)
@@ -595,13 +690,73 @@ def _unbound(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Ver
                 "module_platform_driver",
             )
         )
+        name = _device_name(c, facts, data.get("parent", ""), source)
+        if bound and name and not _driver_named(c, facts, name):
+            bound = False  # the module's platform drivers bind other devices (rocket's cores)
         if bound:
             return None  # the module's own platform driver binds to it
-    message = (f"the parent device comes from {source}() and never has a driver bound: its devres "
+    callee = data.get("callee", "")
+    via = f" (handed to {callee}(), which calls devm_drm_dev_alloc() on it)" if callee else ""
+    message = (f"the parent device comes from {source}(){via} and never has a driver bound: its devres "
                "is only released on its final put, which waits for the drm_device, which waits for "
                "devres, so nothing is ever freed")  # fmt: skip
     return Verdict(message, "none (report only): bind a driver to the parent (a platform device and driver), "
                             "or use drm_dev_alloc() with an explicit drm_dev_put()")  # fmt: skip
+
+
+def _allocates_on(c: Classifier, facts: Facts, m: Match, callee: str, parent: str) -> bool:
+    """Whether the module's function `callee`, called at `m` with `parent` as an argument,
+    calls devm_drm_dev_alloc() on that parameter (`&pdev->dev`, or a local set to it)."""
+    src, tree = c.source(m.file)
+    call = next((x for x in cindex.calls(src, [callee], tree) if x.line == m.line), None)
+    want = re.sub(r"\s+", "", parent)
+    if call is None or want not in [re.sub(r"\s+", "", a) for a in call.args]:
+        return False
+    index = [re.sub(r"\s+", "", a) for a in call.args].index(want)
+    bodies, _ = c.functions(facts.driver)
+    body = bodies.get(callee, b"").decode(errors="replace")
+    head = re.match(rf"[^(]*\b{re.escape(callee)}\s*\(([^)]*)\)", body, re.S)
+    params = [re.findall(r"(\w+)\s*$", x.strip()) for x in head.group(1).split(",")] if head else []
+    if index >= len(params) or not params[index]:
+        return False
+    param = params[index][0]
+    devs = {param, f"&{param}->dev"}
+    for local in re.findall(rf"\b(\w+)\s*=\s*&\s*{param}\s*->\s*dev\s*;", body):
+        devs.add(local)
+    for hit in re.finditer(r"\b(?:__)?devm_drm_dev_alloc\s*\(\s*([^,]+),", body):
+        if re.sub(r"\s+", "", hit.group(1)) in devs:
+            return True
+    return False
+
+
+def _device_name(c: Classifier, facts: Facts, parent: str, source: str) -> str:
+    """The name string a platform device is registered with (`"rknn"`), "" when the call
+    does not take it first."""
+    if source not in ("platform_device_register_simple", "platform_device_register_data",
+                      "platform_device_register_resndata", "platform_device_alloc"):  # fmt: skip
+        return ""
+    first = 1 if source == "platform_device_register_resndata" else 0
+    for f in facts.driver.module.files:
+        text = c.data(f).decode(errors="replace")
+        hit = re.search(rf"\b{re.escape(parent.strip())}\s*=\s*{source}\s*\(((?:[^,()]*,){{{first}}})\s*"
+                        r'("[^"]*")', text)  # fmt: skip
+        if hit:
+            return hit.group(2)
+    return ""
+
+
+def _driver_named(c: Classifier, facts: Facts, name: str) -> bool:
+    """Whether a driver or a platform_device_id table of the module carries `name` (how a
+    platform device without a firmware node finds its driver)."""
+    pattern = re.compile(rf"\.name\s*=\s*{re.escape(name)}|\{{\s*{re.escape(name)}\s*[,}}]")
+    for f in facts.driver.module.files:
+        text = c.data(f).decode(errors="replace")
+        blocks = re.finditer(r"struct\s+(platform_driver|platform_device_id)\s+\w+(\[\])?\s*=\s*"
+                             r"\{(.*?)\n\}\s*;", text, re.S)  # fmt: skip
+        for block in blocks:
+            if pattern.search(block.group(3)):
+                return True
+    return False
 
 
 def _hw_access(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:

@@ -34,9 +34,10 @@ def hw_verdict(c: DeciderSources, facts: DriverFacts, fn: str) -> tuple[str, str
     message = (f"the {where} callback reaches {r.chain[-1]}{via} outside drm_dev_enter()/"
                "drm_dev_exit(): after unbind the callback touches devm_ hardware that is released "
                "or powered off")  # fmt: skip
+    order = " before drm_atomic_helper_shutdown()" if a.kms() else ""
     fix = ("guard the register accesses of every hardware hook of the driver with drm_dev_enter()/"
            "drm_dev_exit() (not the clock, runtime PM or vblank bookkeeping; the pending event still "
-           "delivered), and remove with drm_dev_unplug() before drm_atomic_helper_shutdown()"
+           f"delivered), and remove with drm_dev_unplug(){order}"
            if c.api("drm_dev_enter") else "none: the tree does not declare drm_dev_enter()")  # fmt: skip
     return message, fix, body.file, r.line
 
@@ -57,7 +58,8 @@ def unplug_verdict(
         f"{len(needing)} DRM callback(s) touch hardware and need drm_dev_enter() guards")  # fmt: skip
     message = (f"{why}, but removal calls only drm_dev_unregister(): drm_dev_enter() never fails "
                "after unbind, so the guards do not stop anything")  # fmt: skip
-    fix = ("use drm_dev_unplug(), then drm_atomic_helper_shutdown() (upstream's order: no new commit "
-           "starts, and the unguarded disable hooks still quiesce the hardware)"
-           if c.api("drm_dev_unplug") else "none: the tree does not declare drm_dev_unplug()")  # fmt: skip
+    then = ("use drm_dev_unplug(), then drm_atomic_helper_shutdown() (upstream's order: no new commit "
+            "starts, and the unguarded disable hooks still quiesce the hardware)" if a.kms() else
+            "use drm_dev_unplug() (no new ioctl reaches the hardware once it returns)")  # fmt: skip
+    fix = then if c.api("drm_dev_unplug") else "none: the tree does not declare drm_dev_unplug()"
     return message, fix

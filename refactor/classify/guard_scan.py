@@ -37,6 +37,15 @@ ACCESS = re.compile(
     r"gpiod_(set|get)_\w+|phy_(power_on|power_off|init|exit|configure|set_mode\w*|validate|"
     r"calibrate))$"
 )
+# transfers on the bus device the driver is bound to (or its bus): hardware access whatever
+# the argument names, since the device is the hardware (mipi-dbi guards every SPI access)
+BUS_ACCESS = re.compile(
+    r"^(spi_(write|read|sync|sync_transfer|sync_locked|write_then_read|async|w8r8|w8r16|w8r16be)|"
+    r"i2c_(transfer|master_send|master_recv|smbus_\w+)|"
+    r"usb_(control_msg|bulk_msg|interrupt_msg|submit_urb|control_msg_send|control_msg_recv)|"
+    r"mipi_dsi_(dcs_\w+|generic_write|generic_read|turn_on_peripheral|shutdown_peripheral|"
+    r"set_maximum_return_packet_size))$"
+)
 TABLES = {
     "struct drm_crtc_funcs": "crtc",
     "struct drm_crtc_helper_funcs": "crtc-helper",
@@ -151,7 +160,7 @@ def scan(
             parts = [] if args is None else [src[x.start_byte : x.end_byte].decode(errors="replace")
                                               for x in args.named_children]  # fmt: skip
             body.events.append((line, name, tuple(" ".join(x.split()) for x in parts)))
-        elif ACCESS.match(name):
+        elif ACCESS.match(name) or BUS_ACCESS.match(name):
             args = n.child_by_field_name("arguments")
             text = "" if args is None else src[args.start_byte : args.end_byte].decode(errors="replace")
             body.accesses.append((line, name, " ".join(text.split())))

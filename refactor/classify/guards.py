@@ -11,7 +11,8 @@ The module-wide reasoning of `unguarded-hw-access` and `unregister-without-unplu
 - entry points: the functions a module places in DRM ops tables (the `drm_*_funcs`
   structs below, `struct drm_driver`) and in `DRM_IOCTL_DEF_DRV()` entries;
 - a finding: an entry point that reaches a hardware access (readl/writel, regmap_*,
-  clk_*, regulator_*, reset_control_*, gpiod_*, phy_* on a hardware field) through at
+  clk_*, regulator_*, reset_control_*, gpiod_*, phy_* on a hardware field; an SPI, I2C,
+  USB or DSI transfer, BUS_ACCESS, on any device) through at
   most DEPTH calls of the module's own functions, with no drm_dev_enter() section
   around it on the way.
 
@@ -32,12 +33,12 @@ from typing import Protocol
 
 import tree_sitter
 
-from refactor.classify import hookmodel
+from refactor.classify import hookmodel, lifetime
 
 # re-exported: the guard planner and the guard invariants name them guards.X
 from refactor.classify.guard_scan import ACCESS as ACCESS
+from refactor.classify.guard_scan import BUS_ACCESS, GETTER, Body, Entry, scan
 from refactor.classify.guard_scan import DRM_OF_PARAM as DRM_OF_PARAM
-from refactor.classify.guard_scan import GETTER, Body, Entry, scan
 from refactor.classify.guard_scan import RETURN_BY_HOOK as RETURN_BY_HOOK
 from refactor.classify.guard_scan import RETURN_BY_TYPE as RETURN_BY_TYPE
 from refactor.classify.guard_scan import TABLES as TABLES
@@ -82,6 +83,8 @@ class Analysis:
     entries: dict[str, list[Entry]]
     unplug_calls: list[tuple[str, int, str, str]]  # file, line, function, call name
     shutdown: dict[tuple[str, str], list[int]]  # (file, function) -> drm_atomic_helper_shutdown lines
+    # mode objects of the driver (its component modules included) in devm_ memory
+    devm_objects: tuple[str, ...] = ()
     _reach: dict[tuple[str, int], Reach | None] = field(default_factory=dict)
     plans: dict[str, object] = field(default_factory=dict)  # guardplan's driver plan, once
 
@@ -104,6 +107,11 @@ class Analysis:
         if not seen:
             self._reach[key] = best
         return best
+
+    def kms(self) -> bool:
+        """Whether the driver has a display pipeline (CRTC or simple-pipe hooks): an accel
+        driver has no atomic state to shut down."""
+        return any(e.table in ("crtc", "crtc-helper", "pipe") for es in self.entries.values() for e in es)
 
     def guards_anywhere(self) -> bool:
         return any(b.guards for b in self.bodies.values())
@@ -168,8 +176,10 @@ class Analysis:
     def unsafe_teardown(self) -> list[str]:
         """What the removal path frees while userspace may still hold the drm device open:
         a manual drm_mode_config_cleanup(), `dev_private = NULL`, a kfree() of the private
-        struct, a devm_ private struct beside drm_dev_alloc() (not devm_drm_dev_alloc())."""
-        out = []
+        struct, a devm_ private struct beside drm_dev_alloc() (not devm_drm_dev_alloc()), a mode
+        object in devm_ memory anywhere in the driver (a component's encoder included: devres
+        frees it at unbind, before the drm release that cleans it up)."""
+        out = [f"{o}, freed at unbind" for o in self.devm_objects]
         removal = self.removal()
         for name in sorted(removal):
             body = self.bodies.get(name)
@@ -247,6 +257,8 @@ class Sources(Protocol):
 
     def resolver(self, index: StructIndex, file: str, line: int) -> Resolver: ...
 
+    def lifetime(self, driver: Driver) -> lifetime.Module: ...
+
 
 class DriverFacts(Protocol):
     """What the analysis asks of a driver's facts (classify's Facts)."""
@@ -292,7 +304,9 @@ def analyse(c: Sources, facts: DriverFacts) -> Analysis:
     for body in bodies.values():
         body.accesses = [a for a in body.accesses if _is_hw(c, facts, body, a, fields)]
         body.calls = [(line, n) for line, n in body.calls if n in bodies]
-    cache[driver.module.path] = Analysis(driver, fields, bodies, entries, unplug, shutdown)
+    devm_objects = tuple(o.describe() + " lives in devm_ memory" for o in c.lifetime(driver).mode_objects
+                         if o.memory == "devm")  # fmt: skip
+    cache[driver.module.path] = Analysis(driver, fields, bodies, entries, unplug, shutdown, devm_objects)
     return cache[driver.module.path]
 
 
@@ -327,7 +341,9 @@ def _is_hw(c: Sources, facts: DriverFacts, body: Body, access: tuple[int, str, s
            fields: dict[tuple[str, str], str]) -> bool:  # fmt: skip
     """Whether an argument of the access names a hardware field (struct-checked when the
     container's type resolves, by field name otherwise)."""
-    line, _, args = access
+    line, call, args = access
+    if BUS_ACCESS.match(call):
+        return True
     for m in _HW_EXPR.finditer(args):
         container, member = m.group(1), m.group(3)
         if not any(f == member for _, f in fields):

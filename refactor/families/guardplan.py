@@ -17,7 +17,8 @@ one-line reason naming that hook (a partial guard set is not a fix).  Per hook:
 
 drm_dev_unregister() becomes drm_dev_unplug() only when the teardown is drm-lifetime safe
 (guards.Analysis.unsafe_teardown()), and in upstream's order: `drm_dev_unplug();
-drm_atomic_helper_shutdown();` (an unregister after the shutdown moves before it).
+drm_atomic_helper_shutdown();` (an unregister after the shutdown moves before it; a removal
+function of an atomic driver without a shutdown gets one after the unplug).
 """
 
 from __future__ import annotations
@@ -362,7 +363,9 @@ def _touches(a: guards.Analysis, src: bytes, node: tree_sitter.Node) -> bool:
     if fn is None:
         return False
     name = src[fn.start_byte : fn.end_byte].decode(errors="replace")
-    return bool(guards.ACCESS.match(name)) or (name in a.bodies and a.reach(name) is not None)
+    if guards.ACCESS.match(name) or guards.BUS_ACCESS.match(name):
+        return True
+    return name in a.bodies and a.reach(name) is not None
 
 
 def _drm_expr(facts: Facts, fn: Function, line: int) -> str:
@@ -424,8 +427,43 @@ def plan_unplug(p: Planner, facts: Facts, f: Finding) -> list[Op]:
             # the finding is guards and unplug together: unplug alone would guard nothing
             raise Refusal(f"the driver has no guard and its guards are refused, so drm_dev_unplug() "
                           f"alone would guard nothing: {plan}")  # fmt: skip
+    elif a.needs_guards():
+        plan = _guard_plan(p, facts, a)
+        if isinstance(plan, str):
+            # the unplug and the guards of every hardware hook are one change (hibmc: its
+            # debugfs and HPD guards would work, its KMS hooks would stay open)
+            raise Refusal(f"the driver's other hardware hooks cannot be guarded, and an unplug that leaves "
+                          f"them open is a partial guard set: {plan}")  # fmt: skip
     earlier = [x for x in a.shutdown.get((f.file, f.function), []) if x < f.line]
     if earlier:
         # upstream's order: unplug first, so no commit starts while the pipeline is shut down
         return [p.op("unplug-first", f.file, f.line, shutdown=p.code(f.file, earlier[-1]))]
+    if _needs_shutdown(p, a, f.function):
+        return [p.op("unplug-shutdown", f.file, f.line)]
     return [p.op("unplug", f.file, f.line)]
+
+
+def _needs_shutdown(p: Planner, a: guards.Analysis, function: str) -> bool:
+    """Whether the removal function of an atomic KMS driver (it has CRTC or pipe hooks and
+    calls drm_atomic_helper_shutdown() elsewhere, or says DRIVER_ATOMIC) quiesces nothing:
+    no drm_atomic_helper_shutdown() in it or in what it calls, two levels deep.  Then the
+    pipeline would keep scanning out of buffers freed after the unplug (sprd's unbind)."""
+    # (drm_atomic_helper_shutdown() is in every tree the tool supports; the model's API
+    # index holds only the drmm_/drm_dev_ helpers)
+    kms = a.kms()
+    atomic = bool(a.shutdown) or any(b"DRIVER_ATOMIC" in body.src for body in a.bodies.values())
+    if not kms or not atomic:
+        return False
+    seen, todo = {function}, [(function, 2)]
+    while todo:
+        name, depth = todo.pop()
+        body = a.bodies.get(name)
+        if body is None:
+            continue
+        if (body.file, name) in a.shutdown:
+            return False
+        for _, callee in body.calls if depth else ():
+            if callee not in seen:
+                seen.add(callee)
+                todo.append((callee, depth - 1))
+    return True

@@ -8,11 +8,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-
 
 
 def unified(rel: str, old: str, new: str) -> str:
@@ -34,7 +29,8 @@ def tidy(old: str, new: str) -> str:
 
 # header -> the helpers a patch may add that it declares (the others come with the
 # unmanaged function they replace: drm_crtc.h, drm_plane.h, ...)
-HEADERS = {"drm/drm_drv.h": re.compile(r"\bdrm_dev_(enter|exit|unplug|unregister|register)\("),
+HEADERS = {"drm/drm_atomic_helper.h": re.compile(r"\bdrm_atomic_helper_shutdown\("),
+           "drm/drm_drv.h": re.compile(r"\bdrm_dev_(enter|exit|unplug|unregister|register)\("),
            "drm/drm_managed.h": re.compile(r"\bdrmm_(kzalloc|kmalloc|kcalloc|kmalloc_array|kstrdup|kfree|"
                                            r"mutex_init|add_action|add_action_or_reset)\(")}  # fmt: skip
 
@@ -181,7 +177,8 @@ def _reindent_spans(old: str, new: str) -> str:
 def tidy_guards(old: str, new: str) -> str:
     """Where spatch puts an added drm_dev_enter() check (its return, or its braced failure
     path), as checkpatch and a reader want it: above the comment of the statement it
-    precedes (not between them), after a blank line that ends the declarations; and an
+    precedes (not between them), after a blank line that ends the declarations and before
+    one that sets it off from the statements it guards; and an
     `if` arm left unbraced when its `else` was braced
     (to hold drm_dev_exit()) gets braces too."""
     if "drm_dev_enter(" not in new:
@@ -202,6 +199,9 @@ def tidy_guards(old: str, new: str) -> str:
                 lines.insert(i, "\n")
                 i += 1
             i += size
+            if i < len(lines) and lines[i].strip() and lines[i].strip() != "}":
+                lines.insert(i, "\n")  # the guard stands apart from what it guards (vc4, bochs)
+                i += 1
             continue
         i += 1
     for k in range(2, len(lines)):
@@ -216,7 +216,8 @@ def tidy_guards(old: str, new: str) -> str:
 
 def tidy_blank_lines(old: str, new: str) -> str:
     """Where the patch removed code (a function, a statement), spatch can leave a blank
-    line in its place, and the blank lines that framed it now meet: keep one."""
+    line in its place, and the blank lines that framed it now meet: keep one; a label whose
+    statements went (an error label that only cleaned up) is not followed by a blank."""
     a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
     out: list[str] = []
     cuts: list[int] = []
@@ -231,6 +232,10 @@ def tidy_blank_lines(old: str, new: str) -> str:
             continue
         out.extend(chunk)
     for k in reversed(cuts):
-        if k < len(out) and not out[k].strip() and (k == 0 or not out[k - 1].strip()):
-            del out[k]
+        if k < len(out) and not out[k].strip() and (k == 0 or not out[k - 1].strip()
+                                                    or _LABEL.match(out[k - 1])):  # fmt: skip
+            del out[k]  # two blank lines, or a label left over a blank line
     return "".join(out)
+
+
+_LABEL = re.compile(r"^\w+:\s*$")

@@ -258,7 +258,7 @@ def partial_guard_coverage(change: Change) -> list[Violation]:
     fns, entries, added = _new_guards(change)
     if not added:
         return []
-    register = re.compile(guards.ACCESS.pattern)
+    register = re.compile(f"(?:{guards.ACCESS.pattern})|(?:{guards.BUS_ACCESS.pattern})")
     out = []
     for name, es in sorted(entries.items()):
         fn = fns.get(name)

@@ -68,6 +68,18 @@ def build_dir(tree: Path, arch: str) -> Path:
     return cache_dir() / "build" / f"{tree.name}-{name}-{arch}-allmodconfig"
 
 
+def build_lock(build: Path) -> Path:
+    """The lock file of a build directory: held by whoever runs make in it."""
+    return build.with_name(build.name + ".lock")
+
+
+def making(build: Build) -> contextlib.AbstractContextManager[None]:
+    """Hold `build`'s directory for one make: two runs' makes (a verification and a
+    series' bisect check) would rebuild the same host tools at once and run a half-written
+    one ("Error 126")."""
+    return _lock(build_lock(build.dir))
+
+
 @contextlib.contextmanager
 def _lock(path: Path) -> Iterator[None]:
     """An flock on `path`: a second run preparing the same directory waits for the first
@@ -88,7 +100,7 @@ def prepare_build(tree: Path, work: Path, arch: str = "x86_64", jobs: int = 2) -
     done = build / ".drmm-prepared"  # written last: a directory whose prepare failed is redone
     if not done.is_file() and (why := prereqs.check((arch,), git=git.is_repo(work))):
         raise RefactorError(why)  # before make: its Error 127 names no package
-    with _lock(build.with_name(build.name + ".lock")):
+    with _lock(build_lock(build)):
         if not done.is_file():
             build.mkdir(parents=True, exist_ok=True)
             targets = [[f"-j{jobs}", "prepare"]]
@@ -211,9 +223,14 @@ def compile_file(work: Path, build: Build, rel: str, cache: ResultCache, salt: b
     hit = cache.get(key)
     if hit is not None:
         return hit
-    # allmodconfig sets CONFIG_WERROR: keep warnings warnings, so that a new one is told
-    # apart from a build failure
-    res = proc.run([*build.make(), "W=1", "KCFLAGS=-Wno-error", rel[:-2] + ".o"], cwd=work, timeout=1800)
+    obj = rel[:-2] + ".o"
+    # The object is removed first, so make compiles this text even when the file's mtime
+    # is older than an object built from another text (a restored hard link).
+    with making(build):
+        (build.dir / obj).unlink(missing_ok=True)
+        # allmodconfig sets CONFIG_WERROR: keep warnings warnings, so that a new one is
+        # told apart from a build failure
+        res = proc.run([*build.make(), "W=1", "KCFLAGS=-Wno-error", obj], cwd=work, timeout=1800)
     out = res.stdout + res.stderr
     warnings = sorted({f"{m.group('file').split('/')[-1]}: {m.group('msg')}" for line in out.splitlines()
                        if (m := _WARNING.match(line.strip())) and m.group("kind") == "warning"})  # fmt: skip

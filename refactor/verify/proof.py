@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from refactor.infra import proc
-from refactor.verify.build import FORMAT, Build, ResultCache, first_error
+from refactor.verify.build import FORMAT, Build, ResultCache, first_error, making
 
 MARKER = "__drmm_refactor_hunk_{}__"
 _DIRECTIVE = re.compile(r"^\s*#\s*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif)\b(.*)$")
@@ -232,8 +232,9 @@ def _preprocess(work: Path, build: Build, copies: dict[str, str], units: Sequenc
             path.write_text(text)
         for u in units:
             out = build.dir / (u[:-2] + ".i")
-            out.unlink(missing_ok=True)  # a stale .i would prove nothing
-            res = proc.run([*build.make(), u[:-2] + ".i"], cwd=work, timeout=1800)
+            with making(build):
+                out.unlink(missing_ok=True)  # a stale .i would prove nothing
+                res = proc.run([*build.make(), u[:-2] + ".i"], cwd=work, timeout=1800)
             if not res.ok or not out.is_file():
                 errors[u] = first_error(res.stdout + res.stderr)
                 continue
