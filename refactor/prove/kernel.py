@@ -18,13 +18,13 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from refactor import proc
 from refactor.errors import RefactorError, ToolError
+from refactor.prove import runner
 
 GUEST_CONFIG = Path(__file__).with_name("guest.config")
 BASE = ("allnoconfig", "kvm_guest.config")
@@ -63,7 +63,7 @@ def cache_root() -> Path:
 
 def virtme_fragment() -> str:
     """virtme-ng's own config fragment for an x86_64 guest (its `--dry-run` output)."""
-    exe = shutil.which("virtme-configkernel")
+    exe = runner.venv_tool("virtme-configkernel")
     if exe is None:
         raise RefactorError("virtme-configkernel not found: install the prove extra (pip install "
                             "'drmm-refactor[prove]', or ./run setup)")  # fmt: skip

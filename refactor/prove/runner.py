@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,13 +69,19 @@ class GuestRun:
     kvm: bool
 
 
+def venv_tool(name: str) -> str | None:
+    """A command on PATH, or beside the running Python (the venv's bin, not always on PATH)."""
+    beside = Path(sys.executable).parent / name
+    return shutil.which(name) or (str(beside) if os.access(beside, os.X_OK) else None)
+
+
 def kvm_usable() -> bool:
     return os.access("/dev/kvm", os.R_OK | os.W_OK)
 
 
 def missing_runner() -> str | None:
     """Why no guest can be booted here, or None: vng and QEMU on PATH."""
-    if shutil.which("vng") is None:
+    if venv_tool("vng") is None:
         return "vng not found: install the prove extra (pip install 'drmm-refactor[prove]', or ./run setup)"
     if shutil.which("qemu-system-x86_64") is None:
         return "qemu-system-x86_64 not found: install Debian's package qemu-system-x86 (./run setup)"
@@ -94,7 +101,7 @@ def boot(
     image: Path, model: DeviceModel, label: str, log_path: Path, timeout: float | None = None
 ) -> GuestRun:
     """Boot `image` with the driver's device and run the scenario; the console is the log."""
-    vng = shutil.which("vng")
+    vng = venv_tool("vng")
     if vng is None or model.reason:
         raise RefactorError(missing_runner() or model.reason)
     kvm = kvm_usable()

@@ -97,7 +97,7 @@ def prove(tree: Path, drivers: Sequence[str], jobs: int = 2,
     missing = runner.missing_runner()
     for w in work:
         model = runner.model_of(w.driver)
-        reason = missing or model.reason
+        reason = model.reason or missing
         if reason:
             for pid, _diff, fids in w.patches or (("", "", tuple(w.findings)),):
                 texts = [w.findings[i] for i in fids if i in w.findings]

@@ -1,0 +1,63 @@
+"""prove: the console log parser on recorded guest logs, the verdicts, the guest scenario's
+ioctl structures against the tree's uapi headers, and the scenario on a real tree under
+QEMU (slow: builds a kernel the first time)."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from refactor.cli import main
+from refactor.prove import guest_scenario, logparse, runner, verdict
+
+DATA = Path(__file__).parent / "data" / "prove"
+
+
+def _log(name: str) -> logparse.GuestLog:
+    return logparse.parse((DATA / name).read_text())
+
+
+def _run(label: str, name: str) -> verdict.Run:
+    return verdict.run_of(label, str(DATA / name), 1.0, True, _log(name))
+
+
+def test_unknown_driver_is_not_runnable_with_the_reason(corpus_tree: Path) -> None:
+    res = CliRunner().invoke(main, ["prove", str(corpus_tree), "--driver", "nosuch", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    (proof,) = json.loads(res.output)["proofs"]
+    assert proof["verdict"] == "not-runnable"
+    assert "no QEMU device model for nosuch" in proof["reason"]
+
+
+def test_simpledrm_is_refused_with_its_reason() -> None:
+    assert "firmware framebuffer" in runner.model_of("simpledrm").reason
+    assert not runner.model_of("bochs").reason
+
+
+@pytest.mark.realtree
+def test_scenario_structures_match_the_uapi_headers(linux_7_2: Path, tmp_path: Path) -> None:
+    """The ctypes layouts the guest scenario hands to the ioctls have the sizes the tree's
+    uapi headers give (a wrong size is EINVAL, or worse, a wrong field)."""
+    g = guest_scenario
+    names = {"drm_mode_modeinfo": g.ModeInfo, "drm_mode_card_res": g.CardRes,
+             "drm_mode_get_connector": g.GetConnector, "drm_mode_create_dumb": g.CreateDumb,
+             "drm_mode_map_dumb": g.MapDumb, "drm_mode_fb_cmd": g.FbCmd, "drm_mode_crtc": g.Crtc,
+             "drm_mode_crtc_page_flip": g.PageFlip, "drm_mode_fb_dirty_cmd": g.DirtyFb,
+             "drm_gem_close": g.Handle}  # fmt: skip
+    src = tmp_path / "sizes.c"
+    src.write_text("#include <stdio.h>\n#include <drm/drm.h>\n#include <drm/drm_mode.h>\n"
+                   "int main(void) {\n"
+                   + "".join(f'printf("{n} %zu\\n", sizeof(struct {n}));\n' for n in names)
+                   + "return 0;\n}\n")
+    exe = tmp_path / "sizes"
+    # the tree's uapi headers as they are, not installed: __user is still in them
+    inc = ["-I", str(linux_7_2 / "include/uapi"), "-I", str(linux_7_2 / "arch/x86/include/uapi")]
+    subprocess.run(["gcc", "-D__user=", *inc, "-o", str(exe), str(src)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    sizes = dict(line.split() for line in out.splitlines())
+    assert {n: int(sizes[n]) for n in names} == {n: ctypes.sizeof(c) for n, c in names.items()}
