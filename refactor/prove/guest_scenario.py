@@ -100,6 +100,22 @@ DESTROY_DUMB = _iowr(0xB4, 4)
 GEM_CLOSE = (1 << 30) | (ctypes.sizeof(Handle) << 16) | (ord("d") << 8) | 0x09
 
 
+HAMMER_SECONDS = 3.0
+
+
+def sysfs_write(path: str, text: str) -> str:
+    """Write to a sysfs attribute: "ok" or the errno (a failed bind is an outcome)."""
+    try:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+    except OSError as e:
+        return f"errno {e.errno} ({e.strerror})"
+    return "ok"
+
+
 def say(step: str, outcome: str) -> None:
     print(f"drmm-prove: {step}: {outcome}", flush=True)
 
@@ -113,7 +129,7 @@ def step(name: str, fn, *args):  # type: ignore[no-untyped-def]
     try:
         value = fn(*args)
     except OSError as e:
-        say(name, f"errno {e.errno} ({errno.errorcode.get(e.errno or 0, '?')})")
+        say(name, f"errno {e.errno} ({errno.errorcode.get(e.errno or 0, '?')}: {e.strerror})")
         return None
     say(name, "ok")
     return value if value is not None else True
@@ -180,8 +196,12 @@ def set_crtc(fd: int, crtc: int, connector: int, fb: int, mode: ModeInfo | None)
 
 
 def hammer(fd: int, crtc: int, connector: int, fbs: list[int], mode: ModeInfo) -> None:
-    """Commit on the shared fd until it fails (the unbind), to race the driver's removal."""
-    for i in range(20000):
+    """Commit on the shared fd for HAMMER_SECONDS or until it says ENODEV (the unplug), to
+    race the driver's removal with commits in flight."""
+    end = time.monotonic() + HAMMER_SECONDS
+    i = 0
+    while time.monotonic() < end:
+        i += 1
         try:
             set_crtc(fd, crtc, connector, fbs[i % 2], mode if i % 3 else None)
             ioctl(fd, DIRTYFB, DirtyFb(fb_id=fbs[i % 2]))
@@ -204,7 +224,7 @@ def touch(mapping: mmap.mmap) -> None:
 
 def main() -> int:
     driver = sys.argv[1]
-    say("start", driver)
+    say("start", f"{driver} on Linux {os.uname().release}")
     card = None
     for _ in range(50):  # the driver may bind a moment after userspace starts
         card = find_card(driver)
@@ -249,11 +269,10 @@ def main() -> int:
             hammer(fd, crtcs[0], connector, [fb1, fb2], mode)
         kids.append(pid)
     time.sleep(0.05)
-    with open(os.path.join(drvdir, "unbind"), "w") as f:
-        f.write(device)
+    unbound = sysfs_write(os.path.join(drvdir, "unbind"), device)
     for pid in kids:
         os.waitpid(pid, 0)
-    say("unbind", "done")
+    say("unbind", "done" if unbound == "ok" else unbound)
     say("phase", "after-unbind")
     step("getresources", resources, fd)
     step("getconnector", first_mode, fd, connector)
@@ -270,12 +289,7 @@ def main() -> int:
     step("close", os.close, fd)
     time.sleep(0.5)  # the last reference drops in deferred work
     say("phase", "rebind")
-    with open(os.path.join(drvdir, "bind"), "w") as f:
-        try:
-            f.write(device)
-            f.flush()
-        except OSError as e:
-            say("bind", f"errno {e.errno}")
+    say("bind", sysfs_write(os.path.join(drvdir, "bind"), device))
     time.sleep(0.5)
     again = find_card(driver)
     if again:
