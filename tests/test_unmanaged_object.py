@@ -7,9 +7,9 @@ import re
 import shutil
 from pathlib import Path
 
-from refactor.model import load_tree
-from refactor.spatch import Spatch
-from refactor.sweep import load_rules, sweep
+from refactor.cocci.spatch import Spatch
+from refactor.model.tree import load_tree
+from refactor.sweep.run import load_rules, sweep
 
 RULE = "unmanaged-mode-object"
 

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from refactor import proc
-from refactor.errors import RefactorError, ToolError
+from refactor.infra import proc
+from refactor.infra.errors import RefactorError, ToolError
 from refactor.prove import runner
 
 GUEST_CONFIG = Path(__file__).with_name("guest.config")

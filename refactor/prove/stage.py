@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from refactor.errors import RefactorError
+from refactor.infra.errors import RefactorError
 from refactor.prove import kernel, logparse, runner, verdict
 from refactor.prove.verdict import Proof, Run
 
@@ -55,10 +55,10 @@ def _finding_text(f: object) -> str:
 
 def sweep_drivers(tree: Path, drivers: Sequence[str], jobs: int = 2) -> list[DriverWork]:
     """Sweep the drivers' sources and generate their patches (the cached sweep)."""
-    from refactor import generate as generate_mod
-    from refactor import spatch as spatch_mod
-    from refactor import sweep as sweep_mod
-    from refactor import treecache
+    from refactor.cocci import spatch as spatch_mod
+    from refactor.generate import run as generate_mod
+    from refactor.model import treecache
+    from refactor.sweep import run as sweep_mod
 
     paths = sorted({p for d in drivers for p in runner.model_of(d).paths})
     if not paths:
