@@ -16,6 +16,7 @@ not import anything from the package.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -116,8 +117,22 @@ def sysfs_write(path: str, text: str) -> str:
     return "ok"
 
 
+_KMSG: list[int] = []
+
+
 def say(step: str, outcome: str) -> None:
-    print(f"drmm-prove: {step}: {outcome}", flush=True)
+    """One step's outcome, on stdout and in the kernel log: there it lands between the
+    kernel's own reports, in order (vng gives the console and stdout separate channels)."""
+    line = f"drmm-prove: {step}: {outcome}"
+    print(line, flush=True)
+    if not _KMSG:
+        try:
+            _KMSG.append(os.open("/dev/kmsg", os.O_WRONLY))
+        except OSError:
+            _KMSG.append(-1)
+    if _KMSG[0] >= 0:
+        with contextlib.suppress(OSError):
+            os.write(_KMSG[0], line.encode() + b"\n")
 
 
 def ioctl(fd: int, req: int, arg: ctypes.Structure | ctypes.c_uint32) -> None:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 MAX_LINES = 60
+STDOUT_MARK = "----- the scenario's stdout -----"  # runner.STDOUT_MARK: where the console ends
 
 _STAMP = re.compile(r"^\s*\[\s*\d+\.\d+\]\s?")
 # (kind, pattern of the first line); the first match wins, so the specific forms come first
@@ -82,7 +83,9 @@ def _kind(line: str) -> str | None:
 
 
 def parse(text: str) -> GuestLog:
-    """Split a console log into reports and scenario steps."""
+    """Split a console log into reports and scenario steps (a log file as the runner writes
+    it: the console, then the scenario's stdout, which is left out)."""
+    text = text.split(STDOUT_MARK, 1)[0]
     reports: list[Report] = []
     steps: list[tuple[str, str]] = []
     phase = "boot"

@@ -20,12 +20,15 @@ from pathlib import Path
 
 from refactor.infra import proc
 from refactor.infra.errors import RefactorError
+from refactor.prove import logparse
 
 SCENARIO = Path(__file__).with_name("guest_scenario.py")
+STDOUT_MARK = logparse.STDOUT_MARK
 # kasan_multi_shot: every report, not only the first; the rest keeps the guest going
 # after a report so that the scenario's later steps still run; no_timer_check: under TCG on
 # a loaded host the IO-APIC timer check fails ("IO-APIC + timer doesn't work", a panic)
-CMDLINE = ("kasan_multi_shot", "panic_on_warn=0", "ignore_loglevel", "no_timer_check")
+# printk.devkmsg=on: the scenario's lines in /dev/kmsg are not rate-limited away
+CMDLINE = ("kasan_multi_shot", "panic_on_warn=0", "ignore_loglevel", "no_timer_check", "printk.devkmsg=on")
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,14 @@ MODELS = {
 
 @dataclass(frozen=True)
 class GuestRun:
-    """One boot: the console log (also written to `log_path`) and how it ended."""
+    """One boot: the console log and the scenario's stdout (both written to `log_path`) and
+    how it ended."""
 
     driver: str
     label: str  # before / after
     log_path: Path
-    text: str
+    console: str  # the kernel's console, with the scenario's lines from /dev/kmsg in it
+    stdout: str
     seconds: float
     returncode: int
     timed_out: bool
@@ -126,6 +131,7 @@ def boot(
     # vng starts virtme-run from PATH: the venv's bin first
     path = f"{Path(vng).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     done = proc.run(argv, cwd=log_path.parent, env={"PATH": path}, timeout=timeout or (300 if kvm else 1800))
-    text = done.stdout + ("\n" + done.stderr if done.stderr else "")
-    log_path.write_text(text)
-    return GuestRun(model.driver, label, log_path, text, done.seconds, done.returncode, done.timed_out, kvm)
+    # vng: the console on stderr, the command's output on stdout
+    log_path.write_text(done.stderr + "\n" + STDOUT_MARK + "\n" + done.stdout)
+    return GuestRun(model.driver, label, log_path, done.stderr, done.stdout, done.seconds, done.returncode,
+                    done.timed_out, kvm)  # fmt: skip

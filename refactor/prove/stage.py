@@ -83,7 +83,9 @@ def _patched_files(diff: str) -> list[str]:
 
 def _run(ws: kernel.Workspace, model: runner.DeviceModel, label: str, logs: Path) -> Run:
     booted = runner.boot(ws.image, model, label, logs / f"{model.driver}-{label}.log")
-    parsed = logparse.parse(booted.text)
+    parsed = logparse.parse(booted.console)
+    if not parsed.steps:  # no /dev/kmsg lines: the steps from stdout, the reports unphased
+        parsed = logparse.parse(booted.stdout + "\n" + booted.console)
     return verdict.run_of(label, str(booted.log_path), booted.seconds, booted.kvm, parsed)
 
 
