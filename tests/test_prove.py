@@ -27,6 +27,65 @@ def _run(label: str, name: str) -> verdict.Run:
     return verdict.run_of(label, str(DATA / name), 1.0, True, _log(name))
 
 
+RECORDED = "bochs-6.12-debian-tcg.log"  # our own run: Debian's 6.12 kernel, bochs, TCG
+
+
+def test_recorded_run_steps_in_order_and_no_report() -> None:
+    """A real guest console (the scenario's lines came through /dev/kmsg): every step, in
+    order, the unbind under the open fd, ENODEV on the old fd afterwards, no report."""
+    log = _log(RECORDED)
+    assert log.finished
+    names = [s for s, _ in log.steps]
+    assert names[:3] == ["start", "card", "mode"]
+    assert names.index("unbind") < names.index("getresources") < names.index("close") < names.index("bind")
+    steps = dict(log.steps)
+    assert steps["unbind"] == "done" and steps["bind"] == "ok" and steps["rebound-getresources"] == "ok"
+    after = log.steps[names.index("phase", names.index("unbind")) + 1:names.index("close")]
+    assert all(o.startswith("errno 19 (ENODEV") for s, o in after if s != "touch-old-mapping"), after
+    assert log.reports == () and log.refusal() is None
+
+
+def test_the_stdout_half_of_a_log_file_is_not_parsed() -> None:
+    text = (DATA / RECORDED).read_text()
+    doubled = logparse.parse(text + "\n" + logparse.STDOUT_MARK + "\n" + "drmm-prove: start: again\n")
+    assert doubled.steps == _log(RECORDED).steps
+
+
+def test_no_report_before_names_the_finding_and_the_failed_steps() -> None:
+    run = _run("before", RECORDED)
+    finding = "unguarded-hw-access at drivers/gpu/drm/tiny/bochs.c:531 in bochs_crtc_helper_atomic_enable()"
+    proof = verdict.judge("bochs", "p1", [finding], ["bochs_crtc_helper_atomic_enable", "bochs.c"], run, run)
+    assert proof.verdict == "no-report-before"
+    assert finding in proof.reason and "getresources errno 19" in proof.reason
+
+
+# The judging logic on reports made here (not kernel output: the parser's tests use
+# recorded logs): which side of the patch a report is on decides the verdict.
+def _with(run: verdict.Run, *titles: str) -> verdict.Run:
+    reports = tuple(logparse.Report("warning", t, "after-unbind", (t, " bochs_hw_blank+0x1/0x2"))
+                    for t in titles)  # fmt: skip
+    return verdict.Run(run.label, run.log, run.seconds, run.kvm, True, run.steps, reports, 0)
+
+
+def test_verdicts_from_reports_before_and_after() -> None:
+    run = _run("x", RECORDED)
+    marks = ["bochs_hw_blank"]
+    a, b = "WARNING: at drm_atomic.c:10 f", "WARNING: at drm_file.c:20 g"
+    assert verdict.judge("d", "p", [], marks, _with(run, a), _with(run)).verdict == "reproduced-and-fixed"
+    assert verdict.judge("d", "p", [], marks, _with(run, a), _with(run, a)).verdict == "report-after"
+    assert verdict.judge("d", "p", [], marks, _with(run), _with(run, b)).verdict == "report-after"
+    # a report of other code in both runs is not the patch's: named, not held against it
+    other = verdict.judge("d", "p", [], ["elsewhere"], _with(run, a), _with(run, a))
+    assert other.verdict == "no-report-before" and "in both runs" in other.reason
+
+
+def test_a_refusing_scenario_is_not_runnable() -> None:
+    run = _run("before", RECORDED)
+    refused = verdict.Run("before", "x", 1.0, True, True, (("not-runnable", "no card"),), (), 0)
+    assert verdict.judge("d", "p", [], [], refused, run).verdict == "not-runnable"
+    assert verdict.unpatched("d", [], run).verdict == "no-report"
+
+
 def test_unknown_driver_is_not_runnable_with_the_reason(corpus_tree: Path) -> None:
     res = CliRunner().invoke(main, ["prove", str(corpus_tree), "--driver", "nosuch", "--format", "json"])
     assert res.exit_code == 0, res.output
