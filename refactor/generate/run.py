@@ -77,8 +77,13 @@ def generate(
     drivers = {d.name: d for d in result.drivers}
     done: dict[str, _Made] = {}
     keys: dict[str, str] = {}
+    def dirs(d: Driver) -> set[str]:
+        return {os.path.dirname(f) for f in d.module.files}
+
     for name, found in sorted(by_driver.items()):
-        key = cache.patch_key(drivers[name], found, timeout) if cache is not None else None
+        here = dirs(drivers[name])
+        near = sorted(f"{d.module.path}:{d.role}" for d in result.model.drivers if dirs(d) & here)
+        key = cache.patch_key(drivers[name], found, timeout, near) if cache is not None else None
         hit = cache.results.get(key) if cache is not None and key else None
         if isinstance(hit, _Made) and cache is not None and cache.deps_hold(hit.deps):
             done[name] = hit
