@@ -1,4 +1,5 @@
-"""Command line: parse options, call one core function, render, map errors to exit codes."""
+"""Command line: parse options into a configuration, call the pipeline (`pipeline.py`, which
+owns the stage order), render what it returns, map errors to exit codes."""
 
 from __future__ import annotations
 
@@ -13,35 +14,13 @@ import click
 
 from refactor import __version__
 from refactor.infra import output, proc
-from refactor.infra.bundled import bundled
 from refactor.infra.errors import Interrupted, RefactorError
-from refactor.infra.lock import tree_lock
-from refactor.model import tree as model
 from refactor.report import text as report
 
 if TYPE_CHECKING:
     from refactor.generate.run import Generated
     from refactor.sweep.run import Progress, SweepResult
-    from refactor.verify.run import Checked
-
-CORPUS_TREE = bundled("corpus", "tree")
-
-
-def find_tree(tree: str | None) -> Path:
-    """TREE if given; else the kernel tree around the current directory; else the corpus."""
-    if tree is not None:
-        return Path(tree)
-    here = Path.cwd()
-    for candidate in (here, *here.parents):
-        if (candidate / "Makefile").is_file() and (candidate / "drivers/gpu/drm").is_dir():
-            try:
-                model.tree_version(candidate)
-                return candidate
-            except RefactorError:
-                continue
-    if CORPUS_TREE.is_dir():
-        return CORPUS_TREE
-    raise RefactorError("no TREE given, not inside a kernel tree, and no bundled corpus found")
+    from refactor.verify.checked import Checked
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -91,8 +70,9 @@ def drivers(tree: str | None, fmt: str, out: Path | None, paths: tuple[str, ...]
     """List the modules of TREE that create a drm_device."""
 
     def go() -> None:
-        tm = model.load_tree(find_tree(tree), paths)
-        listed = [d for d in tm.drivers if not (no_tests and d.test)]
+        from refactor import pipeline  # in go(): a signal while it loads unwinds as any other
+
+        tm, listed = pipeline.drivers(tree, paths, no_tests)
         text = report.drivers_json(tm, listed) if fmt == "json" else report.drivers_text(tm, listed)
         output.write_text(text, out)
 
@@ -150,49 +130,26 @@ def sweep(
 
     Exit status 0 when nothing (new) is found, 1 when something is, 2 on error.
     """
-    from refactor.cocci import spatch as spatch_mod
-    from refactor.generate import run as generate_mod
-    from refactor.model import treecache
-    from refactor.report import baseline as baseline_mod
-    from refactor.sweep import run as sweep_mod
-
     if show_diff and no_patches:
         raise click.UsageError("--diff needs the patches: drop --no-patches")
 
     def go() -> int:
-        known = baseline_mod.load(baseline) if baseline is not None else None
-        names = [n for n in (rule_names or "").split(",") if n]
-        rules = sweep_mod.load_rules(names, rules_dir) if rules_dir else sweep_mod.load_rules(names)
-        sp = spatch_mod.find_spatch()
-        loaded = treecache.load(find_tree(tree), paths, use_cache=not no_cache)
-        tm = loaded.model
-        line = output.ProgressLine()
-        try:
-            result = sweep_mod.sweep(tm, sp, rules, jobs=jobs, timeout=timeout, include_tests=include_tests,
-                                     progress=_sweep_progress(line) if line.enabled else None,
-                                     cache=loaded.cache)  # fmt: skip
-            if not no_patches:
-                line.show(f"generating patches for {len(result.findings)} findings...", force=True)
-            gen = None if no_patches else generate_mod.generate(result, sp, jobs=jobs, cache=loaded.cache)
-        finally:
-            line.clear()
-        checks = None
-        if do_verify and gen is not None:
-            from refactor.verify import run as verify_mod
+        from refactor import pipeline  # in go(): a signal while it loads unwinds as any other
 
-            cands = verify_mod.candidates_of(gen, result)
-            effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)
-            with tree_lock(tm.root, "sweep --verify"):
-                checks, _, _ = verify_mod.verify(tm.root, cands, arch=arch, jobs=jobs, use_cache=not no_cache,
-                                                 effect=effect)  # fmt: skip
-        if known is not None:
-            result, gen = baseline_mod.only_new(result, gen, known)
-        if show_diff and gen is not None:
-            text = report.patches_text(gen)
+        config = pipeline.SweepConfig(
+            tree, paths, tuple(n for n in (rule_names or "").split(",") if n), rules_dir, jobs, timeout,
+            include_tests, not no_patches, do_verify, arch, not no_cache, baseline,
+        )
+        line = output.ProgressLine()
+        hooks = pipeline.Hooks(_sweep_progress(line) if line.enabled else None,
+                               lambda text: line.show(text, force=True), line.clear)  # fmt: skip
+        run = pipeline.sweep(config, hooks)
+        if show_diff and run.generated is not None:
+            text = report.patches_text(run.generated)
         else:
-            text = _render_sweep(fmt, result, gen, checks, colour=output.use_colour(out))
+            text = _render_sweep(fmt, run.result, run.generated, run.checks, colour=output.use_colour(out))
         output.write_text(text, out)
-        return 1 if result.findings else 0
+        return 1 if run.result.findings else 0
 
     sys.exit(_run(go))
 
@@ -235,30 +192,13 @@ def check(
 ) -> None:
     """Verify PATCH files (unified diffs, -p1 at the tree root) in a scratch worktree:
     applies, builds, checkpatch, and adds no finding.  Exit 0 when all are verified."""
-    from refactor.cocci import spatch as spatch_mod
-    from refactor.sweep import run as sweep_mod
-    from refactor.verify import run as verify_mod
-
     def go() -> int:
-        root = find_tree(tree)
-        model.check_tree(root)
-        diffs = []
-        for p in patches:
-            try:
-                diffs.append((str(p), p.read_text()))
-            except (OSError, UnicodeDecodeError) as exc:
-                raise RefactorError(f"cannot read {p}: {exc}") from None
-        sp = spatch_mod.find_spatch()
-        rules = sweep_mod.load_rules()
-        cands = verify_mod.foreign_candidates(root, diffs)
-        effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)
-        with tree_lock(root, "check"):
-            checks, hits, seconds = verify_mod.verify(
-                root, cands, arch=arch, jobs=jobs, use_cache=not no_cache, effect=effect
-            )
-        click.echo(report.checks_json(checks) if fmt == "json" else report.checks_text(checks, hits, seconds),
-                   nl=False)  # fmt: skip
-        return 0 if all(c.verdict == "verified" for c in checks) else 1
+        from refactor import pipeline  # in go(): a signal while it loads unwinds as any other
+
+        run = pipeline.check(pipeline.CheckConfig(patches, tree, arch, jobs, not no_cache))
+        click.echo(report.checks_json(run.checks) if fmt == "json"
+                   else report.checks_text(run.checks, run.cache_hits, run.seconds), nl=False)  # fmt: skip
+        return 0 if all(c.verdict == "verified" for c in run.checks) else 1
 
     sys.exit(_run(go))
 
@@ -289,50 +229,18 @@ def series(tree: str | None, out: Path, branch: str | None, split: str, version:
     """Generate, verify and write the verified patches as git series: commits on a new
     branch (made in a separate worktree) and git format-patch files with a cover letter
     in OUT.  The user's checkout, index and current branch are not touched."""
-    import datetime
-
-    from refactor.cocci import spatch as spatch_mod
-    from refactor.generate import run as generate_mod
-    from refactor.model import treecache
-    from refactor.series import bisect as bisect_mod
-    from refactor.series import run as series_mod
-    from refactor.sweep import run as sweep_mod
-    from refactor.verify import run as verify_mod
+    names = tuple(n for n in (rule_names or "").split(",") if n)
 
     def go() -> int:
-        root = find_tree(tree)
-        model.check_tree(root)
-        if not (root / ".git").exists():
-            raise RefactorError(f"{root} is not a git repository: a series needs one "
-                                "(cd TREE && git init && git add -f . && git commit -m base)")  # fmt: skip
-        series_mod.identity(root)
-        rules = sweep_mod.load_rules([n for n in (rule_names or "").split(",") if n])
-        sp = spatch_mod.find_spatch()
-        with tree_lock(root, "series"):
-            loaded = treecache.load(root, paths, use_cache=not no_cache)
-            result = sweep_mod.sweep(loaded.model, sp, rules, jobs=jobs, cache=loaded.cache)
-            gen = generate_mod.generate(result, sp, jobs=jobs, cache=loaded.cache)
-            cands = verify_mod.candidates_of(gen, result)
-            effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)
-            checks, _, _ = verify_mod.verify(
-                root, cands, arch=arch, jobs=jobs, use_cache=not no_cache, effect=effect
-            )
-            name = branch or f"drmm-refactor/{datetime.date.today():%Y%m%d}"
-            opts = series_mod.Options(
-                out, name, split, version, reroll, dry_run, include_unverified, force, arch
-            )
-            # every commit must build on its own in the series' order: one that does not
-            # is left out (or marked, with --include-unverified) and the rest planned again
-            for _ in range(4):
-                planned, left_out = series_mod.plan(root, result, gen, checks, opts, sp.version_text)
-                steps = bisect_mod.check(root, planned, checks, arch=arch, jobs=jobs, use_cache=not no_cache)
-                marked = bisect_mod.mark(checks, steps)
-                if marked == list(checks):
-                    break
-                checks = marked
-            written = series_mod.write(root, planned, opts) if planned else []
-        click.echo(bisect_mod.summary(steps) + report.series_text(written, left_out, dry_run), nl=False)
-        return 0 if written else 1
+        from refactor import pipeline  # in go(): a signal while it loads unwinds as any other
+        from refactor.series import bisect as bisect_mod
+
+        config = pipeline.SeriesConfig(tree, out, branch, split, version, reroll, dry_run, include_unverified,
+                                       force, paths, names, jobs, arch, not no_cache)  # fmt: skip
+        run = pipeline.series(config)
+        text = bisect_mod.summary(run.steps) + report.series_text(run.written, run.left_out, dry_run)
+        click.echo(text, nl=False)
+        return 0 if run.written else 1
 
     sys.exit(_run(go))
 
@@ -348,10 +256,12 @@ def prove(tree: str | None, drivers: tuple[str, ...], fmt: str, out: Path | None
     """Run each patch of the DRIVERs at run time: build TREE's kernel with KASAN and lockdep,
     boot it under QEMU with the driver's device, unbind it under an open fd, and compare the
     kernel's reports before and after the patch.  Exit 0 when no patch gives report-after."""
-    from refactor.prove import stage
-
     def go() -> int:
-        root = find_tree(tree)
+        from refactor import pipeline  # in go(): a signal while it loads unwinds as any other
+        from refactor.model import tree as model
+        from refactor.prove import stage
+
+        root = pipeline.find_tree(tree)
         model.check_tree(root)
         result = stage.prove(root, drivers, jobs=jobs, say=lambda m: click.echo(m, err=True))
         output.write_text(stage.as_json(result) if fmt == "json" else stage.as_text(result), out)

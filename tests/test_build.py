@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from refactor.generate.run import Patch, _unified
+from refactor.generate.run import Patch
+from refactor.generate.tidy import unified
 from refactor.series import bisect
-from refactor.series.run import Commit, Series
-from refactor.verify.run import Candidate, verify
+from refactor.series.commits import Commit, Series
+from refactor.verify.checked import Candidate
+from refactor.verify.run import verify
 
 pytestmark = pytest.mark.realtree
 
@@ -29,7 +31,7 @@ def test_an_arm_only_driver_is_built_for_arm_and_every_hunk_proven(linux_7_2_git
     tree = linux_7_2_git
     text = (tree / TILCDC).read_text()
     new = _comment_after(text, '#include "tilcdc_drv.h"', "/* the crtc of the LCD controller */")
-    cands = [Candidate("tilcdc", "tilcdc", _unified(TILCDC, text, new), (), ("drivers/gpu/drm/tilcdc",),
+    cands = [Candidate("tilcdc", "tilcdc", unified(TILCDC, text, new), (), ("drivers/gpu/drm/tilcdc",),
                        "CONFIG_DRM_TILCDC", stack="tilcdc")]  # fmt: skip
     (c,) = verify(tree, cands)[0]
     assert (c.verdict, c.arch) == ("verified", "arm"), c.reason
@@ -45,7 +47,7 @@ def test_a_hunk_under_an_ifdef_that_is_off_is_not_built_naming_it(linux_7_2_git:
                          "#ifdef CONFIG_KASAN_HW_TAGS\n/* only with hardware tags */\n#endif")  # fmt: skip
     on = _comment_after(text, "#include <linux/delay.h>", "#ifdef CONFIG_SPI\n/* always here */\n#endif")
     cands = [
-        Candidate(name, "repaper", _unified(REPAPER, text, new), (), ("drivers/gpu/drm/tiny",),
+        Candidate(name, "repaper", unified(REPAPER, text, new), (), ("drivers/gpu/drm/tiny",),
                   "CONFIG_TINYDRM_REPAPER", stack=name)  # fmt: skip
         for name, new in (("off", off), ("on", on))
     ]
@@ -74,7 +76,7 @@ def test_a_commit_that_only_builds_on_top_of_a_later_one_is_caught(linux_7_2_git
     anchor = "#include <linux/delay.h>"
     uses = text + "\nint drmm_refactor_bisect_probe(void)\n{\n\treturn drmm_refactor_bisect_value;\n}\n"
     both = _comment_after(uses, anchor, "\nstatic const int drmm_refactor_bisect_value = 1;")
-    first, second = _unified(REPAPER, text, uses), _unified(REPAPER, uses, both)
+    first, second = unified(REPAPER, text, uses), unified(REPAPER, uses, both)
     steps = bisect.check(tree, [_series([("uses", first), ("defines", second)])], [])
     assert [s.verdict for s in steps] == ["build-failed", "verified"], steps
     assert "does not build on its own" in steps[0].reason and "step 2" in steps[0].reason
@@ -89,6 +91,6 @@ def test_the_right_order_is_bisectable(linux_7_2_git: Path) -> None:
     uses = text + "\nint drmm_refactor_bisect_probe(void)\n{\n\treturn drmm_refactor_bisect_value;\n}\n"
     both = _comment_after(uses, anchor, "\nstatic const int drmm_refactor_bisect_value = 1;")
     defined = _comment_after(text, anchor, "\nstatic const int drmm_refactor_bisect_value = 1;")
-    define, use = _unified(REPAPER, text, defined), _unified(REPAPER, defined, both)
+    define, use = unified(REPAPER, text, defined), unified(REPAPER, defined, both)
     steps = bisect.check(tree, [_series([("defines", define), ("uses", use)])], [])
     assert [s.verdict for s in steps] == ["verified", "verified"], steps

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from refactor.cli import main
-from refactor.cocci.spatch import Rule, Spatch
+from refactor.cocci.rules import Rule
+from refactor.cocci.spatch import Spatch
 from refactor.infra import cache, proc
 from refactor.model import tree as model
 from refactor.model import treecache

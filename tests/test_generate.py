@@ -20,7 +20,8 @@ from click.testing import CliRunner
 from refactor.cli import main
 from refactor.cocci.spatch import Spatch
 from refactor.families.plan import FAMILIES
-from refactor.generate.run import Generated, _realign, _tidy_blank_lines, _tidy_guards, generate
+from refactor.generate.run import Generated, generate
+from refactor.generate.tidy import realign, tidy_blank_lines, tidy_guards
 from refactor.model.tree import load_tree
 from refactor.sweep.run import SweepResult, load_rules, sweep
 
@@ -158,7 +159,7 @@ def test_sweep_leaves_the_tree_alone(corpus_tree: Path, tmp_path: Path) -> None:
 def test_realign_follows_a_renamed_call() -> None:
     old = "\tret = drm_encoder_init(drm, enc, &funcs,\n\t\t\t       TYPE, NULL);\n\tfoo(a,\n\t    b);\n"
     new = "\tret = drmm_encoder_init(drm, enc, &funcs,\n\t\t\t       TYPE, NULL);\n\tfoo(a,\n\t    b);\n"
-    assert _realign(old, new) == (
+    assert realign(old, new) == (
         "\tret = drmm_encoder_init(drm, enc, &funcs,\n\t\t\t\tTYPE, NULL);\n\tfoo(a,\n\t    b);\n"
     )
 
@@ -170,17 +171,17 @@ def test_guard_goes_above_a_whole_block_comment() -> None:
     comment = "\t/*\n\t * Clock craziness.\n\t *\n\t * 3. Round the rate.\n\t */\n"
     guard = "\tif (!drm_dev_enter(crtc->dev, &idx))\n\t\treturn false;\n"
     tail = "\trate = clk_round_rate(dclk, 1); /* rounded */\n\tdrm_dev_exit(idx);\n\treturn true;\n}\n"
-    assert _tidy_guards("", head + comment + guard + tail) == head + guard + "\n" + comment + tail
+    assert tidy_guards("", head + comment + guard + tail) == head + guard + "\n" + comment + tail
     # after code with a comment at its end, and right after the declarations
     decls = "{\n\tint a;\n\tint idx;\n"
-    assert _tidy_guards("", decls + guard + tail) == decls + "\n" + guard + "\n" + tail
+    assert tidy_guards("", decls + guard + tail) == decls + "\n" + guard + "\n" + tail
     # a blank line already there stays the only one
-    assert _tidy_guards("", decls + guard + "\n" + tail) == decls + "\n" + guard + "\n" + tail
+    assert tidy_guards("", decls + guard + "\n" + tail) == decls + "\n" + guard + "\n" + tail
 
 
 def test_blank_line_left_by_a_removed_function_goes() -> None:
     old = "int a;\n\nstatic void f(void)\n{\n}\n\nint b;\n"
-    assert _tidy_blank_lines(old, "int a;\n\n\n\nint b;\n") == "int a;\n\nint b;\n"
+    assert tidy_blank_lines(old, "int a;\n\n\n\nint b;\n") == "int a;\n\nint b;\n"
 
 
 def test_sweep_verify_on_a_tree_that_does_not_build_says_not_checked(corpus_tree: Path) -> None:
@@ -302,7 +303,7 @@ def test_a_guard_block_keeps_the_comments_and_braces_it_wraps() -> None:
     spatched = ("\tv = 1;\n\tif (drm_dev_enter(crtc->dev, &idx)) {\n\t\twritel(v, base);\n\n\t/* Signals */\n"
                 "\t\tif (x) {\n\t\t/* why */\n\t\t\tv |= 2;\n\t\t\t}\n\t\t\twritel(v, base + 4);\n"
                 "\t\tdrm_dev_exit(idx);\n\t}\n\tdrm_crtc_vblank_on(crtc);\n")
-    assert _tidy_guards(old, spatched) == (
+    assert tidy_guards(old, spatched) == (
         "\tv = 1;\n\tif (drm_dev_enter(crtc->dev, &idx)) {\n\t\twritel(v, base);\n\n\t\t/* Signals */\n"
         "\t\tif (x) {\n\t\t\t/* why */\n\t\t\tv |= 2;\n\t\t}\n\t\twritel(v, base + 4);\n"
         "\t\tdrm_dev_exit(idx);\n\t}\n\tdrm_crtc_vblank_on(crtc);\n"
@@ -391,7 +392,7 @@ def test_an_emptied_error_label_keeps_no_blank_line() -> None:
     the drmm_ init, and the label must not stand over a blank line."""
     old = "\treturn 0;\n\nerr_bind:\n\tdrm_encoder_cleanup(encoder);\n\n\treturn ret;\n}\n"
     new = "\treturn 0;\n\nerr_bind:\n\n\treturn ret;\n}\n"
-    assert _tidy_blank_lines(old, new) == "\treturn 0;\n\nerr_bind:\n\treturn ret;\n}\n"
+    assert tidy_blank_lines(old, new) == "\treturn 0;\n\nerr_bind:\n\treturn ret;\n}\n"
 
 
 def test_no_unplug_while_other_hardware_hooks_stay_open(fixed) -> None:  # type: ignore[no-untyped-def]

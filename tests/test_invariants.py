@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from refactor.invariants import checks as invariants
-from refactor.verify.run import Candidate, _verdict, stage_semantic
+from refactor.verify.checked import Candidate
+from refactor.verify.run import _verdict, stage_semantic
 
 DRM = "drivers/gpu/drm"
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from refactor.model.kbuild import Evaluator, KbuildMap, logical_lines, read_kbuild, read_scope
+from refactor.model.kbuild import KbuildMap, read_kbuild, read_scope
+from refactor.model.makefile import Evaluator, logical_lines
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "kbuild"
 CASES = sorted(p for p in CORPUS.iterdir() if (p / "expected.json").is_file())

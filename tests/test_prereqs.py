@@ -19,7 +19,8 @@ from refactor.cli import main
 from refactor.infra.errors import RefactorError
 from refactor.verify import prereqs
 from refactor.verify.build import prepare_build
-from refactor.verify.run import foreign_candidates, verify
+from refactor.verify.candidates import foreign_candidates
+from refactor.verify.run import verify
 
 HEADERS = ("stdio.h", "gelf.h", "openssl/evp.h")
 # what is hidden, the name the message gives, Debian's package (written out here, not

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from refactor.generate.run import _unified
+from refactor.generate.tidy import unified
 from refactor.verify.proof import conditions, marked, regions
 
 BASE = """\
@@ -40,7 +40,7 @@ static int two(void) { return 0; }
 
 
 def _diff(new: str) -> str:
-    return _unified("drivers/x/x.c", BASE, new)
+    return unified("drivers/x/x.c", BASE, new)
 
 
 def test_a_marker_per_changed_region_at_its_first_added_line() -> None:
@@ -103,7 +103,9 @@ def test_proof_on_ifdef_hunks(linux_7_2_git: Path) -> None:
     is compiled, one under `#ifndef CONFIG_MODULES` is not, and the reason says so."""
     from refactor.verify.build import Builds, ResultCache
     from refactor.verify.proof import prove
-    from refactor.verify.run import _apply, _undo, worktree
+    from refactor.verify.scratch import apply_patch as _apply
+    from refactor.verify.scratch import undo as _undo
+    from refactor.verify.scratch import worktree
 
     tree = linux_7_2_git
     rel = "drivers/gpu/drm/tiny/repaper.c"
@@ -118,7 +120,7 @@ def test_proof_on_ifdef_hunks(linux_7_2_git: Path) -> None:
         cache = ResultCache(work / "results", enabled=False)
         proofs = {}
         for name, new in (("on", on), ("off", off)):
-            diff = _unified(rel, text, new)
+            diff = unified(rel, text, new)
             assert _apply(work, diff, check_only=False).ok
             proofs[name] = prove(work, build, diff, cache)
             _undo(tree, work, [diff])

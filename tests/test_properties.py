@@ -11,13 +11,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from refactor.cocci import spatch
+from refactor.cocci import results, rules
 from refactor.infra.errors import RefactorError
 from refactor.model import kbuild
 from refactor.report import baseline
-from refactor.series.run import wrap
+from refactor.series.messages import wrap
 from refactor.sweep import run as sweep
-from refactor.verify.run import touched_files
+from refactor.verify.checked import touched_files
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # text that looks a little like each format, mixed with anything at all
@@ -88,7 +88,7 @@ def test_kbuild_reader_takes_any_makefile(text: str) -> None:
 @SETTINGS
 @given(mixed(SPATCH_BITS), mixed(SPATCH_BITS))
 def test_spatch_output_parser_takes_anything(stdout: str, stderr: str) -> None:
-    out = spatch._parse(stdout, stderr, {"a.c", "b.c"})
+    out = results.parse_output(stdout, stderr, {"a.c", "b.c"})
     assert set(out.problems) <= {"a.c", "b.c"} and set(out.matches) <= {"a.c", "b.c"}
 
 
@@ -99,7 +99,7 @@ def test_cocci_header_reader_takes_anything(text: str) -> None:
         path = Path(tmp) / "r.cocci"
         path.write_text(text, errors="surrogateescape")
         try:
-            rule = spatch.read_rule(path)
+            rule = rules.read_rule(path)
         except RefactorError:
             return
         assert rule.id == "r" and isinstance(rule.keywords, tuple)

@@ -389,7 +389,7 @@ def test_output_file_follows_the_umask(tmp_path: Path) -> None:
 
 def test_verdicts_in_summary_text_and_html(swept: tuple[SweepResult, Generated]) -> None:
     """With --verify, the PATCHES column counts the patches by verdict (checks made up here)."""
-    from refactor.verify.run import Checked
+    from refactor.verify.checked import Checked
 
     result, gen = swept
     put = next(p for p in gen.patches if p.driver == "putpanel")

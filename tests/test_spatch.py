@@ -9,16 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from refactor.cocci.spatch import (
-    FileStatus,
-    Match,
-    RuleError,
-    Spatch,
-    find_spatch,
-    parse_version,
-    read_rule,
-    run_rule,
-)
+from refactor.cocci.results import FileStatus, Match
+from refactor.cocci.rules import RuleError, read_rule
+from refactor.cocci.spatch import Spatch, find_spatch, parse_version, run_rule
 from refactor.infra.errors import ToolError
 
 DATA = Path(__file__).parent / "data" / "spatch"

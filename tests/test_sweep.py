@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from refactor.classify.findings import finding_id
 from refactor.cli import main
 from refactor.cocci.spatch import Spatch, run_rule
 from refactor.model.tree import load_tree
-from refactor.sweep.run import finding_id, load_rules, sweep
+from refactor.sweep.run import load_rules, sweep
 
 _MARK = re.compile(r"//\s*(expect|ok):\s*([\w-]+)\s*$")
 

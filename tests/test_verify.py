@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 
 from refactor.cocci.spatch import Spatch
-from refactor.generate.run import Patch, _unified, generate
+from refactor.generate.run import Patch, generate
+from refactor.generate.tidy import unified
 from refactor.model.tree import load_tree
 from refactor.sweep.run import load_rules, sweep
-from refactor.verify.run import Candidate, effect_stage, verify
+from refactor.verify.checked import Candidate
+from refactor.verify.effect import effect_stage
+from refactor.verify.run import verify
 
 pytestmark = pytest.mark.realtree
 
@@ -55,7 +58,7 @@ def checked(linux_7_2_git: Path, spatch: Spatch):  # type: ignore[no-untyped-def
     assert ROW in base
 
     def cand(name: str, new: str, findings: tuple[str, ...] = ()) -> Candidate:
-        diff = _unified(REL, base, new)
+        diff = unified(REL, base, new)
         return Candidate(name, DRIVER, diff, findings, (DIR,), CONFIG, stack=name)
 
     lines = real.diff.splitlines(keepends=True)
@@ -85,7 +88,7 @@ def checked(linux_7_2_git: Path, spatch: Spatch):  # type: ignore[no-untyped-def
     # with or without a patch; without --arch, the next architecture is tried
     arm = "drivers/gpu/drm/tilcdc/tilcdc_crtc.c"
     arm_text = (tree / arm).read_text()
-    arm_diff = _unified(arm, arm_text, arm_text.replace("\n", "\n/* a comment */\n", 1))
+    arm_diff = unified(arm, arm_text, arm_text.replace("\n", "\n/* a comment */\n", 1))
     cands.append(Candidate("own-arch", "tilcdc", arm_diff, (), (), stack="own-arch"))
     checks, hits, seconds = verify(tree, cands, effect=effect_stage(spatch, rules))
     # --arch x86_64: the file does not build there before the patch either
@@ -139,7 +142,7 @@ def test_a_tree_without_git_is_verified_in_a_linked_copy(tree_without_git: Path,
     gen = generate(result, spatch)
     real = next(p for p in gen.patches if p.driver == DRIVER and p.family == "drmm-alloc")
     base = target.read_text()
-    broken = _unified(REL, base, base + "\nstatic int drmm_broken = ;\n")
+    broken = unified(REL, base, base + "\nstatic int drmm_broken = ;\n")
     cands = [
         _real(real),
         Candidate("broken", DRIVER, broken, (), (DIR,), CONFIG, stack="broken"),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import tree_sitter
 
-from refactor.classify import guards, hookmodel, lifetime
+from refactor.classify import guard_decider, guards, hookmodel, lifetime
 from refactor.cocci.spatch import Match
 from refactor.csrc import cindex, structs
 from refactor.csrc.structs import CType, Resolver, StructDef, StructIndex, member_of
@@ -760,7 +760,7 @@ def _driver_named(c: Classifier, facts: Facts, name: str) -> bool:
 
 
 def _hw_access(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
-    found = guards.hw_verdict(c, facts, data.get("fn", ""))
+    found = guard_decider.hw_verdict(c, facts, data.get("fn", ""))
     if found is None:
         return None
     message, fix, file, line = found
@@ -768,7 +768,7 @@ def _hw_access(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> V
 
 
 def _unplug(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
-    found = guards.unplug_verdict(c, facts, m.file, m.line, c.function_at(m.file, m.line))
+    found = guard_decider.unplug_verdict(c, facts, m.file, m.line, c.function_at(m.file, m.line))
     return None if found is None else Verdict(*found)
 
 

@@ -1,5 +1,7 @@
-"""Unplug guards: which DRM callbacks touch devm_ hardware outside drm_dev_enter(), and
-the plan of the guards and of drm_dev_unplug() that fix them.
+"""Unplug guards, the analysis: which DRM callbacks touch devm_ hardware outside
+drm_dev_enter(), and what the removal path does.  The deciders of the two rules are
+`guard_decider.py`, the plans that fix them `families/guardplan.py`, the per-function and
+per-table scans `guard_scan.py`.
 
 The module-wide reasoning of `unguarded-hw-access` and `unregister-without-unplug`:
 
@@ -26,108 +28,30 @@ import contextlib
 import os
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
 import tree_sitter
 
-from refactor.classify import hookmodel
+from refactor.classify import hookmodel, lifetime
+
+# re-exported: the guard planner and the guard invariants name them guards.X
+from refactor.classify.guard_scan import ACCESS as ACCESS
+from refactor.classify.guard_scan import BUS_ACCESS as BUS_ACCESS
+from refactor.classify.guard_scan import DRM_OF_PARAM as DRM_OF_PARAM
+from refactor.classify.guard_scan import GETTER, Body, Entry, scan
+from refactor.classify.guard_scan import RETURN_BY_HOOK as RETURN_BY_HOOK
+from refactor.classify.guard_scan import RETURN_BY_TYPE as RETURN_BY_TYPE
+from refactor.classify.guard_scan import TABLES as TABLES
+from refactor.classify.guard_scan import tables as _tables
 from refactor.csrc import cindex
 from refactor.csrc.cfunc import Function
-from refactor.csrc.structs import member_of
-from refactor.model.tree import MANAGED_ALLOC
-
-if TYPE_CHECKING:
-    from refactor.classify.classifier import Classifier, Facts
-    from refactor.model.tree import Driver
+from refactor.csrc.structs import Resolver, StructIndex, member_of
+from refactor.model.tree import MANAGED_ALLOC, Driver
 
 DEPTH = 3  # calls followed from an entry point
-GETTER = re.compile(
-    r"^(devm_(ioremap\w*|platform_ioremap_resource\w*|platform_get_and_ioremap_resource|of_iomap|"
-    r"regmap_init\w*|regmap_field_alloc|clk_get\w*|clk_bulk_get\w*|regulator_get\w*|"
-    r"regulator_bulk_get\w*|reset_control_get\w*|reset_control_array_get\w*|"
-    r"reset_control_bulk_get\w*|gpiod_get\w*|phy_get|phy_optional_get|of_phy_get\w*)|"
-    r"__devm_regmap_init\w*)$"
-)
-ACCESS = re.compile(
-    r"^(ioread(8|16|32|64)\w*|iowrite(8|16|32|64)\w*|read[bwlq](_relaxed)?|write[bwlq](_relaxed)?|"
-    r"__raw_(read|write)[bwlq]|read[bwlq]_poll_timeout\w*|readx_poll_timeout\w*|"
-    r"memcpy_(to|from)io|memset_io|regmap_(read|write|update_bits|set_bits|clear_bits|test_bits|"
-    r"bulk_read|bulk_write|raw_read|raw_write|multi_reg_write|noinc_read|noinc_write|"
-    r"read_poll_timeout|write_bits|field_\w+)\w*|"
-    r"clk_(prepare_enable|disable_unprepare|prepare|unprepare|enable|disable|set_rate|get_rate|"
-    r"round_rate|set_parent|bulk_\w+)|regulator_(enable|disable|set_voltage|get_voltage|"
-    r"is_enabled|bulk_enable|bulk_disable)|reset_control_(assert|deassert|reset|status|bulk_\w+)|"
-    r"gpiod_(set|get)_\w+|phy_(power_on|power_off|init|exit|configure|set_mode\w*|validate|"
-    r"calibrate))$"
-)
-# transfers on the bus device the driver is bound to (or its bus): hardware access whatever
-# the argument names, since the device is the hardware (mipi-dbi guards every SPI access)
-BUS_ACCESS = re.compile(
-    r"^(spi_(write|read|sync|sync_transfer|sync_locked|write_then_read|async|w8r8|w8r16|w8r16be)|"
-    r"i2c_(transfer|master_send|master_recv|smbus_\w+)|"
-    r"usb_(control_msg|bulk_msg|interrupt_msg|submit_urb|control_msg_send|control_msg_recv)|"
-    r"mipi_dsi_(dcs_\w+|generic_write|generic_read|turn_on_peripheral|shutdown_peripheral|"
-    r"set_maximum_return_packet_size))$"
-)
-TABLES = {
-    "struct drm_crtc_funcs": "crtc",
-    "struct drm_crtc_helper_funcs": "crtc-helper",
-    "struct drm_plane_funcs": "plane",
-    "struct drm_plane_helper_funcs": "plane-helper",
-    "struct drm_encoder_funcs": "encoder",
-    "struct drm_encoder_helper_funcs": "encoder-helper",
-    "struct drm_connector_funcs": "connector",
-    "struct drm_connector_helper_funcs": "connector-helper",
-    "struct drm_simple_display_pipe_funcs": "pipe",
-    "struct drm_mode_config_funcs": "mode-config",
-    "struct drm_mode_config_helper_funcs": "mode-config-helper",
-    "struct drm_bridge_funcs": "bridge",
-    "struct drm_driver": "driver",
-}
 REMOVAL_HOOKS = {"remove", "remove_new", "unbind", "shutdown"}
 _REMOVAL_NAME = re.compile(r"(remove|unbind|shutdown|unload|fini|teardown|deinit|detach)")
-# the value a guarded callback returns once the device is gone, by hook, then by type
-RETURN_BY_HOOK = {"get_modes": "0", "detect": "connector_status_disconnected",
-                  "detect_ctx": "connector_status_disconnected"}  # fmt: skip
-RETURN_BY_TYPE = {"void": "", "int": "-ENODEV", "long": "-ENODEV", "ssize_t": "-ENODEV",
-                  "enum drm_mode_status": "MODE_ERROR", "bool": "false", "u32": "0",
-                  "enum drm_connector_status": "connector_status_disconnected"}  # fmt: skip
-# parameters that name the drm_device at the top of a callback, beyond cfunc.drm_at()
-DRM_OF_PARAM = {"struct drm_simple_display_pipe": "{}->crtc.dev", "struct drm_atomic_state": "{}->dev",
-                "struct drm_framebuffer": "{}->dev", "struct drm_bridge": "{}->dev"}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A function placed in a DRM ops table (or an ioctl table)."""
-
-    function: str
-    table: str  # kind from TABLES, or "ioctl"
-    hook: str  # the field it fills (the ioctl's name for ioctls)
-
-    @property
-    def role(self) -> str:
-        """hardware, disable, release, state or pure (hookmodel.role)."""
-        return hookmodel.role(self.hook, self.table)
-
-
-@dataclass
-class Body:
-    """What the analysis needs of one function definition."""
-
-    name: str
-    file: str
-    node: tree_sitter.Node
-    src: bytes
-    accesses: list[tuple[int, str, str]] = field(default_factory=list)  # line, call, hw expression
-    calls: list[tuple[int, str]] = field(default_factory=list)  # line, callee
-    guards: list[tuple[int, int]] = field(default_factory=list)  # drm_dev_enter .. last exit
-    books: list[tuple[int, str]] = field(default_factory=list)  # line, refcounted acquire/release
-    book_args: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # line -> (call, args)
-    events: list[tuple[int, str, tuple[str, ...]]] = field(default_factory=list)  # line, call, args
-
-    def guarded(self, line: int) -> bool:
-        return any(a <= line <= b for a, b in self.guards)
 
 
 @dataclass(frozen=True)
@@ -320,7 +244,34 @@ class Analysis:
         return out
 
 
-def analyse(c: Classifier, facts: Facts) -> Analysis:
+class Sources(Protocol):
+    """What the analysis asks of the sweep's parse cache (classify's Classifier), named
+    here so that this module does not import the classifier that imports it."""
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def guards(self) -> dict[str, Analysis]: ...  # analyse() per module, kept by the caller
+
+    def source(self, rel: str) -> tuple[bytes, tree_sitter.Tree]: ...
+
+    def resolver(self, index: StructIndex, file: str, line: int) -> Resolver: ...
+
+    def lifetime(self, driver: Driver) -> lifetime.Module: ...
+
+
+class DriverFacts(Protocol):
+    """What the analysis asks of a driver's facts (classify's Facts)."""
+
+    @property
+    def driver(self) -> Driver: ...
+
+    @property
+    def index(self) -> StructIndex: ...
+
+
+def analyse(c: Sources, facts: DriverFacts) -> Analysis:
     """The guard analysis of a driver's module, once per classifier."""
     cache: dict[str, Analysis] = c.guards
     driver = facts.driver
@@ -346,7 +297,7 @@ def analyse(c: Classifier, facts: Facts) -> Analysis:
             elif node.type == "declaration" and rel in files:
                 _tables(src, node, entries)
     for body in bodies.values():
-        _scan(body, unplug, shutdown)
+        scan(body, unplug, shutdown)
     for rel in files:
         src, _ = c.source(rel)
         for call in cindex.calls(src, _getters(src)):
@@ -365,74 +316,7 @@ def _getters(src: bytes) -> list[str]:
                    if GETTER.match(m.decode())})  # fmt: skip
 
 
-def _tables(src: bytes, node: tree_sitter.Node, entries: dict[str, list[Entry]]) -> None:
-    """`static const struct drm_*_funcs x = { .hook = fn, ... };` and ioctl tables."""
-    text = src[node.start_byte : node.end_byte]
-    kind = ""
-    tnode = node.child_by_field_name("type")
-    if tnode is not None:
-        kind = TABLES.get(
-            " ".join(src[tnode.start_byte : tnode.end_byte].decode(errors="replace").split()), ""
-        )
-    for n in cindex.walk(node):
-        if kind and n.type == "initializer_pair":
-            designator = n.child_by_field_name("designator")
-            value = n.child_by_field_name("value")
-            if designator is not None and value is not None and value.type == "identifier":
-                hook = src[designator.start_byte : designator.end_byte].decode().lstrip(".").strip()
-                fn = src[value.start_byte : value.end_byte].decode()
-                entries.setdefault(fn, []).append(Entry(fn, kind, hook))
-    if b"DRM_IOCTL_DEF_DRV" in text:
-        for call in cindex.calls(text, ["DRM_IOCTL_DEF_DRV"]):
-            if len(call.args) >= 2 and re.fullmatch(r"\w+", call.args[1]):
-                entries.setdefault(call.args[1], []).append(Entry(call.args[1], "ioctl", call.args[0]))
-
-
-def _scan(
-    body: Body, unplug: list[tuple[str, int, str, str]], shutdown: dict[tuple[str, str], list[int]]
-) -> None:
-    src = body.src
-    enters: list[int] = []
-    exits: list[int] = []
-    for n in cindex.walk(body.node):
-        if n.type != "call_expression":
-            continue
-        fn = n.child_by_field_name("function")
-        if fn is None or fn.type != "identifier":
-            continue
-        name = src[fn.start_byte : fn.end_byte].decode()
-        line = n.start_point[0] + 1
-        if name == "drm_dev_enter":
-            enters.append(line)
-        elif name == "drm_dev_exit":
-            exits.append(line)
-        elif name in ("drm_dev_unregister", "drm_dev_unplug"):
-            unplug.append((body.file, line, body.name, name))
-        elif name == "drm_atomic_helper_shutdown":
-            shutdown.setdefault((body.file, body.name), []).append(line)
-        elif hookmodel.BOOKKEEPING.match(name):
-            body.books.append((line, name))
-            args = n.child_by_field_name("arguments")
-            text = "" if args is None else src[args.start_byte : args.end_byte].decode(errors="replace")
-            body.book_args.setdefault(line, []).append((name, " ".join(text.split())))
-        elif name in hookmodel.EVENT:
-            args = n.child_by_field_name("arguments")
-            parts = [] if args is None else [src[x.start_byte : x.end_byte].decode(errors="replace")
-                                              for x in args.named_children]  # fmt: skip
-            body.events.append((line, name, tuple(" ".join(x.split()) for x in parts)))
-        elif ACCESS.match(name) or BUS_ACCESS.match(name):
-            args = n.child_by_field_name("arguments")
-            text = "" if args is None else src[args.start_byte : args.end_byte].decode(errors="replace")
-            body.accesses.append((line, name, " ".join(text.split())))
-        else:
-            body.calls.append((line, name))
-    for e in enters:
-        after = [x for x in exits if x >= e]
-        if after:
-            body.guards.append((e, max(after)))
-
-
-def _record_field(c: Classifier, facts: Facts, rel: str, call: cindex.Call,
+def _record_field(c: Sources, facts: DriverFacts, rel: str, call: cindex.Call,
                   fields: dict[tuple[str, str], str]) -> None:  # fmt: skip
     """The field `call`'s result is stored in: `x->f = devm_...()`, or through a local
     (`base = devm_...(); ... x->f = base;`) in the same function."""
@@ -454,7 +338,7 @@ def _record_field(c: Classifier, facts: Facts, rel: str, call: cindex.Call,
 _HW_EXPR = re.compile(r"([\w\]\[)(]+(?:\s*(?:->|\.)\s*\w+)*)\s*(->|\.)\s*(\w+)")
 
 
-def _is_hw(c: Classifier, facts: Facts, body: Body, access: tuple[int, str, str],
+def _is_hw(c: Sources, facts: DriverFacts, body: Body, access: tuple[int, str, str],
            fields: dict[tuple[str, str], str]) -> bool:  # fmt: skip
     """Whether an argument of the access names a hardware field (struct-checked when the
     container's type resolves, by field name otherwise)."""
@@ -469,54 +353,3 @@ def _is_hw(c: Classifier, facts: Facts, body: Body, access: tuple[int, str, str]
         if struct is None or (struct.name, member) in fields or ("", member) in fields:
             return True
     return False
-
-
-# -- the verdicts --------------------------------------------------------------------
-
-
-def hw_verdict(c: Classifier, facts: Facts, fn: str) -> tuple[str, str, str, int] | None:
-    """(message, fix, file, line) of the finding of the hardware hook `fn`, None when it
-    is not one (release, disable, state and pure hooks are never guarded) or reaches no
-    register unguarded."""
-    a = analyse(c, facts)
-    hook = next((h for h in a.hooks() if h.function == fn), None)
-    body = a.bodies.get(fn)
-    if hook is None or hook.role != "hardware" or hook.reach is None or body is None:
-        return None
-    e, r = hook.entry, hook.reach
-    where = "ioctl " + e.hook if e.table == "ioctl" else f"{e.table} .{e.hook}"
-    via = f" through {'() -> '.join(r.chain[:-1])}()" if len(r.chain) > 1 else ""
-    message = (f"the {where} callback reaches {r.chain[-1]}{via} outside drm_dev_enter()/"
-               "drm_dev_exit(): after unbind the callback touches devm_ hardware that is released "
-               "or powered off")  # fmt: skip
-    order = " before drm_atomic_helper_shutdown()" if a.kms() else ""
-    fix = ("guard the register accesses of every hardware hook of the driver with drm_dev_enter()/"
-           "drm_dev_exit() (not the clock, runtime PM or vblank bookkeeping; the pending event still "
-           f"delivered), and remove with drm_dev_unplug(){order}"
-           if c.api("drm_dev_enter") else "none: the tree does not declare drm_dev_enter()")  # fmt: skip
-    return message, fix, body.file, r.line
-
-
-def unplug_verdict(
-    c: Classifier, facts: Facts, file: str, line: int, function: str
-) -> tuple[str, str] | None:
-    """(message, fix) for a drm_dev_unregister() at `file:line` when the driver has guards
-    or callbacks that need them, None otherwise."""
-    a = analyse(c, facts)
-    if function not in a.removal():
-        return None
-    guarded = a.guards_anywhere()
-    needing = a.needs_guards()
-    if not guarded and not needing:
-        return None
-    why = "the driver guards hardware with drm_dev_enter()" if guarded else (
-        f"{len(needing)} DRM callback(s) touch hardware and need drm_dev_enter() guards")  # fmt: skip
-    message = (f"{why}, but removal calls only drm_dev_unregister(): drm_dev_enter() never fails "
-               "after unbind, so the guards do not stop anything")  # fmt: skip
-    then = ("use drm_dev_unplug(), then drm_atomic_helper_shutdown() (upstream's order: no new commit "
-            "starts, and the unguarded disable hooks still quiesce the hardware)" if a.kms() else
-            "use drm_dev_unplug() (no new ioctl reaches the hardware once it returns)")  # fmt: skip
-    fix = then if c.api("drm_dev_unplug") else "none: the tree does not declare drm_dev_unplug()"
-    return message, fix
-
-

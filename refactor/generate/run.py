@@ -10,11 +10,9 @@ same driver before it.  The user's tree is only read.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -25,15 +23,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from refactor.classify.classifier import Classifier
-from refactor.cocci.spatch import Rule, Spatch, apply_rule
+from refactor.classify.findings import Finding
+from refactor.cocci.rules import Rule
+from refactor.cocci.spatch import Spatch, apply_rule
 from refactor.csrc import cindex
 from refactor.families.plan import FAMILIES, FAMILY_OF, NO_PATCH, Plan, Planner
 from refactor.invariants import checks as invariants
 from refactor.model.tree import Driver
-from refactor.sweep.run import Finding, SweepResult
+from refactor.sweep.run import SweepResult
 
 if TYPE_CHECKING:
     from refactor.model.treecache import SweepCache
+from refactor.generate.tidy import tidy, unified, with_includes
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,8 @@ def _driver_patches(
             before = {f: (scratch / f).read_text(errors="surrogateescape") for f in files}
             why = _apply(plan, files, scratch, Path(tmp), rules, spatch, timeout)
             made = {f: _declare(plan, f, (scratch / f).read_text(errors="surrogateescape")) for f in files}
-            after = {f: _with_includes(before[f], _tidy(before[f], made[f])) for f in files}
-            diff = "".join(_unified(f, before[f], after[f]) for f in files if before[f] != after[f])
+            after = {f: with_includes(before[f], tidy(before[f], made[f])) for f in files}
+            diff = "".join(unified(f, before[f], after[f]) for f in files if before[f] != after[f])
             if not why and not diff:
                 why = "the semantic patch changed nothing"
             if not why:  # the semantic stage's invariants, on the driver's own files
@@ -229,6 +230,8 @@ def _apply(
 
 
 GENERATOR_OPS = ("declare",)  # edits made here rather than by a rule
+
+
 _SPATCH_FAILED = ("spatch timed out", "spatch exited with")  # apply_rule's failures
 
 
@@ -261,230 +264,3 @@ def _declare(plan: Plan, rel: str, text: str) -> str:
             text = "".join(lines)
             break
     return text
-
-
-def _unified(rel: str, old: str, new: str) -> str:
-    lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{rel}", f"b/{rel}", n=3
-    )
-    out = []
-    for line in lines:
-        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
-    return "".join(out)
-
-
-def _tidy(old: str, new: str) -> str:
-    """What spatch's pretty printer leaves for a person to fix: blank lines doubled where
-    code went, and arguments aligned to a paren that moved.  (A comment right above a
-    statement the patch removes describes it, and spatch removes it too.)"""
-    return _realign(old, _tidy_guards(old, _tidy_blank_lines(old, new)))
-
-
-# header -> the helpers a patch may add that it declares (the others come with the
-# unmanaged function they replace: drm_crtc.h, drm_plane.h, ...)
-HEADERS = {"drm/drm_atomic_helper.h": re.compile(r"\bdrm_atomic_helper_shutdown\("),
-           "drm/drm_drv.h": re.compile(r"\bdrm_dev_(enter|exit|unplug|unregister|register)\("),
-           "drm/drm_managed.h": re.compile(r"\bdrmm_(kzalloc|kmalloc|kcalloc|kmalloc_array|kstrdup|kfree|"
-                                           r"mutex_init|add_action|add_action_or_reset)\(")}  # fmt: skip
-_INCLUDE = re.compile(r"^#include <(\w+)/([\w./-]+)>")
-
-
-def _with_includes(old: str, new: str) -> str:
-    """Include what the patch now uses: the header of a helper the file did not use before
-    goes into its `#include <drm/...>` block, in order (after the `<linux/...>` block when
-    there is none)."""
-    for header, uses in HEADERS.items():
-        line = f"#include <{header}>\n"
-        if line in new or not uses.search(new) or uses.search(old):
-            continue
-        lines = new.splitlines(keepends=True)
-        group = header.split("/")[0]
-        block = [
-            (i, m.group(2)) for i, x in enumerate(lines) if (m := _INCLUDE.match(x)) and m.group(1) == group
-        ]
-        if block:
-            leaf = header.split("/", 1)[1]
-            lines.insert(next((i for i, name in block if name > leaf), block[-1][0] + 1), line)
-        else:
-            linux = [i for i, x in enumerate(lines) if x.startswith("#include <")]
-            if not linux:
-                continue
-            at = linux[-1] + 1
-            # the file's own habit: a blank line between groups, or none
-            lines[at:at] = ["\n", line] if at < len(lines) and not lines[at].strip() else [line]
-        new = "".join(lines)
-    return new
-
-
-def _width(text: str) -> int:
-    return len(text.expandtabs(8))
-
-
-def _open_paren(line: str) -> int | None:
-    """The display column of the last unclosed `(` of a line, None when all are closed."""
-    stack: list[int] = []
-    col = 0
-    for ch in line:
-        if ch == "(":
-            stack.append(col)
-        elif ch == ")" and stack:
-            stack.pop()
-        col = (col // 8 + 1) * 8 if ch == "\t" else col + 1
-    return stack[-1] if stack else None
-
-
-def _indent(width: int) -> str:
-    return "\t" * (width // 8) + " " * (width % 8)
-
-
-def _realign(old: str, new: str) -> str:
-    """Continuation lines aligned to the open paren of a line the patch changed (a renamed
-    call) move with the paren, as checkpatch expects."""
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    out = list(b)
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag != "replace":
-            continue
-        for k in range(min(i2 - i1, j2 - j1)):
-            was, now = _open_paren(a[i1 + k]), _open_paren(b[j1 + k])
-            if was is None or now is None or was == now:
-                continue
-            j = j1 + k + 1
-            while j < len(out) and j - j1 < (j2 - j1) + 8:
-                body = out[j].lstrip(" \t")
-                lead = out[j][: len(out[j]) - len(body)]
-                if not body.strip() or _width(lead) != was + 1 or (j < j2 and j - j1 < j2 - j1):
-                    break
-                out[j] = _indent(now + 1) + body
-                if body.rstrip().endswith((";", "{", ")")) and _open_paren(out[j]) is None:
-                    break
-                j += 1
-    return "".join(out)
-
-
-_GUARD = re.compile(r"^\s*if \(!drm_dev_enter\(.*\)\)( \{)?$")
-_IF = re.compile(r"^\s*(} else )?if \(.*\)$")
-
-
-def _comment_above(lines: list[str], i: int) -> int:
-    """The first line of the comments right above line `i` (`i` when there are none): `//`
-    lines and whole block comments, not code with a comment at its end."""
-    j = i
-    while j > 0:
-        prev = lines[j - 1].strip()
-        if prev.startswith("//"):
-            j -= 1
-        elif prev.endswith("*/"):
-            k = j - 1
-            while k >= 0 and "/*" not in lines[k]:
-                k -= 1
-            if k < 0 or not lines[k].strip().startswith("/*"):
-                break
-            j = k
-        else:
-            break
-    return j
-
-
-def _guard_size(lines: list[str], i: int) -> int:
-    """The lines of the drm_dev_enter() check at `i`: the check and its return, or a braced
-    failure path (which delivers the pending event) down to its closing brace."""
-    head = lines[i].rstrip("\n")
-    if not head.endswith("{"):
-        return 2
-    indent = head[: len(head) - len(head.lstrip())]
-    for k in range(i + 1, len(lines)):
-        if lines[k].rstrip("\n") == indent + "}":
-            return k - i + 1
-    return 2
-
-
-_SPAN = re.compile(r"^(\s*)if \(drm_dev_enter\(.*\)\) \{$")
-
-
-def _reindent_spans(old: str, new: str) -> str:
-    """The statements a guard block wraps, as they were plus one tab: spatch re-indents
-    them itself but leaves the comments between them (and braces after a comment) where
-    they were."""
-    before = old.splitlines(keepends=True)
-    lines = new.splitlines(keepends=True)
-    keys = [x.strip() for x in before]
-    for i, line in enumerate(lines):
-        m = _SPAN.match(line.rstrip("\n"))
-        if not m or line in before:
-            continue
-        end = next((k for k in range(i + 1, len(lines)) if lines[k].rstrip("\n") == m.group(1) + "}"), None)
-        if end is None or end - 2 <= i or not lines[end - 1].strip().startswith("drm_dev_exit("):
-            continue
-        inner = [x.strip() for x in lines[i + 1 : end - 1]]
-        at = next((k for k in range(len(keys)) if keys[k : k + len(inner)] == inner), None)
-        if at is not None:
-            lines[i + 1 : end - 1] = [("\t" + x if x.strip() else x) for x in before[at : at + len(inner)]]
-    return "".join(lines)
-
-
-def _tidy_guards(old: str, new: str) -> str:
-    """Where spatch puts an added drm_dev_enter() check (its return, or its braced failure
-    path), as checkpatch and a reader want it: above the comment of the statement it
-    precedes (not between them), after a blank line that ends the declarations and before
-    one that sets it off from the statements it guards; and an
-    `if` arm left unbraced when its `else` was braced
-    (to hold drm_dev_exit()) gets braces too."""
-    if "drm_dev_enter(" not in new:
-        return new
-    new = _reindent_spans(old, new)
-    before = set(old.splitlines())
-    lines = new.splitlines(keepends=True)
-    i = 0
-    while i + 1 < len(lines):
-        if _GUARD.match(lines[i].rstrip("\n")) and lines[i].rstrip("\n") not in before:
-            size = _guard_size(lines, i)
-            guard = lines[i : i + size]
-            j = _comment_above(lines, i)
-            if j < i:
-                lines[j : i + size] = guard + lines[j:i]
-                i = j
-            if i > 0 and lines[i - 1].strip().endswith(";"):
-                lines.insert(i, "\n")
-                i += 1
-            i += size
-            if i < len(lines) and lines[i].strip() and lines[i].strip() != "}":
-                lines.insert(i, "\n")  # the guard stands apart from what it guards (vc4, bochs)
-                i += 1
-            continue
-        i += 1
-    for k in range(2, len(lines)):
-        arm, stmt, cond = lines[k].rstrip("\n"), lines[k - 1], lines[k - 2].rstrip("\n")
-        if (arm.strip() == "else {" and arm not in before and stmt.strip().endswith(";")
-                and _IF.match(cond) and not cond.endswith("{")):  # fmt: skip
-            indent = arm[: len(arm) - len(arm.lstrip())]
-            lines[k - 2] = cond + " {\n"
-            lines[k] = f"{indent}}} else {{\n"
-    return "".join(lines)
-
-
-def _tidy_blank_lines(old: str, new: str) -> str:
-    """Where the patch removed code (a function, a statement), spatch can leave a blank
-    line in its place, and the blank lines that framed it now meet: keep one; a label whose
-    statements went (an error label that only cleaned up) is not followed by a blank."""
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    out: list[str] = []
-    cuts: list[int] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        chunk = b[j1:j2]
-        if (
-            tag in ("replace", "delete")
-            and any(x.strip() for x in a[i1:i2])
-            and all(not x.strip() for x in chunk)
-        ):
-            cuts.append(len(out))
-            continue
-        out.extend(chunk)
-    for k in reversed(cuts):
-        if k < len(out) and not out[k].strip() and (k == 0 or not out[k - 1].strip()
-                                                    or _LABEL.match(out[k - 1])):  # fmt: skip
-            del out[k]  # two blank lines, or a label left over a blank line
-    return "".join(out)
-
-
-_LABEL = re.compile(r"^\w+:\s*$")

@@ -49,7 +49,9 @@ def parse(root: Path, path: str) -> dict[str, Entry]:
     return entries
 
 
-def _parse(root: Path, path: str, outer: list[str], entries: dict[str, Entry], seen: set[str]) -> None:
+# noqa: C901 below: one branch per Kconfig keyword it follows (config, if/endif, menu, choice,
+# depends on, source); the block stack is shared by all of them
+def _parse(root: Path, path: str, outer: list[str], entries: dict[str, Entry], seen: set[str]) -> None:  # noqa: C901
     if path in seen or len(seen) > 2000:
         return
     seen.add(path)
@@ -146,7 +148,9 @@ def _strip_comment(line: str) -> str:
 
 
 # -- expressions ---------------------------------------------------------------------------
-def evaluate(expr: str, value: Callable[[str], bool | None]) -> bool | None:
+# noqa: C901 and its length: a recursive-descent parser of the Kconfig expression grammar
+# (||, &&, !, =, !=, parentheses) in three-valued logic, one small case per operator
+def evaluate(expr: str, value: Callable[[str], bool | None]) -> bool | None:  # noqa: C901
     """Whether a Kconfig expression holds, taking each symbol as on, off or unknown
     (None) by `value`, in three-valued logic: None when it depends on the unknown ones.
     Tristate m counts as on; `A = B` compares the two as on/off, or literally."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refactor.csrc import cindex
-from refactor.infra import proc
+from refactor.infra import git, proc
 from refactor.infra.errors import TreeError
 from refactor.model.kbuild import KbuildMap, Module, read_kbuild
 
@@ -154,13 +154,13 @@ def files_containing(root: Path, needles: Iterable[str], paths: Sequence[str]) -
     existing = [p for p in paths if (root / p).exists()]
     if not existing:
         return []
-    if (root / ".git").exists():
-        argv = ["git", "grep", "-lF", "--no-color", *patterns, "--",
-                *[f"{p}/*.c" if (root / p).is_dir() else p for p in existing],
-                *[f"{p}/*.h" for p in existing if (root / p).is_dir()]]  # fmt: skip
+    if git.is_repo(root):
+        res = git.run(root, "grep", "-lF", "--no-color", *patterns, "--",
+                      *[f"{p}/*.c" if (root / p).is_dir() else p for p in existing],
+                      *[f"{p}/*.h" for p in existing if (root / p).is_dir()])  # fmt: skip
     else:
-        argv = ["grep", "-rlF", "--include=*.c", "--include=*.h", *patterns, *existing]
-    res = proc.run(argv, cwd=root, timeout=600)
+        res = proc.run(["grep", "-rlF", "--include=*.c", "--include=*.h", *patterns, *existing], cwd=root,
+                       timeout=600)  # fmt: skip
     # files grep cannot read come back (as unreadable) from the reads that follow
     denied = [m.group(1) for m in _UNREADABLE.finditer(res.stderr)]
     other = [x for x in res.stderr.splitlines() if x.strip() and not _UNREADABLE.match(x)]

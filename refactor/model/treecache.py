@@ -34,9 +34,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from refactor.cocci.spatch import Rule, Spatch
+from refactor.cocci.rules import Rule
+from refactor.cocci.spatch import Spatch
 from refactor.csrc.structs import FileDecls
-from refactor.infra import proc
+from refactor.infra import git
 from refactor.infra.cache import Snapshot, Store, cache_dir, digest, prune, snapshot, tool_key
 from refactor.model import tree as model_mod
 from refactor.model.kbuild import KbuildMap
@@ -76,7 +77,7 @@ class CachedScan(TreeScan):
             and all(f in snap.sigs and f in prev.snapshot.sigs for f in changed)
         )
         self.entry = TreeEntry(tool_key(), snap)
-        self.git = (root / ".git").exists()
+        self.git = git.is_repo(root)
 
     def kbuild(self) -> KbuildMap:
         prev = self.prev
@@ -124,7 +125,7 @@ class CachedScan(TreeScan):
         return result
 
     def _untracked(self) -> frozenset[str]:
-        res = proc.run(["git", "ls-files", "-z", "--", "drivers", "include"], cwd=self.root, timeout=600)
+        res = git.run(self.root, "ls-files", "-z", "--", "drivers", "include")
         if not res.ok:
             return frozenset()
         tracked = set(res.stdout.split("\0"))

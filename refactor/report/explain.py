@@ -10,7 +10,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from refactor.cocci.spatch import Rule
+from refactor.cocci.rules import Rule
 from refactor.infra.bundled import bundled
 from refactor.infra.errors import RefactorError
 from refactor.report import render

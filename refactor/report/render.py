@@ -12,9 +12,10 @@ import jinja2
 import unidiff
 
 from refactor import __version__
+from refactor.classify.findings import Finding
 from refactor.generate.run import Generated, Patch
-from refactor.sweep.run import Finding, SweepResult
-from refactor.verify.run import Checked
+from refactor.sweep.run import SweepResult
+from refactor.verify.checked import Checked
 
 CONFIDENCES = ("high", "medium", "low")
 CONTEXT = 3  # lines of code shown either side of a finding in the HTML report

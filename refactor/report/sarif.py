@@ -16,10 +16,10 @@ from typing import Any
 import unidiff
 
 from refactor import __version__
-from refactor.cocci.spatch import Rule
+from refactor.cocci.rules import Rule
 from refactor.generate.run import Generated, Patch
 from refactor.sweep.run import SweepResult, confidence
-from refactor.verify.run import Checked
+from refactor.verify.checked import Checked
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 ROOT = "SRCROOT"
@@ -154,6 +154,8 @@ def _fix(patch: Patch, check: Checked | None, mapped: dict[str, list[Change]]) -
     }
 
 
+# about 75 lines: one SARIF document, its sections in the order of the 2.1.0 schema; split up
+# it would be read in pieces that each make sense only next to the others
 def sweep_sarif(
     result: SweepResult, generated: Generated | None = None, checks: Sequence[Checked] | None = None
 ) -> str:

@@ -14,7 +14,7 @@ from refactor.generate.run import Generated
 from refactor.model.tree import Driver, TreeModel
 from refactor.report import render
 from refactor.sweep.run import SweepResult, confidence
-from refactor.verify.run import Checked
+from refactor.verify.checked import Checked
 
 
 def _driver_json(d: Driver) -> dict[str, Any]:
@@ -108,6 +108,8 @@ def drivers_text(model: TreeModel, drivers: list[Driver]) -> str:
     return "".join(out)
 
 
+# about 75 lines: the JSON contract (DESIGN.md, section 4) as one document, section by section,
+# so that the code reads like the contract it must keep
 def sweep_json(
     result: SweepResult, generated: Generated | None = None, checks: Sequence[Checked] | None = None
 ) -> str:

@@ -23,8 +23,9 @@ from typing import Any
 
 from refactor.infra.cache import cache_dir
 from refactor.infra.errors import RefactorError
-from refactor.verify import run as verify
+from refactor.verify import scratch
 from refactor.verify.build import Build, Builds, ResultCache, compile_file
+from refactor.verify.checked import Checked, Verdict, touched_files
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class _Failing:
     state: bytes  # the file and headers when it failed: compiled again only when they change
 
 
-def check(tree: Path, series: Sequence[Any], checks: Sequence[verify.Checked], *, arch: str = "",
+def check(tree: Path, series: Sequence[Any], checks: Sequence[Checked], *, arch: str = "",
           jobs: int = 2, use_cache: bool = True) -> list[Step]:  # fmt: skip
     """Apply the commits of `series` (series.Series, in order; a series with a
     prerequisite continues from the one before) and build each one's touched objects."""
@@ -56,23 +57,23 @@ def check(tree: Path, series: Sequence[Any], checks: Sequence[verify.Checked], *
     arch_of = {c.patch: c.arch for c in checks}
     cache = ResultCache(cache_dir() / "results", enabled=use_cache)
     steps: list[Step] = []
-    with verify.scratch(tree) as work:
+    with scratch.scratch(tree) as work:
         builds = Builds(tree, work, jobs, forced=arch)
         applied: list[str] = []
         failing: dict[int, _Failing] = {}
         for s in series:
             if not s.prerequisite and applied:
                 _settle(steps, failing)
-                verify._undo(tree, work, applied)
+                scratch.undo(tree, work, applied)
                 applied = []
             for c in s.commits:
                 pid, a = c.patch.id, arch or arch_of.get(c.patch.id, "") or c.arch  # what verify built it for
-                res = verify._apply(work, c.patch.diff, check_only=True)
+                res = scratch.apply_patch(work, c.patch.diff, check_only=True)
                 if not res.ok:
-                    why = f"does not apply on top of the commits before it: {verify._first_line(res.stderr)}"
+                    why = f"does not apply on top of the commits before it: {scratch.first_line(res.stderr)}"
                     steps.append(Step(pid, c.subject, "apply-failed", why, a))
                     continue
-                verify._apply(work, c.patch.diff, check_only=False)
+                scratch.apply_patch(work, c.patch.diff, check_only=False)
                 applied.append(c.patch.diff)
                 steps.append(Step(pid, c.subject, "verified", "", a))
                 if not a:  # never built (an unverified patch included on request)
@@ -83,7 +84,7 @@ def check(tree: Path, series: Sequence[Any], checks: Sequence[verify.Checked], *
                     steps[-1] = Step(pid, c.subject, "not-checked", f"no build directory: {exc}", a)
                     continue
                 salt = _headers(work, applied)
-                for rel in (f for f in verify.touched_files(c.patch.diff) if f.endswith(".c")):
+                for rel in (f for f in touched_files(c.patch.diff) if f.endswith(".c")):
                     r = compile_file(work, build, rel, cache, salt)
                     if not r["ok"]:
                         failing[len(steps) - 1] = _Failing(len(steps) - 1, rel, r["error"], build,
@@ -99,7 +100,7 @@ def check(tree: Path, series: Sequence[Any], checks: Sequence[verify.Checked], *
                         steps[k] = dataclasses.replace(steps[k], verdict="build-failed", reason=why)
                         del failing[k]
         _settle(steps, failing)
-        verify._undo(tree, work, applied)
+        scratch.undo(tree, work, applied)
     return steps
 
 
@@ -114,7 +115,7 @@ def _settle(steps: list[Step], failing: dict[int, _Failing]) -> None:
 def _headers(work: Path, applied: Sequence[str]) -> bytes:
     """The headers the series has changed so far, as a cache salt: a .c file's build
     result depends on them, not only on its own text."""
-    headers = sorted({f for d in applied for f in verify.touched_files(d) if not f.endswith(".c")})
+    headers = sorted({f for d in applied for f in touched_files(d) if not f.endswith(".c")})
     h = hashlib.sha256()
     for rel in headers:
         h.update(rel.encode() + b"\0" + ((work / rel).read_bytes() if (work / rel).is_file() else b""))
@@ -125,10 +126,10 @@ def _state(work: Path, rel: str, salt: bytes) -> bytes:
     return hashlib.sha256((work / rel).read_bytes() + b"\0" + salt).digest()
 
 
-def mark(checks: Sequence[verify.Checked], steps: Sequence[Step]) -> list[verify.Checked]:
+def mark(checks: Sequence[Checked], steps: Sequence[Step]) -> list[Checked]:
     """`checks` with the verdicts of the commits that do not build on their own."""
     bad = {s.patch: s for s in steps if s.verdict not in ("verified", "not-checked")}
-    return [dataclasses.replace(c, verdict=bad[c.patch].verdict,
+    return [dataclasses.replace(c, verdict=Verdict(bad[c.patch].verdict),
                                 reason=f"in the series: {bad[c.patch].reason}")
             if c.patch in bad else c for c in checks]  # fmt: skip
 

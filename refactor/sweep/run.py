@@ -7,7 +7,6 @@ index) and a stable id that does not change when unrelated lines move.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -16,7 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from refactor.classify.classifier import Classifier
-from refactor.cocci.spatch import FileResult, FileStatus, Rule, Spatch, check_rules, rules_in, run_rules
+from refactor.classify.findings import Finding, Skipped, finding_id
+from refactor.cocci.results import FileResult, FileStatus, RuleRun
+from refactor.cocci.rules import Rule, rules_in
+from refactor.cocci.spatch import Spatch, check_rules, run_rules
 from refactor.csrc import cindex
 from refactor.infra.bundled import bundled
 from refactor.infra.errors import RefactorError
@@ -31,30 +33,6 @@ RULES_DIR = bundled("semantic_patches")
 FIXES: dict[str, str] = {
     "double-put": "drop the drm_dev_put(): devres drops the reference on unbind",
 }
-
-
-@dataclass(frozen=True)
-class Finding:
-    id: str
-    rule: str
-    confidence: str
-    driver: str
-    file: str
-    line: int
-    column: int
-    function: str
-    message: str
-    fix: str
-    helpers: tuple[str, ...] = ()  # the helpers the fix proposes, all declared by the tree
-    data: tuple[tuple[str, str], ...] = ()  # what the rule matched, for the patch planner
-
-
-@dataclass(frozen=True)
-class Skipped:
-    file: str
-    rule: str
-    reason: str  # parse-error, timeout, spatch-crash, unreadable, rule-error
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -105,12 +83,6 @@ def load_rules(names: Sequence[str] = (), directory: Path = RULES_DIR) -> list[R
     return rules
 
 
-def finding_id(rule: str, file: str, function: str, code: str) -> str:
-    """Stable across unrelated edits: rule, file, function and the normalised code line."""
-    key = "\0".join([rule, file, function, " ".join(code.split())])
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
 def sweep(
     model: TreeModel,
     spatch: Spatch,
@@ -129,26 +101,71 @@ def sweep(
     results."""
     start = time.monotonic()
     drivers = [d for d in model.drivers if include_tests or not d.test]
-    owner: dict[str, Driver] = {}
-    for d in drivers:
-        for f in d.module.files:
-            owner.setdefault(f, d)
+    owner, owned = _owners(drivers)
     files = sorted(owner)
-    owned: dict[str, list[str]] = {d.name: [] for d in drivers}
-    for f in files:
-        owned[owner[f].name].append(f)
     if cache is not None:
         classifier = Classifier(model, cache.decls, cache.remember_decls)
     else:
         classifier = Classifier(model)
-    keys: dict[str, str] = {}
-    done: dict[str, tuple[list[Finding], list[Skipped]]] = {}
     unread = dict(model.unreadable) | {f: why for f in files if (why := unreadable(model.root, f))}
     noted = [Skipped(f, "", "unreadable", why) for f, why in sorted(unread.items())]  # never silently empty
     files = [f for f in files if f not in unread]
-    pending = []
     if cache is not None:
         cache.setup(spatch, rules, timeout, model.api.names)
+    keys, done, pending = _cached_drivers(drivers, owned, unread, cache)
+    work = [(rule, [f for d in pending for f in owned[d.name] if f not in unread
+                    and rule.may_match(classifier.data(f))]) for rule in rules]  # fmt: skip
+    results, to_run = _cached_files(work, owner, keys, cache)
+    rejected = check_rules(spatch, [r for r, left in to_run if left], jobs)
+    for rule_id, exc in rejected.items():  # a rule spatch rejects is reported; the others still run
+        rule = next(r for r in rules if r.id == rule_id)
+        noted.append(Skipped(str(rule.path.name), rule.id, "rule-error", str(exc)))
+    work = [(r, c) for r, c in work if r.id not in rejected]
+    to_run = [(r, left) for r, left in to_run if r.id not in rejected]
+    tracker = _Tracker(to_run, drivers, owner, start, progress) if progress else None
+    report = tracker.batch_done if tracker else None
+    runs = run_rules(spatch, to_run, cwd=model.root, jobs=jobs, timeout=timeout, progress=report,
+                     env={"DRMM_REFACTOR": "1"}, checked=True)  # fmt: skip
+    _record_runs(to_run, runs, results, owner, keys, cache)
+    for d in pending:
+        done[d.name] = ([], [])
+    placed: dict[str, set[tuple[str, str, int]]] = {d.name: set() for d in pending}
+    for rule, candidates in work:
+        for f in candidates:
+            found, skipped = done[owner[f].name]
+            _classify(classifier, rule, owner[f], results[rule.id, f], found, skipped, placed[owner[f].name])
+    if cache is not None:
+        _store(cache, pending, keys, done, bool(rejected))
+    findings, skipped = _ordered(rules, drivers, done, noted, len(unread))
+    return SweepResult(model=model, spatch_version=spatch.version_text, rules=tuple(rules),
+                       drivers=tuple(drivers), findings=tuple(findings), skipped=tuple(skipped),
+                       files=len(files), seconds=time.monotonic() - start,
+                       cache_hits=cache.hits if cache is not None else 0, classifier=classifier)  # fmt: skip
+
+
+_Done = dict[str, tuple[list[Finding], list[Skipped]]]  # per driver: its findings and skipped files
+_Results = dict[tuple[str, str], FileResult]  # (rule id, file) -> spatch's result
+
+
+def _owners(drivers: Sequence[Driver]) -> tuple[dict[str, Driver], dict[str, list[str]]]:
+    """The driver each file belongs to (the first that lists it), and each driver's files."""
+    owner: dict[str, Driver] = {}
+    for d in drivers:
+        for f in d.module.files:
+            owner.setdefault(f, d)
+    owned: dict[str, list[str]] = {d.name: [] for d in drivers}
+    for f in sorted(owner):
+        owned[owner[f].name].append(f)
+    return owner, owned
+
+
+def _cached_drivers(drivers: Sequence[Driver], owned: dict[str, list[str]], unread: dict[str, str],
+                    cache: SweepCache | None) -> tuple[dict[str, str], _Done, list[Driver]]:  # fmt: skip
+    """Each driver's cache key, the results of the drivers whose inputs did not change, and
+    the drivers left to sweep (a driver with an unreadable file is never taken from it)."""
+    keys: dict[str, str] = {}
+    done: _Done = {}
+    pending = []
     for d in drivers:
         if cache is not None and not any(f in unread for f in d.module.files):
             keys[d.name] = cache.keys[d.name] = cache.driver_key(d, owned[d.name])
@@ -157,9 +174,14 @@ def sweep(
                 done[d.name] = hit
                 continue
         pending.append(d)
-    work = [(rule, [f for d in pending for f in owned[d.name] if f not in unread
-                    and rule.may_match(classifier.data(f))]) for rule in rules]  # fmt: skip
-    results: dict[tuple[str, str], FileResult] = {}
+    return keys, done, pending
+
+
+def _cached_files(work: Sequence[tuple[Rule, list[str]]], owner: dict[str, Driver], keys: dict[str, str],
+                  cache: SweepCache | None) -> tuple[_Results, list[tuple[Rule, list[str]]]]:  # fmt: skip
+    """The stored spatch results of the files whose contents did not change, and per rule
+    the files left to run it on."""
+    results: _Results = {}
     to_run: list[tuple[Rule, list[str]]] = []
     for rule, candidates in work:
         left = []
@@ -171,56 +193,46 @@ def sweep(
             else:
                 left.append(f)
         to_run.append((rule, left))
-    rejected = check_rules(spatch, [r for r, left in to_run if left], jobs)
-    for rule_id, exc in rejected.items():  # a rule spatch rejects is reported; the others still run
-        rule = next(r for r in rules if r.id == rule_id)
-        noted.append(Skipped(str(rule.path.name), rule.id, "rule-error", str(exc)))
-    work = [(r, c) for r, c in work if r.id not in rejected]
-    to_run = [(r, left) for r, left in to_run if r.id not in rejected]
-    tracker = _Tracker(to_run, drivers, owner, start, progress) if progress else None
-    report = tracker.batch_done if tracker else None
-    runs = run_rules(spatch, to_run, cwd=model.root, jobs=jobs, timeout=timeout, progress=report,
-                     env={"DRMM_REFACTOR": "1"}, checked=True)  # fmt: skip
+    return results, to_run
+
+
+def _record_runs(to_run: Sequence[tuple[Rule, list[str]]], runs: Sequence[RuleRun],
+                 results: _Results, owner: dict[str, Driver], keys: dict[str, str],
+                 cache: SweepCache | None) -> None:  # fmt: skip
+    """Add what spatch gave to `results`, and store the results worth keeping (a timeout
+    or a crash may not recur)."""
     for (rule, _), run in zip(to_run, runs, strict=True):
         for res in run.results:
             results[rule.id, res.file] = res
             key = keys.get(owner[res.file].name)
             if cache is not None and key and res.status in (FileStatus.OK, FileStatus.PARSE_ERROR):
                 cache.results.put(cache.file_key(rule, res.file, key), res)
-    for d in pending:
-        done[d.name] = ([], [])
-    placed: dict[str, set[tuple[str, str, int]]] = {d.name: set() for d in pending}
-    for rule, candidates in work:
-        for f in candidates:
-            found, skipped = done[owner[f].name]
-            _classify(classifier, rule, owner[f], results[rule.id, f], found, skipped, placed[owner[f].name])
-    if cache is not None:
-        for d in pending:  # a timeout or crash may not recur; a rejected rule reported nothing
-            transient = any(
-                s.reason in (FileStatus.TIMEOUT.value, FileStatus.CRASH.value) for s in done[d.name][1]
-            )
-            if d.name in keys and not transient and not rejected:
-                cache.results.put(keys[d.name], done[d.name])
-        cache.save()
+
+
+def _store(cache: SweepCache, pending: Sequence[Driver], keys: dict[str, str], done: _Done,
+           rejected: bool) -> None:  # fmt: skip
+    """Store the swept drivers' results and save the cache."""
+    for d in pending:  # a timeout or crash may not recur; a rejected rule reported nothing
+        transient = any(
+            s.reason in (FileStatus.TIMEOUT.value, FileStatus.CRASH.value) for s in done[d.name][1]
+        )
+        if d.name in keys and not transient and not rejected:
+            cache.results.put(keys[d.name], done[d.name])
+    cache.save()
+
+
+def _ordered(rules: Sequence[Rule], drivers: Sequence[Driver], done: _Done, noted: list[Skipped],
+             unread: int) -> tuple[list[Finding], list[Skipped]]:  # fmt: skip
+    """The findings by driver, file, line and rule; the unreadable files first (in `noted`'s
+    first `unread` entries), then the other skipped entries by rule and file."""
     order = {r.id: i for i, r in enumerate(rules)}
     findings = sorted((f for d in drivers for f in done[d.name][0]),
                       key=lambda f: (f.driver, f.file, f.line, f.rule))  # fmt: skip
-    skipped = noted[: len(unread)] + sorted(
-        noted[len(unread) :] + [s for d in drivers for s in done[d.name][1]],
+    skipped = noted[:unread] + sorted(
+        noted[unread:] + [s for d in drivers for s in done[d.name][1]],
         key=lambda s: (order[s.rule], s.file),
     )
-    return SweepResult(
-        model=model,
-        spatch_version=spatch.version_text,
-        rules=tuple(rules),
-        drivers=tuple(drivers),
-        findings=tuple(findings),
-        skipped=tuple(skipped),
-        files=len(files),
-        seconds=time.monotonic() - start,
-        cache_hits=cache.hits if cache is not None else 0,
-        classifier=classifier,
-    )
+    return findings, skipped
 
 
 def _classify(

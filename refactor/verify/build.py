@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from refactor.infra import proc
+from refactor.infra import git, proc
 from refactor.infra.cache import cache_dir
 from refactor.infra.errors import RefactorError
 from refactor.model import kconfig
@@ -98,7 +98,7 @@ def prepare_build(tree: Path, work: Path, arch: str = "x86_64", jobs: int = 2) -
     build = build_dir(tree, arch)
     env = arch_env(arch)
     done = build / ".drmm-prepared"  # written last: a directory whose prepare failed is redone
-    if not done.is_file() and (why := prereqs.check((arch,), git=(work / ".git").exists())):
+    if not done.is_file() and (why := prereqs.check((arch,), git=git.is_repo(work))):
         raise RefactorError(why)  # before make: its Error 127 names no package
     with _lock(build_lock(build)):
         if not done.is_file():

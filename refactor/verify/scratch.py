@@ -1,4 +1,5 @@
-"""The scratch trees patches are applied and built in: never the user's checkout.
+"""The scratch trees patches are applied and built in (never the user's checkout);
+applying a patch there and taking a stack of them out again.
 
 A scratch tree lives in the cache at a path that is the same from one run to the next
 (one slot per concurrent user of a tree, each slot held by an flock).  The kernel build
@@ -20,6 +21,7 @@ mtimes, a second run rebuilds only the objects the patches touch.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import os
@@ -27,9 +29,10 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from refactor.infra import proc
+from refactor.infra import git, proc
 from refactor.infra.cache import cache_dir
 from refactor.infra.errors import RefactorError
+from refactor.verify.checked import touched_files
 
 SLOTS = 8  # concurrent runs on one tree before the next one waits
 
@@ -87,12 +90,8 @@ def _slot(root: Path) -> Iterator[Path]:
             os.close(fd)
 
 
-def _git(work: Path, *args: str, timeout: float = 600) -> proc.Completed:
-    return proc.run(["git", *args], cwd=work, timeout=timeout)
-
-
 def _head(tree: Path) -> str:
-    res = _git(tree, "rev-parse", "--verify", "HEAD^{commit}")
+    res = git.run(tree, "rev-parse", "--verify", "HEAD^{commit}")
     if not res.ok:
         raise RefactorError(f"{tree}: no HEAD commit to verify against: {res.stderr.strip()[:200]}")
     return res.stdout.strip()
@@ -101,16 +100,16 @@ def _head(tree: Path) -> str:
 def _refresh_clone(tree: Path, work: Path, head: str) -> None:
     """Bring the clone at `work` to `head` of `tree`, clean; clone it first if needed.
     The clone reads the tree's objects (alternates), so any commit of it is there."""
-    top = _git(work, "rev-parse", "--show-toplevel", timeout=60) if (work / ".git").is_dir() else None
+    top = git.run(work, "rev-parse", "--show-toplevel", timeout=60) if (work / ".git").is_dir() else None
     if top is None or not top.ok or Path(top.stdout.strip()) != work.resolve():
         shutil.rmtree(work, ignore_errors=True)
         work.parent.mkdir(parents=True, exist_ok=True)
-        argv = ["git", "clone", "--quiet", "--shared", "--no-checkout", str(tree.resolve()), str(work)]
-        res = proc.run(argv, cwd=work.parent, timeout=1800)
+        args = ("clone", "--quiet", "--shared", "--no-checkout", str(tree.resolve()), str(work))
+        res = git.run(work.parent, *args, timeout=1800)
         if not res.ok:
             raise RefactorError(f"git clone of {tree} into the cache failed: {res.stderr.strip()[:200]}")
     for step in (("checkout", "--quiet", "--force", "--detach", head), ("clean", "-fdxq")):
-        res = _git(work, *step, timeout=1800)
+        res = git.run(work, *step, timeout=1800)
         if not res.ok:
             shutil.rmtree(work, ignore_errors=True)  # the next run starts from a new clone
             why = res.stderr.strip()[:200]
@@ -120,7 +119,7 @@ def _refresh_clone(tree: Path, work: Path, head: str) -> None:
 @contextlib.contextmanager
 def clone(tree: Path) -> Iterator[Path]:
     """A clean checkout of `tree`'s HEAD at a stable path in the cache (see the module)."""
-    if not (tree / ".git").exists():
+    if not git.is_repo(tree):
         raise RefactorError(f"{tree} is not a git repository (git init && git add -A && git commit)")
     head = _head(tree)
     with _slot(_root(tree)) as slot:
@@ -150,5 +149,61 @@ def linked_copy(tree: Path) -> Iterator[Path]:
 @contextlib.contextmanager
 def scratch(tree: Path) -> Iterator[Path]:
     """Somewhere to apply patches that is not the user's checkout (see the module)."""
-    with clone(tree) if (tree / ".git").exists() else linked_copy(tree) as work:
+    with clone(tree) if git.is_repo(tree) else linked_copy(tree) as work:
         yield work
+
+
+def worktree(tree: Path) -> contextlib.AbstractContextManager[Path]:
+    """A clean checkout of a git `tree`'s HEAD that is not the user's (see `clone`)."""
+    return clone(tree)
+
+
+# -- the stages ------------------------------------------------------------------------------
+def apply_patch(work: Path, diff: str, check_only: bool) -> proc.Completed:
+    """`git apply` in a clone; `patch` (no fuzz) in a copy of a tree without git."""
+    if git.is_repo(work):
+        args = ["apply", "-p1", "--whitespace=nowarn", *(["--check"] if check_only else []), "-"]
+        res = git.run(work, *args, stdin=diff, timeout=120)
+    else:
+        args = ["patch", "-p1", "-F0", "-N", "-s", "--no-backup-if-mismatch", "-r", "-",
+                *(["--dry-run"] if check_only else [])]  # fmt: skip
+        if not check_only:
+            for rel in touched_files(diff):
+                unlink_shared(work / rel)
+        res = proc.run(args, cwd=work, stdin=diff, timeout=120)
+    if not res.ok and not res.stderr.strip():  # patch says why on stdout
+        return dataclasses.replace(res, stderr=res.stdout)
+    return res
+
+
+def unlink_shared(path: Path) -> None:
+    """Give a hard-linked file of a scratch copy its own inode before it is written."""
+    if path.is_file() and path.stat().st_nlink > 1:
+        tmp = path.with_name(path.name + ".drmm-tmp")
+        shutil.copy2(path, tmp)
+        os.replace(tmp, path)
+
+
+def undo(tree: Path, work: Path, applied: list[str]) -> None:
+    """Take a stack's patches back out: in reverse with `git apply -R` in a worktree (a
+    whole-tree checkout and clean of a kernel worktree costs seconds); in a copy, the
+    touched files are linked to the tree's again."""
+    if not git.is_repo(work):
+        for rel in sorted({f for d in applied for f in touched_files(d, deleted=True)}):
+            dst = work / rel
+            dst.unlink(missing_ok=True)
+            if (tree / rel).is_file():
+                try:
+                    os.link(tree / rel, dst)
+                except OSError:  # another file system: the copy was a real copy
+                    shutil.copy2(tree / rel, dst)
+        return
+    for diff in reversed(applied):
+        if not git.ok(work, "apply", "-R", "-p1", "-", stdin=diff):
+            git.run(work, "checkout", "--quiet", "--", ".", timeout=300)
+            git.run(work, "clean", "-fdq", timeout=300)
+            return
+
+
+def first_line(text: str) -> str:
+    return next((x.strip() for x in text.splitlines() if x.strip()), "")[:300]

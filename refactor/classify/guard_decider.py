@@ -1,0 +1,65 @@
+"""The deciders of the guard family: whether a DRM callback that reaches devm_ hardware
+outside drm_dev_enter() (`unguarded-hw-access`), or a removal that calls only
+drm_dev_unregister() (`unregister-without-unplug`), is a finding, with its message and fix.
+
+The reasoning is the module-wide guard analysis (`guards.analyse()`); the plans that fix
+these findings are `families/guardplan.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from refactor.classify.guards import DriverFacts, Sources, analyse
+
+
+class DeciderSources(Sources, Protocol):
+    """The parse cache as the deciders use it: the analysis' sources and the tree's API."""
+
+    def api(self, name: str) -> bool: ...
+
+
+def hw_verdict(c: DeciderSources, facts: DriverFacts, fn: str) -> tuple[str, str, str, int] | None:
+    """(message, fix, file, line) of the finding of the hardware hook `fn`, None when it
+    is not one (release, disable, state and pure hooks are never guarded) or reaches no
+    register unguarded."""
+    a = analyse(c, facts)
+    hook = next((h for h in a.hooks() if h.function == fn), None)
+    body = a.bodies.get(fn)
+    if hook is None or hook.role != "hardware" or hook.reach is None or body is None:
+        return None
+    e, r = hook.entry, hook.reach
+    where = "ioctl " + e.hook if e.table == "ioctl" else f"{e.table} .{e.hook}"
+    via = f" through {'() -> '.join(r.chain[:-1])}()" if len(r.chain) > 1 else ""
+    message = (f"the {where} callback reaches {r.chain[-1]}{via} outside drm_dev_enter()/"
+               "drm_dev_exit(): after unbind the callback touches devm_ hardware that is released "
+               "or powered off")  # fmt: skip
+    order = " before drm_atomic_helper_shutdown()" if a.kms() else ""
+    fix = ("guard the register accesses of every hardware hook of the driver with drm_dev_enter()/"
+           "drm_dev_exit() (not the clock, runtime PM or vblank bookkeeping; the pending event still "
+           f"delivered), and remove with drm_dev_unplug(){order}"
+           if c.api("drm_dev_enter") else "none: the tree does not declare drm_dev_enter()")  # fmt: skip
+    return message, fix, body.file, r.line
+
+
+def unplug_verdict(
+    c: DeciderSources, facts: DriverFacts, file: str, line: int, function: str
+) -> tuple[str, str] | None:
+    """(message, fix) for a drm_dev_unregister() at `file:line` when the driver has guards
+    or callbacks that need them, None otherwise."""
+    a = analyse(c, facts)
+    if function not in a.removal():
+        return None
+    guarded = a.guards_anywhere()
+    needing = a.needs_guards()
+    if not guarded and not needing:
+        return None
+    why = "the driver guards hardware with drm_dev_enter()" if guarded else (
+        f"{len(needing)} DRM callback(s) touch hardware and need drm_dev_enter() guards")  # fmt: skip
+    message = (f"{why}, but removal calls only drm_dev_unregister(): drm_dev_enter() never fails "
+               "after unbind, so the guards do not stop anything")  # fmt: skip
+    then = ("use drm_dev_unplug(), then drm_atomic_helper_shutdown() (upstream's order: no new commit "
+            "starts, and the unguarded disable hooks still quiesce the hardware)" if a.kms() else
+            "use drm_dev_unplug() (no new ioctl reaches the hardware once it returns)")  # fmt: skip
+    fix = then if c.api("drm_dev_unplug") else "none: the tree does not declare drm_dev_unplug()"
+    return message, fix
