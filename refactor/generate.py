@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from refactor import cindex, invariants
 from refactor.classify import Classifier
 from refactor.model import Driver
-from refactor.plan import FAMILIES, FAMILY_OF, NO_PATCH, Plan, Planner
+from refactor.plan import FAMILIES, FAMILY_OF, NO_PATCH, PATCH_RULES, Plan, Planner
 from refactor.spatch import Rule, Spatch, apply_rule
 from refactor.sweep import Finding, SweepResult
 
@@ -204,9 +204,10 @@ def _apply(
         "DRMM_REFACTOR_APPLIED": str(applied_file),
     }
     # a plan may hold another family's edits (a struct's memory and its locks in one commit)
+    wanted = {r for rule_id in plan.rules for r in PATCH_RULES.get(rule_id, (rule_id,))}
     for rule_id in [r for family in FAMILIES.values() for r in family]:
         rule = rules.get(rule_id)
-        if rule is None or rule_id not in plan.rules:
+        if rule is None or rule_id not in wanted:
             continue
         for file in files:  # one file a run: the rule names it in its keys
             failed = apply_rule(spatch, rule, [file], cwd=scratch, env={**env, "DRMM_REFACTOR_FILE": file},

@@ -234,7 +234,8 @@ def wrap(text: str, width: int = 75) -> str:
 
 def subject(prefix: str, patch: Patch) -> str:
     what = {
-        "drmm-alloc": ("mode objects" if "devm-mode-object" in patch.rules else "driver memory")
+        "drmm-alloc": ("mode objects" if {"devm-mode-object", "unmanaged-mode-object"} & set(patch.rules)
+                       else "driver memory")
         + (" and locks" if "unmanaged-mutex" in patch.rules else ""),
         "drmm-mutex": "mutexes" if len(patch.findings) > 1 else "the mutex",
     }.get(patch.family, "")
@@ -294,7 +295,8 @@ def message(patch: Patch, findings: Sequence[Finding], prefix: str, driver: Any,
         parent="the component device" if driver.role == "component" else "the device",
         findings=[{"function": f.function, "file": f.file.rsplit("/", 1)[-1], "message": f.message}
                   for f in findings],
-        mode_objects="devm-mode-object" in patch.rules, allocs=allocs,
+        mode_objects=bool({"devm-mode-object", "unmanaged-mode-object"} & set(patch.rules)), allocs=allocs,
+        unmanaged="unmanaged-mode-object" in patch.rules and "devm-mode-object" not in patch.rules,
         inits=[h for h in helpers if h not in allocs and h != "drmm_mutex_init()"],
         removed=_removed(patch.diff),
         version=__version__, cocci=[f"{r}.cocci" for r in patch.rules], checked=checked_text(check, arch),
