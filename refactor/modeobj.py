@@ -41,7 +41,10 @@ HAND_FREES = ("kfree", "kvfree", "kfree_sensitive")
 
 def plan_unmanaged(p: Planner, facts: Facts, f: Finding) -> list[Op]:
     """The ops that move the object initialised at the finding, and every other mode
-    object of its struct, to drm lifetime; Refusal with the reason when that is unsafe."""
+    object of its struct, to drm lifetime; Refusal with the reason when that is unsafe.
+    The allocator form where it applies, else drmm_kzalloc() and drmm_ inits (which keep
+    the init where its arguments are known)."""
+    first = Refusal("")
     if "writeback" in dict(f.data).get("kind", ""):
         raise Refusal("drmm_writeback_connector_init() takes the encoder and the formats the "
                       "driver sets up elsewhere: convert the writeback connector by hand")  # fmt: skip
@@ -60,11 +63,22 @@ def plan_unmanaged(p: Planner, facts: Facts, f: Finding) -> list[Op]:
         raise Refusal(f"{member} is not a mode object member of {struct} the tool can follow")
     _freed_only_here(p, facts, fn, container, struct)
     single = len(members) == 1 and kind in ALLOCATORS
+    ops: list[Op] = []
     if single:
-        ops = _alloc_form(p, facts, f.file, fn, alloc, init, kind, struct, member, container)
-        ops += _alias(p, f.file, fn, init)
-    else:
-        ops = _drmm_form(p, facts, f.file, fn, alloc, struct, members, container)
+        try:
+            ops = _alloc_form(p, facts, f.file, fn, alloc, init, kind, struct, member, container)
+            ops += _alias(p, f.file, fn, init)
+        except Refusal as why:
+            if kind == "plane":  # no drmm_ init of a plane: only the allocator converts it
+                raise
+            single, first = False, why
+    if not single:
+        try:
+            ops = _drmm_form(p, facts, f.file, fn, alloc, struct, members, container)
+        except Refusal as why:
+            if str(why) == str(first) or "after the allocation" not in str(first):
+                raise
+            raise Refusal(f"{first}, and {why}") from None
     for path, k in members:
         ops += p.cleanup_ops(facts, struct, path, k, (f.file, fn.name), container)
     return ops + _frees(p, f.file, fn, alloc, container, init if single else None)
@@ -99,13 +113,15 @@ def _alias(p: Planner, file: str, fn: Function, init: cindex.Call) -> list[Op]:
 
 def _allocation(p: Planner, file: str, fn: Function, container: str, before: int) -> cindex.Call:
     """The kzalloc() of `container` in `fn` before line `before`, the only value it gets."""
-    found = [c for c in cindex.calls(p.c.data(file), [*ALLOCS, "kmalloc", "kcalloc", "kmalloc_obj"])
-             if c.function == fn.name and c.line < before and c.assigned_to.replace(" ", "") == container]  # fmt: skip
+    names = [*ALLOCS, "kmalloc", "kcalloc", "kmalloc_obj"]
+    found = [c for c in cindex.calls(p.c.data(file), names) if c.function == fn.name
+             and c.line < before and c.assigned_to.replace(" ", "") == container]  # fmt: skip
     if len(found) != 1:
         raise Refusal(f"{fn.name}() does not allocate {container} once before its init: convert by hand")
     call = found[0]
     if call.name not in ALLOCS:
-        raise Refusal(f"{container} comes from {call.name}(), not zeroed memory of one struct: convert by hand")
+        raise Refusal(f"{container} comes from {call.name}(), not zeroed memory of one struct: "
+                      "convert by hand")  # fmt: skip
     v = fn.variables.get(container)
     if v is None or v.param or v.set_at != (call.line,):
         raise Refusal(f"{container} is given another value in {fn.name}(): convert by hand")
@@ -130,10 +146,10 @@ def _freed_only_here(p: Planner, facts: Facts, fn: Function, container: str, str
             if call.function == fn.name or not call.args:
                 continue
             t = p.c.resolver(facts.index, file, call.line).type_of(call.args[0])
-            if t.known and facts.index.canonical(t.name) == struct and t.pointer == 1:
-                if not _is_hook(p, facts, call.function):
-                    raise Refusal(f"{struct} is also freed with {call.name}() in {call.function}() "
-                                  f"({file}:{call.line}): convert by hand")  # fmt: skip
+            mine = t.known and facts.index.canonical(t.name) == struct and t.pointer == 1
+            if mine and not _is_hook(p, facts, call.function):
+                raise Refusal(f"{struct} is also freed with {call.name}() in {call.function}() "
+                              f"({file}:{call.line}): convert by hand")  # fmt: skip
 
 
 def _is_hook(p: Planner, facts: Facts, name: str) -> bool:
@@ -141,7 +157,8 @@ def _is_hook(p: Planner, facts: Facts, name: str) -> bool:
                for x in facts.driver.module.files)  # fmt: skip
 
 
-def _checked_args(fn: Function, alloc: cindex.Call, init: cindex.Call, container: str, args: list[str]) -> None:
+def _checked_args(fn: Function, alloc: cindex.Call, init: cindex.Call, container: str,
+                  args: list[str]) -> None:  # fmt: skip
     """The init moves to the allocation: its arguments must already hold their values there."""
     between = range(alloc.line + 1, init.line + 1)
     for arg in args:
@@ -173,8 +190,10 @@ def _alloc_form(p: Planner, facts: Facts, file: str, fn: Function, alloc: cindex
         raise Refusal(f"the tree does not declare {helper}()")
     _checked_args(fn, alloc, init, container, [init.args[0], *rest])
     check = fn.statement_at(alloc.line + _lines(fn, alloc.line))
-    if check is None or check.type != "if_statement" or not re.match(
-        rf"if \( ?!{re.escape(container)} ?\)", _stmt_text(fn, check)
+    if (
+        check is None
+        or check.type != "if_statement"
+        or not re.match(rf"if \( ?!{re.escape(container)} ?\)", _stmt_text(fn, check))
     ):
         raise Refusal(f"the allocation of {container} is not followed by its NULL check")
     stmt = fn.statement_at(init.line)
@@ -188,8 +207,8 @@ def _alloc_form(p: Planner, facts: Facts, file: str, fn: Function, alloc: cindex
         var = text.split(" ", 1)[0]
         nxt = stmt.next_named_sibling if stmt is not None else None
         cond = _stmt_text(fn, nxt) if nxt is not None and nxt.type == "if_statement" else ""
-        if not re.match(rf"if \( ?{var}( < 0)? ?\)", cond) or (nxt is not None and
-                                                              nxt.child_by_field_name("alternative")):  # fmt: skip
+        other = nxt is not None and nxt.child_by_field_name("alternative") is not None
+        if not re.match(rf"if \( ?{var}( < 0)? ?\)", cond) or other:
             raise Refusal(f"the {init.name}() result is not checked right after it in a form the tool knows")
     else:
         raise Refusal(f"the {init.name}() call is not a statement the tool knows how to replace")
@@ -303,7 +322,15 @@ def _extra_teardown(body: str, cleanup: str) -> str:
             seen["cleanup"] += 1
         elif re.fullmatch(r"kfree\( ?\w+ ?\)", s):
             seen["free"] += 1
-        elif not re.fullmatch(r"(const )?struct \w+ \* ?\w+ = (to_\w+|container_of)\(.*\)", s):
+        elif re.fullmatch(r"if \( ?!\w+ ?\) return", s):
+            continue  # a NULL check of the hook's argument, which the drmm_ release never needs
+        elif re.fullmatch(r"(DBG|DRM_DEBUG\w*|drm_dbg\w*|dev_dbg|pr_debug)\(.*\)", s):
+            continue  # a debug message: the drmm_ helpers' release has none
+        elif cleanup == "drm_connector_cleanup" and re.fullmatch(r"drm_connector_unregister\( ?\w+ ?\)", s):
+            # a no-op by then: drm_dev_unregister() unregisters every connector before any
+            # cleanup runs, and drm_connector_cleanup() unregisters one still registered
+            continue
+        elif not re.fullmatch(r"(const )?struct \w+ \* ?\w+ = (\w+\( ?\w+ ?\)|container_of\(.*\))", s):
             return s.split("(")[0] + "()" if "(" in s else s
     if seen != {"cleanup": 1, "free": 1}:
         return "other than one cleanup and one kfree()"
