@@ -420,3 +420,91 @@ F << kt.F;
 q << ktt.q;
 @@
 applied("kalloc-table", q, F)
+
+// A hook that also released other state keeps doing that as a drmm_ release action,
+// registered right after the object's drmm_ init, sharing the init's error exit.
+@ha depends on patch@
+identifier H, obj;
+type T;
+position p;
+@@
+ void H@p(T *obj) {...}
+
+@script:python has depends on ha@
+H << ha.H;
+p << ha.p;
+R;
+c;
+F;
+@@
+op = want("hook-action", p, H)
+if op is not None:
+    coccinelle.R = cocci.make_ident(op["name"])
+    coccinelle.c = cocci.make_ident(op["cleanup"])
+    coccinelle.F = cocci.make_expr(op["free"])
+
+@hat depends on patch@
+identifier ha.H, ha.obj, has.R, has.c;
+expression has.F;
+type ha.T;
+position ha.p, q;
+@@
+- void H@p@q(T *obj)
++ void R(struct drm_device *drm, void *arg)
+  {
++ 	T *obj = arg;
+  ...
+- c(obj);
+  ...
+- kfree(F);
+  ...
+  }
+
+@script:python depends on hat@
+H << ha.H;
+q << hat.q;
+@@
+applied("hook-action", q, H)
+
+@hr depends on patch@
+identifier i = {drmm_crtc_init_with_planes, drmm_encoder_init, drmm_connector_init};
+identifier V;
+position p;
+@@
+ V = i@p(...);
+
+@script:python hrs depends on hr@
+p << hr.p;
+drm;
+R;
+O;
+@@
+op = want("hook-register", p)
+if op is not None:
+    coccinelle.drm = cocci.make_expr(op["drm"])
+    coccinelle.R = cocci.make_ident(op["action"])
+    coccinelle.O = cocci.make_expr(op["obj"])
+
+@hrt depends on patch@
+identifier hr.i, hr.V, hrs.R;
+expression hrs.drm, hrs.O;
+position hr.p, q;
+statement S1;
+@@
+ V = i@p@q(...);
+(
+ if (V) S1
++ V = drmm_add_action_or_reset(drm, R, O);
++ if (V)
++ 	S1
+|
+ if (V < 0) S1
++ V = drmm_add_action_or_reset(drm, R, O);
++ if (V)
++ 	S1
+)
+
+@script:python depends on hrt@
+q << hrt.q;
+@@
+applied("hook-register", q)
