@@ -107,5 +107,6 @@ def test_hook_parts() -> None:
     assert _hook_parts("foo_bo_unref(&fc->bo); drm_crtc_cleanup(crtc); kfree(fc);", "drm_crtc_cleanup") == (
         ["foo_bo_unref()"], "fc", "")  # fmt: skip
     # a register write at release would touch hardware after unbind
-    assert _hook_parts("writel(0, fc->regs); drm_crtc_cleanup(crtc); kfree(fc);", "drm_crtc_cleanup")[2] == "writel()"
+    hw = "writel(0, fc->regs); drm_crtc_cleanup(crtc); kfree(fc);"
+    assert _hook_parts(hw, "drm_crtc_cleanup")[2] == "writel()"
     assert _hook_parts("drm_crtc_cleanup(crtc);", "drm_crtc_cleanup")[2]  # frees nothing: not this shape
