@@ -51,8 +51,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from refactor import proc, spatch, sweep, treecache  # noqa: E402
-from refactor.cache import cache_dir  # noqa: E402
+from refactor.cocci import spatch  # noqa: E402
+from refactor.infra import proc  # noqa: E402
+from refactor.infra.cache import cache_dir  # noqa: E402
+from refactor.model import treecache  # noqa: E402
+from refactor.sweep import run as sweep  # noqa: E402
 
 Key = tuple[str, str, int]  # rule, file, line
 _REPORT = re.compile(r"^(?:\./)?(\S+?):(\d+):\d+-\d+: ")

@@ -54,7 +54,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from refactor import cindex, proc  # noqa: E402
+from refactor.csrc import cindex  # noqa: E402
+from refactor.infra import proc  # noqa: E402
 
 DIRS = ("drivers/gpu/drm", "drivers/accel")
 GAP = 8  # unchanged lines that still keep two changes in one hunk

@@ -23,7 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from refactor import generate, model, spatch, sweep, verify  # noqa: E402
+from refactor.cocci import spatch  # noqa: E402
+from refactor.generate import run as generate  # noqa: E402
+from refactor.model import tree as model  # noqa: E402
+from refactor.sweep import run as sweep  # noqa: E402
+from refactor.verify import run as verify  # noqa: E402
 
 
 def main() -> int:

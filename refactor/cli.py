@@ -11,15 +11,18 @@ from typing import TYPE_CHECKING
 
 import click
 
-from refactor import __version__, model, output, proc, report
-from refactor.bundled import bundled
-from refactor.errors import Interrupted, RefactorError
-from refactor.lock import tree_lock
+from refactor import __version__
+from refactor.infra import output, proc
+from refactor.infra.bundled import bundled
+from refactor.infra.errors import Interrupted, RefactorError
+from refactor.infra.lock import tree_lock
+from refactor.model import tree as model
+from refactor.report import text as report
 
 if TYPE_CHECKING:
-    from refactor.generate import Generated
-    from refactor.sweep import Progress, SweepResult
-    from refactor.verify import Checked
+    from refactor.generate.run import Generated
+    from refactor.sweep.run import Progress, SweepResult
+    from refactor.verify.run import Checked
 
 CORPUS_TREE = bundled("corpus", "tree")
 
@@ -147,11 +150,11 @@ def sweep(
 
     Exit status 0 when nothing (new) is found, 1 when something is, 2 on error.
     """
-    from refactor import baseline as baseline_mod
-    from refactor import generate as generate_mod
-    from refactor import spatch as spatch_mod
-    from refactor import sweep as sweep_mod
-    from refactor import treecache
+    from refactor.cocci import spatch as spatch_mod
+    from refactor.generate import run as generate_mod
+    from refactor.model import treecache
+    from refactor.report import baseline as baseline_mod
+    from refactor.sweep import run as sweep_mod
 
     if show_diff and no_patches:
         raise click.UsageError("--diff needs the patches: drop --no-patches")
@@ -175,7 +178,7 @@ def sweep(
             line.clear()
         checks = None
         if do_verify and gen is not None:
-            from refactor import verify as verify_mod
+            from refactor.verify import run as verify_mod
 
             cands = verify_mod.candidates_of(gen, result)
             effect = verify_mod.effect_stage(sp, rules, use_cache=not no_cache)
@@ -206,7 +209,7 @@ def _sweep_progress(line: output.ProgressLine) -> Callable[[Progress], None]:
 def _render_sweep(
     fmt: str, result: SweepResult, gen: Generated | None, checks: Sequence[Checked] | None, colour: bool
 ) -> str:
-    from refactor import render, sarif
+    from refactor.report import render, sarif
 
     if fmt == "json":
         return report.sweep_json(result, gen, checks)
@@ -232,9 +235,9 @@ def check(
 ) -> None:
     """Verify PATCH files (unified diffs, -p1 at the tree root) in a scratch worktree:
     applies, builds, checkpatch, and adds no finding.  Exit 0 when all are verified."""
-    from refactor import spatch as spatch_mod
-    from refactor import sweep as sweep_mod
-    from refactor import verify as verify_mod
+    from refactor.cocci import spatch as spatch_mod
+    from refactor.sweep import run as sweep_mod
+    from refactor.verify import run as verify_mod
 
     def go() -> int:
         root = find_tree(tree)
@@ -288,13 +291,13 @@ def series(tree: str | None, out: Path, branch: str | None, split: str, version:
     in OUT.  The user's checkout, index and current branch are not touched."""
     import datetime
 
-    from refactor import bisect as bisect_mod
-    from refactor import generate as generate_mod
-    from refactor import series as series_mod
-    from refactor import spatch as spatch_mod
-    from refactor import sweep as sweep_mod
-    from refactor import treecache
-    from refactor import verify as verify_mod
+    from refactor.cocci import spatch as spatch_mod
+    from refactor.generate import run as generate_mod
+    from refactor.model import treecache
+    from refactor.series import bisect as bisect_mod
+    from refactor.series import run as series_mod
+    from refactor.sweep import run as sweep_mod
+    from refactor.verify import run as verify_mod
 
     def go() -> int:
         root = find_tree(tree)
@@ -337,7 +340,7 @@ def series(tree: str | None, out: Path, branch: str | None, split: str, version:
 @main.command("rules")
 def rules_cmd() -> None:
     """List the rule catalogue from the .cocci headers."""
-    from refactor import sweep as sweep_mod
+    from refactor.sweep import run as sweep_mod
 
     def go() -> None:
         rows = [[r.id, sweep_mod.confidence(r.confidence), r.description] for r in sweep_mod.load_rules()]
@@ -350,7 +353,7 @@ def rules_cmd() -> None:
 @click.argument("rule")
 def explain(rule: str) -> None:
     """What RULE finds, why it is a bug, the fix, and an example from the corpus."""
-    from refactor import explain as explain_mod
+    from refactor.report import explain as explain_mod
 
     def go() -> None:
         click.echo(explain_mod.explain(rule), nl=False)

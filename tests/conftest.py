@@ -63,6 +63,6 @@ def corpus_tree() -> Path:
 
 @pytest.fixture(scope="session")
 def spatch():  # type: ignore[no-untyped-def]
-    from refactor.spatch import find_spatch
+    from refactor.cocci.spatch import find_spatch
 
     return find_spatch()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from refactor import bisect
-from refactor.generate import Patch, _unified
-from refactor.series import Commit, Series
-from refactor.verify import Candidate, verify
+from refactor.generate.run import Patch, _unified
+from refactor.series import bisect
+from refactor.series.run import Commit, Series
+from refactor.verify.run import Candidate, verify
 
 pytestmark = pytest.mark.realtree
 

@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from refactor import cache, model, proc, sweep, treecache
 from refactor.cli import main
-from refactor.spatch import Rule, Spatch
+from refactor.cocci.spatch import Rule, Spatch
+from refactor.infra import cache, proc
+from refactor.model import tree as model
+from refactor.model import treecache
+from refactor.sweep import run as sweep
 
 
 @pytest.fixture(autouse=True)
@@ -184,7 +187,7 @@ def test_prune_removes_entries_unused_for_a_month(tmp_path: Path) -> None:
 @pytest.fixture()
 def patch_runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[str, ...]]]:
     """(rule, files) of every patch-mode spatch run of the generator."""
-    from refactor import generate
+    from refactor.generate import run as generate
 
     seen: list[tuple[str, tuple[str, ...]]] = []
     real = generate.apply_rule
@@ -198,7 +201,7 @@ def patch_runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[str, ..
 
 
 def _generate(root: Path, spatch: Spatch, use_cache: bool = True):  # type: ignore[no-untyped-def]
-    from refactor import generate
+    from refactor.generate import run as generate
 
     loaded = treecache.load(root, use_cache=use_cache)
     result = sweep.sweep(loaded.model, spatch, sweep.load_rules(), cache=loaded.cache)
@@ -265,7 +268,7 @@ def test_corrupt_patch_entries_are_recomputed(
 def test_a_file_the_planner_read_is_checked(corpus_tree: Path, spatch: Spatch) -> None:
     """An entry records the files the planner asked for beyond its key, with their
     contents; one of them changed, the entry is not used."""
-    from refactor.generate import _Made
+    from refactor.generate.run import _Made
 
     loaded = treecache.load(corpus_tree)
     assert loaded.cache is not None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from refactor import cindex
-from refactor.cfunc import Function
-from refactor.structs import StructIndex, declarations
+from refactor.csrc import cindex
+from refactor.csrc.cfunc import Function
+from refactor.csrc.structs import StructIndex, declarations
 
 HEADER = b"""
 struct drm_device { struct device *dev; };

@@ -18,11 +18,11 @@ import unidiff
 from click.testing import CliRunner
 
 from refactor.cli import main
-from refactor.generate import Generated, _realign, _tidy_blank_lines, _tidy_guards, generate
-from refactor.model import load_tree
-from refactor.plan import FAMILIES
-from refactor.spatch import Spatch
-from refactor.sweep import SweepResult, load_rules, sweep
+from refactor.cocci.spatch import Spatch
+from refactor.families.plan import FAMILIES
+from refactor.generate.run import Generated, _realign, _tidy_blank_lines, _tidy_guards, generate
+from refactor.model.tree import load_tree
+from refactor.sweep.run import SweepResult, load_rules, sweep
 
 GOLDEN = Path(__file__).resolve().parent.parent / "corpus" / "golden"
 UPDATE = bool(os.environ.get("DRMM_UPDATE_GOLDEN"))
@@ -216,8 +216,8 @@ def test_check_says_not_checked_without_make(tmp_path: Path, monkeypatch: pytest
 def test_unknown_or_missing_cross_compiler_is_a_clear_error() -> None:
     import shutil as _shutil
 
-    from refactor.build import arch_env as _arch_env
-    from refactor.errors import RefactorError
+    from refactor.infra.errors import RefactorError
+    from refactor.verify.build import arch_env as _arch_env
 
     assert _arch_env("x86_64") == []
     with pytest.raises(RefactorError, match="no cross compiler known for ARCH=sparc"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from refactor.guard_invariants import (
+from refactor.invariants.checks import Change, check
+from refactor.invariants.guard_invariants import (
     GUARD_CHECKS,
     event_not_delivered,
     guard_skips_acquire,
@@ -13,7 +14,6 @@ from refactor.guard_invariants import (
     partial_guard_coverage,
     unplug_unsafe_teardown,
 )
-from refactor.invariants import Change, check
 
 DIR = "drivers/gpu/drm/inv"
 FILE = f"{DIR}/inv.c"

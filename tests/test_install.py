@@ -109,7 +109,7 @@ def _env(tmp_path: Path | None) -> dict[str, str]:
 def test_the_wheel_holds_rules_corpus_and_templates(installed: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    code = ("import refactor, refactor.sweep as s, refactor.cli as c, refactor.explain as e; "
+    code = ("import refactor, refactor.sweep.run as s, refactor.cli as c, refactor.report.explain as e; "
             "print(refactor.__file__, s.RULES_DIR, c.CORPUS_TREE, e.CORPUS, sep='\\n')")  # fmt: skip
     res = _run([str(installed / "python"), "-c", code], cwd=elsewhere, env=_env(tmp_path))
     assert res.returncode == 0, res.stderr

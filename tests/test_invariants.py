@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from refactor import invariants
-from refactor.verify import Candidate, _verdict, stage_semantic
+from refactor.invariants import checks as invariants
+from refactor.verify.run import Candidate, _verdict, stage_semantic
 
 DRM = "drivers/gpu/drm"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from refactor.kbuild import Evaluator, KbuildMap, logical_lines, read_kbuild, read_scope
+from refactor.model.kbuild import Evaluator, KbuildMap, logical_lines, read_kbuild, read_scope
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "kbuild"
 CASES = sorted(p for p in CORPUS.iterdir() if (p / "expected.json").is_file())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from refactor import kconfig
+from refactor.model import kconfig
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "kconfig"
 ALL = ("x86_64", "arm64", "arm")

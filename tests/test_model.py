@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from refactor.cli import main
-from refactor.errors import TreeError
-from refactor.model import check_tree, load_tree, read_api, tree_version
+from refactor.infra.errors import TreeError
+from refactor.model.tree import check_tree, load_tree, read_api, tree_version
 
 
 def test_corpus_version(corpus_tree: Path) -> None:

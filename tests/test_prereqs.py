@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from refactor import prereqs
-from refactor.build import prepare_build
 from refactor.cli import main
-from refactor.errors import RefactorError
-from refactor.verify import foreign_candidates, verify
+from refactor.infra.errors import RefactorError
+from refactor.verify import prereqs
+from refactor.verify.build import prepare_build
+from refactor.verify.run import foreign_candidates, verify
 
 HEADERS = ("stdio.h", "gelf.h", "openssl/evp.h")
 # what is hidden, the name the message gives, Debian's package (written out here, not
@@ -182,7 +182,7 @@ def test_prepare_build_says_it_before_make(hide: Any, tmp_path: Path) -> None:
 
 
 def test_run_asks_for_the_packages(hide: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    """`./run` installs what `python3 -m refactor.prereqs` prints."""
+    """`./run` installs what `python3 -m refactor.verify.prereqs` prints."""
     hide("openssl/evp.h")
     assert prereqs.main(["--arch", "arm64", "--arch", "arm"]) == 0
     assert capsys.readouterr().out == "libssl-dev\n"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from refactor.generate import _unified
-from refactor.proof import conditions, marked, regions
+from refactor.generate.run import _unified
+from refactor.verify.proof import conditions, marked, regions
 
 BASE = """\
 #include <linux/module.h>
@@ -101,9 +101,9 @@ def test_conditions_around_a_line() -> None:
 def test_proof_on_ifdef_hunks(linux_7_2_git: Path) -> None:
     """x86_64 allmodconfig has CONFIG_MODULES on: a hunk under `#ifdef CONFIG_MODULES`
     is compiled, one under `#ifndef CONFIG_MODULES` is not, and the reason says so."""
-    from refactor.build import Builds, ResultCache
-    from refactor.proof import prove
-    from refactor.verify import _apply, _undo, worktree
+    from refactor.verify.build import Builds, ResultCache
+    from refactor.verify.proof import prove
+    from refactor.verify.run import _apply, _undo, worktree
 
     tree = linux_7_2_git
     rel = "drivers/gpu/drm/tiny/repaper.c"

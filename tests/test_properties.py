@@ -11,10 +11,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from refactor import baseline, kbuild, spatch, sweep
-from refactor.errors import RefactorError
-from refactor.series import wrap
-from refactor.verify import touched_files
+from refactor.cocci import spatch
+from refactor.infra.errors import RefactorError
+from refactor.model import kbuild
+from refactor.report import baseline
+from refactor.series.run import wrap
+from refactor.sweep import run as sweep
+from refactor.verify.run import touched_files
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # text that looks a little like each format, mixed with anything at all

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from refactor.model import is_test_path, load_tree, read_api
-from refactor.spatch import Spatch
-from refactor.sweep import load_rules, sweep
+from refactor.cocci.spatch import Spatch
+from refactor.model.tree import is_test_path, load_tree, read_api
+from refactor.sweep.run import load_rules, sweep
 
 pytestmark = pytest.mark.realtree
 
@@ -113,7 +113,7 @@ def test_logicvc_patch_on_7_2(linux_7_2: Path, spatch: Spatch) -> None:
     move to drm lifetime, so converting its CRTC and interface (whose drmm_ inits would
     drop the driver's manual mode-config cleanup) would leave the plane in devm_ memory with
     no cleanup left: the semantic stage refuses that patch at generation, with the reason."""
-    from refactor.generate import generate
+    from refactor.generate.run import generate
 
     result = sweep(
         load_tree(linux_7_2, ["drivers/gpu/drm/logicvc"]), spatch, load_rules(["devm-mode-object"])

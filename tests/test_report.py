@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from refactor import baseline, render, report, sarif
 from refactor.cli import main
-from refactor.generate import Generated, generate
-from refactor.model import load_tree
-from refactor.spatch import Spatch
-from refactor.sweep import SweepResult, load_rules, sweep
+from refactor.cocci.spatch import Spatch
+from refactor.generate.run import Generated, generate
+from refactor.model.tree import load_tree
+from refactor.report import baseline, render, sarif
+from refactor.report import text as report
+from refactor.sweep.run import SweepResult, load_rules, sweep
 
 # the project's shared copy of the OASIS schema, next to the repository (or DRMM_SARIF_SCHEMA)
 # the schema the project was given (../shared/schemas next to the checkout, or the team's
@@ -75,7 +76,7 @@ def test_text_without_patches_has_no_patch_columns(swept: tuple[SweepResult, Gen
 
 
 def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
-    from refactor.output import use_colour
+    from refactor.infra.output import use_colour
 
     class Tty:
         def isatty(self) -> bool:
@@ -376,7 +377,7 @@ def test_explain_unknown_rule() -> None:
 
 
 def test_output_file_follows_the_umask(tmp_path: Path) -> None:
-    from refactor.output import write_text
+    from refactor.infra.output import write_text
 
     old = os.umask(0o022)
     try:
@@ -388,7 +389,7 @@ def test_output_file_follows_the_umask(tmp_path: Path) -> None:
 
 def test_verdicts_in_summary_text_and_html(swept: tuple[SweepResult, Generated]) -> None:
     """With --verify, the PATCHES column counts the patches by verdict (checks made up here)."""
-    from refactor.verify import Checked
+    from refactor.verify.run import Checked
 
     result, gen = swept
     put = next(p for p in gen.patches if p.driver == "putpanel")

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from refactor.cli import main
-from refactor.lock import tree_lock
+from refactor.infra.lock import tree_lock
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = REPO / "semantic_patches"
@@ -195,7 +195,7 @@ def test_full_disk_leaves_no_partial_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corpus_tree: Path
 ) -> None:
     """A full output file system (simulated: every write fails with ENOSPC)."""
-    import refactor.output as output_mod
+    import refactor.infra.output as output_mod
 
     class Full:
         def __init__(self, fd: int, mode: str) -> None:

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from refactor.cli import main
-from refactor.series import wrap
+from refactor.series.run import wrap
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "corpus" / "golden" / "series"

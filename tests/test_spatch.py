@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from refactor.errors import ToolError
-from refactor.spatch import (
+from refactor.cocci.spatch import (
     FileStatus,
     Match,
     RuleError,
@@ -20,6 +19,7 @@ from refactor.spatch import (
     read_rule,
     run_rule,
 )
+from refactor.infra.errors import ToolError
 
 DATA = Path(__file__).parent / "data" / "spatch"
 
@@ -177,7 +177,7 @@ def test_no_files_no_process(spatch: Spatch, tmp_path: Path) -> None:
 def test_several_rules_share_one_pool(spatch: Spatch, tmp_path: Path) -> None:
     """run_rules gives each rule the results run_rule gives it alone, in order, and
     reports each finished batch with its rule."""
-    from refactor.spatch import run_rules
+    from refactor.cocci.spatch import run_rules
 
     work = _work(tmp_path, ["good.c", "unparsable.c", "other.c"])
     find = read_rule(DATA / "find_devm_kzalloc.cocci")

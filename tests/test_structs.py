@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from refactor import cindex, structs
-from refactor.structs import CType
+from refactor.csrc import cindex, structs
+from refactor.csrc.structs import CType
 
 SOURCE = b"""
 #define to_foo_crtc(c) container_of(c, struct foo_crtc, base)

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from refactor.cli import main
-from refactor.model import load_tree
-from refactor.spatch import Spatch, run_rule
-from refactor.sweep import finding_id, load_rules, sweep
+from refactor.cocci.spatch import Spatch, run_rule
+from refactor.model.tree import load_tree
+from refactor.sweep.run import finding_id, load_rules, sweep
 
 _MARK = re.compile(r"//\s*(expect|ok):\s*([\w-]+)\s*$")
 

@@ -7,9 +7,9 @@ import re
 import shutil
 from pathlib import Path
 
-from refactor.model import load_tree
-from refactor.spatch import Spatch
-from refactor.sweep import load_rules, sweep
+from refactor.cocci.spatch import Spatch
+from refactor.model.tree import load_tree
+from refactor.sweep.run import load_rules, sweep
 
 RULE = "unmanaged-mode-object"
 
@@ -51,7 +51,7 @@ def test_silent_without_the_drmm_helpers(corpus_tree: Path, spatch: Spatch, tmp_
 
 
 def _patches(tree: Path, spatch: Spatch, driver: str) -> tuple[list, list]:  # type: ignore[type-arg]
-    from refactor.generate import generate
+    from refactor.generate.run import generate
 
     model = load_tree(tree, (f"drivers/gpu/drm/{driver}",))
     result = sweep(model, spatch, load_rules([RULE, "unmanaged-mode-config"]), jobs=2)
@@ -92,7 +92,7 @@ def test_extra_teardown_becomes_a_release_action(corpus_tree: Path, spatch: Spat
 
 
 def test_hook_parts() -> None:
-    from refactor.modeobj import _hook_parts
+    from refactor.families.modeobj import _hook_parts
 
     body = """
 	struct foo_crtc *fc = to_foo_crtc(crtc);

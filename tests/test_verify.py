@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from refactor.generate import Patch, _unified, generate
-from refactor.model import load_tree
-from refactor.spatch import Spatch
-from refactor.sweep import load_rules, sweep
-from refactor.verify import Candidate, effect_stage, verify
+from refactor.cocci.spatch import Spatch
+from refactor.generate.run import Patch, _unified, generate
+from refactor.model.tree import load_tree
+from refactor.sweep.run import load_rules, sweep
+from refactor.verify.run import Candidate, effect_stage, verify
 
 pytestmark = pytest.mark.realtree
 

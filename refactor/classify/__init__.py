@@ -1,0 +1,1 @@
+"""Classification: which spatch matches are findings, from the driver's structs and lifetime model."""

@@ -1,0 +1,315 @@
+"""The lifetime model of a driver's source: where its mode objects, locks and structs live.
+
+Built from the texts of a driver's files (every .c and .h of its module directories, so
+that the components of a component driver are included) with tree-sitter, and shared by
+the patch planner and the semantic verification stage: both ask the same questions (does
+every mode object live in drm-lifetime memory, which struct holds a lock, what frees a
+struct), the planner of the tree as it is, the checks of the tree before and after a
+patch.  Answers are conservative: what cannot be told is reported as "unknown".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+import tree_sitter
+
+from refactor.csrc import cindex, structs
+from refactor.csrc.structs import Resolver, StructIndex
+
+# unmanaged mode-object init -> (kind, index of the object argument, index of the funcs argument)
+UNMANAGED_INITS: dict[str, tuple[str, int, int]] = {
+    "drm_crtc_init_with_planes": ("CRTC", 1, 4),
+    "drm_crtc_init": ("CRTC", 1, 3),
+    "drm_universal_plane_init": ("plane", 1, 3),
+    "drm_plane_init": ("plane", 1, 3),
+    "drm_encoder_init": ("encoder", 1, 2),
+    "drm_simple_encoder_init": ("encoder", 1, -1),
+    "drm_connector_init": ("connector", 1, 2),
+    "drm_connector_init_with_ddc": ("connector", 1, 2),
+    "drm_writeback_connector_init": ("writeback connector", 1, 2),
+    "drm_atomic_private_obj_init": ("private object", 1, -1),
+    "drm_simple_display_pipe_init": ("display pipe", 1, -1),
+}
+# what a `.destroy` that only cleans up calls, per kind
+CLEANUP_OF = {
+    "CRTC": "drm_crtc_cleanup",
+    "plane": "drm_plane_cleanup",
+    "encoder": "drm_encoder_cleanup",
+    "connector": "drm_connector_cleanup",
+    "writeback connector": "drm_connector_cleanup",
+}
+ALLOC_KIND = {
+    **{f: "drmm" for f in ("drmm_kzalloc", "drmm_kmalloc", "drmm_kcalloc", "drmm_kmalloc_array")},
+    **{f: "devm" for f in ("devm_kzalloc", "devm_kmalloc", "devm_kcalloc", "devm_kmalloc_array")},
+    # kzalloc_obj()/kmalloc_obj(): Linux 7.x's typed forms of kzalloc()/kmalloc()
+    **{f: "kmalloc" for f in ("kzalloc", "kmalloc", "kcalloc", "kmalloc_array", "kvzalloc", "kvmalloc",
+                              "kzalloc_obj", "kmalloc_obj")},
+}
+FREES = ("kfree", "kvfree", "kfree_sensitive", "devm_kfree", "drmm_kfree")
+MUTEX_INITS = ("mutex_init", "drmm_mutex_init", "devm_mutex_init")
+_DEVM_ACTIONS = ("devm_add_action", "devm_add_action_or_reset")
+_DRMM_ACTIONS = ("drmm_add_action", "drmm_add_action_or_reset")
+
+
+@dataclass(frozen=True)
+class Site:
+    file: str
+    line: int
+    function: str
+    code: str  # the normalised text of the call
+
+
+@dataclass(frozen=True)
+class ModeObject:
+    """A mode object initialised with an unmanaged drm_*_init()."""
+
+    kind: str
+    site: Site
+    expr: str  # the object argument as written
+    struct: str  # the allocated struct it lives in ("" when unknown)
+    memory: str  # drm-device, drmm, devm, kmalloc, unknown
+    destroy: str  # the funcs table's .destroy hook, "" when none
+
+    def describe(self) -> str:
+        where = f" in {self.struct}" if self.struct else ""
+        return f"the {self.kind} {self.expr.lstrip('&')}{where} ({self.site.file}:{self.site.line})"
+
+
+@dataclass(frozen=True)
+class Cleanup:
+    """A drm_mode_config_cleanup() call and the path it is on."""
+
+    site: Site
+    path: str  # release, unload, devm-action, error, removal
+
+    def where(self) -> str:
+        return {
+            "unload": f"the legacy .unload hook {self.site.function}(), run by drm_dev_unregister()",
+            "devm-action": f"the devm action {self.site.function}(), run at unbind",
+            "error": f"the error path of {self.site.function}()",
+            "removal": f"{self.site.function}() on the removal path",
+        }.get(self.path, f"{self.site.function}()")
+
+
+@dataclass(frozen=True)
+class Lock:
+    call: str  # mutex_init, drmm_mutex_init, devm_mutex_init
+    site: Site
+    lock: str  # the lock expression without &
+    struct: str  # the struct holding it ("" when unknown)
+    container: str  # the expression of the holding object
+
+
+class Module:
+    """A driver's files (relative path -> bytes), parsed once."""
+
+    def __init__(self, files: Mapping[str, bytes], index: StructIndex | None = None) -> None:
+        self.files = dict(files)
+        self.index = StructIndex(dict(index.structs), dict(index.typedefs), dict(index.returns), {}) if (
+            index is not None) else StructIndex()  # fmt: skip
+        for rel, data in sorted(self.files.items()):
+            self.index.add(structs.declarations(data, rel), rel)
+        self._trees: dict[str, tree_sitter.Tree] = {}
+
+    # -- parsing --------------------------------------------------------------------------
+    def tree(self, rel: str) -> tree_sitter.Tree:
+        if rel not in self._trees:
+            self._trees[rel] = cindex.parse(self.files[rel])
+        return self._trees[rel]
+
+    def calls(self, names: Iterable[str]) -> list[tuple[str, cindex.Call]]:
+        wanted = tuple(names)
+        out = []
+        for rel in sorted(self.files):
+            if rel.endswith((".c", ".h")) and any(n.encode() in self.files[rel] for n in wanted):
+                out += [(rel, c) for c in cindex.calls(self.files[rel], wanted, self.tree(rel))]
+        return out
+
+    def site(self, rel: str, call: cindex.Call) -> Site:
+        return Site(rel, call.line, call.function, f"{call.name}({', '.join(call.args)})")
+
+    def resolver(self, rel: str, line: int) -> Resolver:
+        return Resolver(self.index, structs.local_types(self.files[rel], self.tree(rel), line), rel)
+
+    def struct_of(self, rel: str, line: int, expr: str) -> str:
+        """The struct an expression points to or is (canonical name), "" when unknown."""
+        t = self.resolver(rel, line).type_of(expr)
+        return self.index.canonical(t.name) if t.known and t.name.startswith("struct") else ""
+
+    def text(self, rel: str) -> str:
+        return self.files[rel].decode(errors="replace")
+
+    # -- structs and their memory ---------------------------------------------------------
+    @cached_property
+    def allocations(self) -> dict[str, frozenset[str]]:
+        """struct -> how the driver allocates it: drm-device (the struct that embeds the
+        drm_device), drmm, devm, kmalloc."""
+        out: dict[str, set[str]] = {}
+        for name, s in self.index.structs.items():
+            if any(f.type == "struct drm_device" and not f.pointer for f in s.fields):
+                out.setdefault(name, set()).add("drm-device")
+        for rel, call in self.calls(ALLOC_KIND):
+            if not call.assigned_to:
+                continue
+            struct = self.struct_of(rel, call.line, call.assigned_to)
+            if struct:
+                out.setdefault(struct, set()).add(ALLOC_KIND[call.name])
+        return {k: frozenset(v) for k, v in out.items()}
+
+    def memory_of(self, struct: str) -> str:
+        kinds = self.allocations.get(struct, frozenset())
+        for k in ("devm", "kmalloc", "drmm", "drm-device"):  # the shortest-lived wins
+            if k in kinds:
+                return k
+        return "unknown"
+
+    def base(self, rel: str, line: int, expr: str) -> tuple[str, str]:
+        """(expression of the allocated object, its struct) holding the object `expr`
+        names: `&p->a.b` -> p; a pointer variable set from `&p->a` in the same function
+        -> p; a pointer to a struct -> itself."""
+        e = " ".join(expr.split()).lstrip("&").strip()
+        if re.fullmatch(r"\w+", e):
+            fn = cindex.function_node_at(self.tree(rel).root_node, line)
+            body = self.files[rel][fn.start_byte : fn.end_byte].decode(errors="replace") if fn else ""
+            m = re.search(rf"\b{e}\s*=\s*&\s*([\w\[\]]+(?:\s*(?:->|\.)\s*[\w\[\]]+)+)\s*;", body)
+            if m:
+                e = m.group(1)
+            else:
+                return e, self.struct_of(rel, line, e)
+        m = re.match(r"^(\w+(?:\[[^\]]*\])?)\s*(->|\.)", e)
+        if not m:
+            return e, ""
+        root = m.group(1)
+        if m.group(2) == ".":  # a struct by value: a local or global, not allocated memory
+            return root, ""
+        return root, self.struct_of(rel, line, root)
+
+    # -- mode objects and the mode config -------------------------------------------------
+    @cached_property
+    def mode_objects(self) -> tuple[ModeObject, ...]:
+        out = []
+        for rel, call in self.calls(UNMANAGED_INITS):
+            kind, obj, funcs = UNMANAGED_INITS[call.name]
+            if len(call.args) <= obj or not call.function:
+                continue
+            _, struct = self.base(rel, call.line, call.args[obj])
+            table = call.args[funcs].lstrip("&").strip() if 0 <= funcs < len(call.args) else ""
+            memory = self.memory_of(struct) if struct else "unknown"
+            out.append(ModeObject(kind, self.site(rel, call), call.args[obj], struct, memory,
+                                  self.destroy_hook(table)))  # fmt: skip
+        return tuple(out)
+
+    def destroy_hook(self, table: str) -> str:
+        if not re.fullmatch(r"\w+", table):
+            return ""
+        for rel in sorted(self.files):
+            m = re.search(rf"\b{table}\s*=\s*\{{(.*?)\n\}};", self.text(rel), re.S)
+            if m:
+                d = re.search(r"\.destroy\s*=\s*(\w+)", m.group(1))
+                return d.group(1) if d else ""
+        return ""
+
+    def blocker(self, obj: ModeObject) -> str:
+        """Why `obj` keeps the driver from dropping its manual drm_mode_config_cleanup()
+        (the automatic one runs at the final drm_dev_put()), "" when nothing does."""
+        what = obj.describe()
+        if obj.memory == "drm-device":
+            if obj.destroy and obj.destroy != CLEANUP_OF.get(obj.kind):
+                return f"{what} has a .destroy hook, {obj.destroy}(), that does more than clean up"
+            return ""
+        if obj.memory == "devm":
+            return f"{what} lives in devm_ memory, freed at unbind"
+        if obj.memory == "kmalloc":
+            return f"{what} lives in kmalloc'd memory the driver frees itself"
+        if obj.memory == "drmm":
+            return (f"{what} lives in drmm_ memory but its init is unmanaged: the memory is released "
+                    "before the mode config that links it")  # fmt: skip
+        return f"the tool cannot tell where the memory of {what} comes from"
+
+    @cached_property
+    def tables(self) -> dict[str, set[str]]:
+        """hook name -> the ops-table fields it is assigned to (`.release`, `.unload`)."""
+        out: dict[str, set[str]] = {}
+        for rel in sorted(self.files):
+            for m in re.finditer(r"\.(\w+)\s*=\s*&?(\w+)\s*[,}\n]", self.text(rel)):
+                out.setdefault(m.group(2), set()).add(m.group(1))
+        return out
+
+    def actions(self, names: Iterable[str]) -> set[str]:
+        """Functions registered with the given action helpers (the second argument)."""
+        return {c.args[1].lstrip("&").strip() for _, c in self.calls(names) if len(c.args) > 1}
+
+    @cached_property
+    def cleanups(self) -> tuple[Cleanup, ...]:
+        """Every drm_mode_config_cleanup() call of the module, with the path it is on."""
+        release = self.actions(_DRMM_ACTIONS)
+        devm = self.actions(_DEVM_ACTIONS)
+        out = []
+        for rel, call in self.calls(["drm_mode_config_cleanup"]):
+            fields = self.tables.get(call.function, set())
+            if "release" in fields or call.function in release:
+                path = "release"
+            elif "unload" in fields:
+                path = "unload"
+            elif call.function in devm:
+                path = "devm-action"
+            elif self._on_error_path(rel, call.line):
+                path = "error"
+            else:
+                path = "removal"
+            out.append(Cleanup(self.site(rel, call), path))
+        return tuple(out)
+
+    def _on_error_path(self, rel: str, line: int) -> bool:
+        """Below a label, or inside an `if` branch that returns, of a function that sets
+        the mode config or the drm device up (a probe, bind or load)."""
+        fn = cindex.function_node_at(self.tree(rel).root_node, line)
+        if fn is None:
+            return False
+        body = self.files[rel][fn.start_byte : fn.end_byte]
+        if not re.search(rb"\b(drm_dev_register|drmm?_mode_config_init|\w+_init)\s*\(", body):
+            return False
+        for node in cindex.walk(fn):
+            if node.start_point[0] + 1 > line:
+                break
+            if node.type == "labeled_statement" and node.start_point[0] + 1 <= line:
+                return True
+            if node.type == "if_statement":
+                cons = node.child_by_field_name("consequence")
+                if cons is not None and cons.start_point[0] + 1 <= line <= cons.end_point[0] + 1:
+                    return b"return" in self.files[rel][cons.start_byte : cons.end_byte]
+        return False
+
+    # -- locks and frees ------------------------------------------------------------------
+    @cached_property
+    def locks(self) -> tuple[Lock, ...]:
+        out = []
+        for rel, call in self.calls(MUTEX_INITS):
+            arg = call.args[0] if call.name == "mutex_init" else (call.args[1] if len(call.args) > 1 else "")
+            lock = " ".join(arg.split()).lstrip("&").strip()
+            container, _ = structs.member_of(lock)
+            struct = self.struct_of(rel, call.line, container) if container else ""
+            out.append(Lock(call.name, self.site(rel, call), lock, struct, container))
+        return tuple(out)
+
+    @cached_property
+    def frees(self) -> tuple[tuple[Site, str, str], ...]:
+        """(site, freed expression, its struct) of every kfree/devm_kfree/drmm_kfree."""
+        out = []
+        for rel, call in self.calls(FREES):
+            arg = call.args[-1] if call.args else ""
+            out.append((self.site(rel, call), arg, self.struct_of(rel, call.line, arg) if arg else ""))
+        return tuple(out)
+
+    def line_of(self, rel: str, pattern: str) -> int:
+        m = re.search(pattern, self.text(rel), re.M)
+        return self.text(rel)[: m.start()].count("\n") + 1 if m else 0
+
+
+def module_files(read: Mapping[str, bytes] | None, names: Iterable[str]) -> dict[str, bytes]:
+    """The .c/.h files among `names` with their bytes from `read`."""
+    return {n: read[n] for n in names if n.endswith((".c", ".h")) and read is not None and n in read}

@@ -1,0 +1,1 @@
+"""Coccinelle: the spatch runner and the rule catalogue read from the `.cocci` headers."""

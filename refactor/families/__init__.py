@@ -1,0 +1,1 @@
+"""The fix families: the plans of the edits that fix each family's findings."""

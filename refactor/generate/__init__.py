@@ -1,0 +1,1 @@
+"""The generate stage: the patches that fix the findings, made by the rules' patch mode."""

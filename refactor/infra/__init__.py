@@ -1,0 +1,1 @@
+"""Infrastructure every stage may use: errors, subprocesses, caches, locks, output, bundled data."""

@@ -1,0 +1,1 @@
+"""The series stage: commits, format-patch files, cover letter, recipients, bisectability."""

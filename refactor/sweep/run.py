@@ -1,0 +1,314 @@
+"""The sweep: run the catalogue's semantic patches over the files of every drm driver.
+
+Only the files of modules that create a drm_device reach spatch.  Each report line of a
+rule becomes a Finding tied to its driver, with the enclosing function (from the C
+index) and a stable id that does not change when unrelated lines move.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from refactor.classify.classifier import Classifier
+from refactor.cocci.spatch import FileResult, FileStatus, Rule, Spatch, check_rules, rules_in, run_rules
+from refactor.csrc import cindex
+from refactor.infra.bundled import bundled
+from refactor.infra.errors import RefactorError
+from refactor.model.tree import Driver, TreeModel, unreadable
+
+if TYPE_CHECKING:
+    from refactor.model.treecache import SweepCache
+
+RULES_DIR = bundled("semantic_patches")
+
+# Fixes of rules that need no struct knowledge (the others are chosen in classify.py).
+FIXES: dict[str, str] = {
+    "double-put": "drop the drm_dev_put(): devres drops the reference on unbind",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    rule: str
+    confidence: str
+    driver: str
+    file: str
+    line: int
+    column: int
+    function: str
+    message: str
+    fix: str
+    helpers: tuple[str, ...] = ()  # the helpers the fix proposes, all declared by the tree
+    data: tuple[tuple[str, str], ...] = ()  # what the rule matched, for the patch planner
+
+
+@dataclass(frozen=True)
+class Skipped:
+    file: str
+    rule: str
+    reason: str  # parse-error, timeout, spatch-crash, unreadable, rule-error
+    detail: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a sweep is: file checks (one file under one rule) and drivers done."""
+
+    done: int
+    total: int
+    drivers_done: int
+    drivers: int
+    rule: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    model: TreeModel
+    spatch_version: str
+    rules: tuple[Rule, ...]
+    drivers: tuple[Driver, ...]
+    findings: tuple[Finding, ...]
+    skipped: tuple[Skipped, ...]
+    files: int
+    seconds: float
+    cache_hits: int = 0  # results read from the cache (drivers and files)
+    # the files the sweep read and parsed, for generate to reuse (not part of the result)
+    classifier: Classifier | None = field(default=None, compare=False, repr=False)
+
+
+def confidence(header: str) -> str:
+    """The JSON contract's high/medium/low from a kernel-style `// Confidence:` value."""
+    value = header.strip().lower()
+    return {"moderate": "medium"}.get(value, value)
+
+
+def load_rules(names: Sequence[str] = (), directory: Path = RULES_DIR) -> list[Rule]:
+    if not directory.is_dir():
+        raise RefactorError(f"{directory}: no such rules directory")
+    rules = list(rules_in(directory))
+    if not rules:
+        raise RefactorError(f"{directory} has no .cocci rules")
+    if names:
+        known = {r.id for r in rules}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise RefactorError(f"unknown rule {unknown[0]}: known rules are {', '.join(sorted(known))}")
+        rules = [r for r in rules if r.id in names]
+    return rules
+
+
+def finding_id(rule: str, file: str, function: str, code: str) -> str:
+    """Stable across unrelated edits: rule, file, function and the normalised code line."""
+    key = "\0".join([rule, file, function, " ".join(code.split())])
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def sweep(
+    model: TreeModel,
+    spatch: Spatch,
+    rules: Sequence[Rule],
+    *,
+    jobs: int = 2,
+    timeout: int = 120,
+    include_tests: bool = False,
+    progress: Callable[[Progress], None] | None = None,
+    cache: SweepCache | None = None,
+) -> SweepResult:
+    """Run `rules` over the files of `model`'s drivers; `progress`, when given, is called
+    as the work advances (from worker threads, one call at a time).  With `cache` (from
+    `treecache.load()`), a driver whose inputs did not change gives its stored findings
+    without running anything, and a file whose contents did not change its stored spatch
+    results."""
+    start = time.monotonic()
+    drivers = [d for d in model.drivers if include_tests or not d.test]
+    owner: dict[str, Driver] = {}
+    for d in drivers:
+        for f in d.module.files:
+            owner.setdefault(f, d)
+    files = sorted(owner)
+    owned: dict[str, list[str]] = {d.name: [] for d in drivers}
+    for f in files:
+        owned[owner[f].name].append(f)
+    if cache is not None:
+        classifier = Classifier(model, cache.decls, cache.remember_decls)
+    else:
+        classifier = Classifier(model)
+    keys: dict[str, str] = {}
+    done: dict[str, tuple[list[Finding], list[Skipped]]] = {}
+    unread = dict(model.unreadable) | {f: why for f in files if (why := unreadable(model.root, f))}
+    noted = [Skipped(f, "", "unreadable", why) for f, why in sorted(unread.items())]  # never silently empty
+    files = [f for f in files if f not in unread]
+    pending = []
+    if cache is not None:
+        cache.setup(spatch, rules, timeout, model.api.names)
+    for d in drivers:
+        if cache is not None and not any(f in unread for f in d.module.files):
+            keys[d.name] = cache.keys[d.name] = cache.driver_key(d, owned[d.name])
+            hit = cache.results.get(keys[d.name])
+            if hit is not None:
+                done[d.name] = hit
+                continue
+        pending.append(d)
+    work = [(rule, [f for d in pending for f in owned[d.name] if f not in unread
+                    and rule.may_match(classifier.data(f))]) for rule in rules]  # fmt: skip
+    results: dict[tuple[str, str], FileResult] = {}
+    to_run: list[tuple[Rule, list[str]]] = []
+    for rule, candidates in work:
+        left = []
+        for f in candidates:
+            key = keys.get(owner[f].name)
+            hit = cache.results.get(cache.file_key(rule, f, key)) if cache is not None and key else None
+            if isinstance(hit, FileResult):
+                results[rule.id, f] = hit
+            else:
+                left.append(f)
+        to_run.append((rule, left))
+    rejected = check_rules(spatch, [r for r, left in to_run if left], jobs)
+    for rule_id, exc in rejected.items():  # a rule spatch rejects is reported; the others still run
+        rule = next(r for r in rules if r.id == rule_id)
+        noted.append(Skipped(str(rule.path.name), rule.id, "rule-error", str(exc)))
+    work = [(r, c) for r, c in work if r.id not in rejected]
+    to_run = [(r, left) for r, left in to_run if r.id not in rejected]
+    tracker = _Tracker(to_run, drivers, owner, start, progress) if progress else None
+    report = tracker.batch_done if tracker else None
+    runs = run_rules(spatch, to_run, cwd=model.root, jobs=jobs, timeout=timeout, progress=report,
+                     env={"DRMM_REFACTOR": "1"}, checked=True)  # fmt: skip
+    for (rule, _), run in zip(to_run, runs, strict=True):
+        for res in run.results:
+            results[rule.id, res.file] = res
+            key = keys.get(owner[res.file].name)
+            if cache is not None and key and res.status in (FileStatus.OK, FileStatus.PARSE_ERROR):
+                cache.results.put(cache.file_key(rule, res.file, key), res)
+    for d in pending:
+        done[d.name] = ([], [])
+    placed: dict[str, set[tuple[str, str, int]]] = {d.name: set() for d in pending}
+    for rule, candidates in work:
+        for f in candidates:
+            found, skipped = done[owner[f].name]
+            _classify(classifier, rule, owner[f], results[rule.id, f], found, skipped, placed[owner[f].name])
+    if cache is not None:
+        for d in pending:  # a timeout or crash may not recur; a rejected rule reported nothing
+            transient = any(
+                s.reason in (FileStatus.TIMEOUT.value, FileStatus.CRASH.value) for s in done[d.name][1]
+            )
+            if d.name in keys and not transient and not rejected:
+                cache.results.put(keys[d.name], done[d.name])
+        cache.save()
+    order = {r.id: i for i, r in enumerate(rules)}
+    findings = sorted((f for d in drivers for f in done[d.name][0]),
+                      key=lambda f: (f.driver, f.file, f.line, f.rule))  # fmt: skip
+    skipped = noted[: len(unread)] + sorted(
+        noted[len(unread) :] + [s for d in drivers for s in done[d.name][1]],
+        key=lambda s: (order[s.rule], s.file),
+    )
+    return SweepResult(
+        model=model,
+        spatch_version=spatch.version_text,
+        rules=tuple(rules),
+        drivers=tuple(drivers),
+        findings=tuple(findings),
+        skipped=tuple(skipped),
+        files=len(files),
+        seconds=time.monotonic() - start,
+        cache_hits=cache.hits if cache is not None else 0,
+        classifier=classifier,
+    )
+
+
+def _classify(
+    classifier: Classifier, rule: Rule, driver: Driver, res: FileResult, found: list[Finding],
+    skipped: list[Skipped], placed: set[tuple[str, str, int]],
+) -> None:  # fmt: skip
+    """The findings and skipped entries one rule's result on one file gives; `placed` holds
+    the (rule, file, line) of the driver's findings so far."""
+    if res.status is FileStatus.PARSE_ERROR and not _hides_match(
+        rule, classifier.data(res.file), res.unparsed
+    ):
+        pass  # the code spatch could not parse cannot hold what the rule looks for
+    elif res.status is not FileStatus.OK:
+        skipped.append(Skipped(res.file, rule.id, res.status.value, res.detail))
+    for m in res.matches:
+        verdict = classifier.classify(rule.id, driver, m)
+        if verdict is None:
+            continue
+        # a verdict may place the finding elsewhere (a callback, not its table entry)
+        file, line = verdict.file or res.file, verdict.line or m.line
+        if (rule.id, file, line) in placed:
+            continue  # one callback in two tables
+        placed.add((rule.id, file, line))
+        lines = classifier.lines(file)
+        code = lines[line - 1] if 0 < line <= len(lines) else ""
+        function = classifier.function_at(file, line)
+        found.append(
+            Finding(
+                id=finding_id(rule.id, file, function, code),
+                rule=rule.id,
+                confidence=confidence(rule.confidence),
+                driver=driver.name,
+                file=file,
+                line=line,
+                column=m.column if line == m.line else 0,
+                function=function,
+                message=verdict.message,
+                fix=verdict.fix or FIXES.get(rule.id, ""),
+                helpers=verdict.helpers,
+                data=tuple(m.data) + verdict.detail,
+            )
+        )
+
+
+class _Tracker:
+    """Counts the file checks left per driver and reports each finished batch."""
+
+    def __init__(
+        self,
+        work: Sequence[tuple[Rule, list[str]]],
+        drivers: Sequence[Driver],
+        owner: dict[str, Driver],
+        start: float,
+        report: Callable[[Progress], None],
+    ) -> None:
+        self.owner, self.start, self.report = owner, start, report
+        self.left = {d.name: 0 for d in drivers}
+        for _, candidates in work:
+            for f in candidates:
+                self.left[owner[f].name] += 1
+        self.total = sum(self.left.values())
+        self.done = 0
+        self.lock = threading.Lock()
+        self._emit("")
+
+    def _emit(self, rule: str) -> None:
+        finished = sum(1 for n in self.left.values() if n == 0)
+        self.report(Progress(self.done, self.total, finished, len(self.left), rule,
+                             time.monotonic() - self.start))  # fmt: skip
+
+    def batch_done(self, rule: str, batch: Sequence[str]) -> None:
+        with self.lock:
+            self.done += len(batch)
+            for f in batch:
+                self.left[self.owner[f].name] -= 1
+            self._emit(rule)
+
+
+def _hides_match(rule: Rule, source: bytes, lines: Sequence[int]) -> bool:
+    """Whether a top-level definition spatch failed to parse mentions the rule's keywords
+    (without keywords, or without line numbers, assume it may)."""
+    if not rule.keywords or not lines:
+        return True
+    spans = cindex.toplevel_spans(source)
+    text = source.splitlines()
+    for line in lines:
+        first, last = next(((a, b) for a, b in spans if a <= line <= b), (line, line))
+        chunk = b"\n".join(text[first - 1 : last])
+        if rule.may_match(chunk):
+            return True
+    return False
