@@ -39,6 +39,7 @@ ALLOCATORS = {"CRTC": "drmm_crtc_alloc_with_planes", "plane": "drmm_universal_pl
               "encoder": "drmm_encoder_alloc"}  # fmt: skip
 ALLOCS = ("kzalloc", "kzalloc_obj")  # zeroed, as the drmm_ allocators' memory is
 HAND_FREES = ("kfree", "kvfree", "kfree_sensitive")
+MODE_OBJECT_TYPES = ("struct drm_crtc", "struct drm_plane", "struct drm_encoder", "struct drm_connector")
 
 
 def plan_unmanaged(p: Planner, facts: Facts, f: Finding) -> list[Op]:
@@ -95,6 +96,9 @@ def _object(fn: Function, init: cindex.Call) -> tuple[str, str]:
         m = re.search(rf"\b{arg}\s*=\s*(&\s*\w+\s*->\s*\w+)\s*;", text)
         arg = m.group(1).replace(" ", "") if m else arg
     m = re.fullmatch(r"&(\w+)->(\w+)", arg)
+    if m is None and re.fullmatch(r"\w+", arg):
+        raise Refusal(f"{arg} is a bare struct drm_{KIND_OF[init.name].lower()}, not a member of a driver "
+                      "struct: the drmm_ allocators need a container struct, add one by hand")  # fmt: skip
     if m is None:
         raise Refusal(f"the {init.name}() object {init.args[1]} is not a member of a local struct pointer")
     return m.group(1), m.group(2)
@@ -125,7 +129,11 @@ def _allocation(p: Planner, file: str, fn: Function, container: str, before: int
         raise Refusal(f"{container} comes from {call.name}(), not zeroed memory of one struct: "
                       "convert by hand")  # fmt: skip
     v = fn.variables.get(container)
-    if v is None or v.param or v.set_at != (call.line,):
+    decl = fn.statement_at(v.line) if v is not None else None
+    # `struct foo *x = NULL;` before the allocation is no other value
+    null = decl is not None and re.search(rf"\b{container}\s*=\s*NULL\b", _stmt_text(fn, decl)) is not None
+    sets = tuple(x for x in v.set_at if not (null and x == v.line)) if v is not None else ()
+    if v is None or v.param or sets != (call.line,):
         raise Refusal(f"{container} is given another value in {fn.name}(): convert by hand")
     gfp = call.args[-1].replace(" ", "") if (call.name == "kzalloc" or len(call.args) > 1) else "GFP_KERNEL"
     if gfp != "GFP_KERNEL":
@@ -142,8 +150,13 @@ def _freed_only_here(p: Planner, facts: Facts, fn: Function, container: str, str
     (those the conversion removes), or calls a ->destroy() by hand."""
     for file in facts.driver.module.files:
         text = p.c.data(file).decode(errors="replace")
-        if re.search(r"->\s*funcs\s*->\s*destroy\s*\(", text):
-            raise Refusal(f"{file} calls a mode object's ->funcs->destroy() by hand: convert by hand")
+        for m in re.finditer(r"([\w>.-]+?)\s*->\s*funcs\s*->\s*destroy\s*\(", text):
+            line = text.count("\n", 0, m.start()) + 1
+            t = p.c.resolver(facts.index, file, line).type_of(m.group(1))
+            # a GPU's or a bridge's ->funcs->destroy() is not a mode object's
+            if not t.known or facts.index.canonical(t.name) in MODE_OBJECT_TYPES:
+                raise Refusal(f"{file}:{line} calls a mode object's ->funcs->destroy() by hand: "
+                              "convert by hand")  # fmt: skip
         for call in cindex.calls(p.c.data(file), HAND_FREES):
             if call.function == fn.name or not call.args:
                 continue
@@ -181,13 +194,13 @@ def _stmt_text(fn: Function, node: object) -> str:
 def _alloc_form(p: Planner, facts: Facts, file: str, fn: Function, alloc: cindex.Call, init: cindex.Call,
                 kind: str, struct: str, member: str, container: str) -> list[Op]:  # fmt: skip
     """The drmm_ allocator replaces the kzalloc() and the init."""
-    helper, rest = ALLOCATORS[kind], list(init.args[2:])
+    helper, rest, drop_table = ALLOCATORS[kind], list(init.args[2:]), False
     funcs = INITS[kind][init.name][1]
     table = init.args[funcs].lstrip("&").strip() if 0 <= funcs < len(init.args) else ""
     if init.name == "drm_simple_encoder_init":
         helper, rest = "drmm_simple_encoder_alloc", [init.args[-1]]
     elif kind == "encoder" and table and _only_destroy(p, facts, table):
-        rest[0] = "NULL"  # drmm_encoder_alloc()'s funcs are optional: the table goes
+        rest[0], drop_table = "NULL", True  # drmm_encoder_alloc()'s funcs are optional: the table goes
     if not p.c.api(helper):
         raise Refusal(f"the tree does not declare {helper}()")
     _checked_args(fn, alloc, init, container, [init.args[0], *rest])
@@ -216,7 +229,7 @@ def _alloc_form(p: Planner, facts: Facts, file: str, fn: Function, alloc: cindex
         raise Refusal(f"the {init.name}() call is not a statement the tool knows how to replace")
     ops = [p.op("kalloc-alloc", file, alloc.line, drm=init.args[0], helper=helper, type=struct,
                 member=member, args=", ".join(rest))]  # fmt: skip
-    if rest[0:1] == ["NULL"] and table:
+    if drop_table:
         ops.append(p.op("kalloc-init-" + shape, file, init.line))
         return ops + _table_ops(p, facts, table, kind)
     ops.append(p.op("kalloc-init-" + shape, file, init.line, funcs=table))
