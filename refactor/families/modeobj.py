@@ -418,11 +418,16 @@ def _frees(p: Planner, file: str, fn: Function, alloc: cindex.Call, container: s
     if init is not None:
         stmt = fn.statement_at(init.line)
         gone = stmt.next_named_sibling if stmt is not None else None
+    # the memory is also freed through a member at its start: `kfree(connector)` with
+    # `connector = &gconn->connector`
+    body = fn.src[fn.node.start_byte : fn.node.end_byte].decode(errors="replace")
+    names = {container} | {m.group(1) for m in re.finditer(rf"\b(\w+)\s*=\s*&\s*{container}\s*->", body)}
+    names |= {f"&{container}->{m}" for m in re.findall(rf"&\s*{container}\s*->\s*(\w+)", body)}
     ops = []
     for call in cindex.calls(p.c.data(file), HAND_FREES):
         if call.function != fn.name or call.line <= alloc.line or not call.args:
             continue
-        if call.args[0].replace(" ", "") != container:
+        if call.args[0].replace(" ", "") not in names:
             continue
         if gone is not None and gone.start_point[0] < call.line <= gone.end_point[0] + 1:
             continue

@@ -4,9 +4,9 @@
  * drm_mode_config_cleanup()), so each object converts on its own.  A CRTC whose primary
  * plane is only created after the CRTC's allocation (its init stays where it is: the
  * memory becomes drmm_kzalloc() memory and the init drmm_crtc_init_with_planes()), a
- * connector whose hook also unregisters it (a no-op by the time a managed cleanup runs),
- * and an encoder whose hook does more than clean up and free (refused: that teardown
- * must become a drmm_ action, which the tool does not write).
+ * connector whose hook also unregisters it (a no-op by the time a managed cleanup runs)
+ * and whose error path frees it through its first member (kfree(connector)),
+ * and an encoder whose hook also puts a phy (that stays, as a drmm_ release action).
  */
 #include <linux/container_of.h>
 #include <linux/err.h>
@@ -118,6 +118,7 @@ err_free:
 static int kzhook_outputs_create(struct kzhook_device *kh)
 {
 	struct kzhook_connector *kconn;
+	struct drm_connector *connector;
 	struct kzhook_encoder *ke;
 	int ret;
 
@@ -134,14 +135,15 @@ static int kzhook_outputs_create(struct kzhook_device *kh)
 	kconn = kzalloc(sizeof(*kconn), GFP_KERNEL);
 	if (!kconn)
 		return -ENOMEM;
+	connector = &kconn->base;
 	// expect: unmanaged-mode-object
-	ret = drm_connector_init(&kh->drm, &kconn->base, &kzhook_connector_funcs,
+	ret = drm_connector_init(&kh->drm, connector, &kzhook_connector_funcs,
 				 DRM_MODE_CONNECTOR_HDMIA);
 	if (ret) {
-		kfree(kconn);
+		kfree(connector);
 		return ret;
 	}
-	return drm_connector_attach_encoder(&kconn->base, &ke->base);
+	return drm_connector_attach_encoder(connector, &ke->base);
 }
 
 static const struct drm_driver kzhook_driver = {
