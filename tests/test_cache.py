@@ -201,10 +201,10 @@ def patch_runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[str, ..
     return seen
 
 
-def _generate(root: Path, spatch: Spatch, use_cache: bool = True):  # type: ignore[no-untyped-def]
+def _generate(root: Path, spatch: Spatch, use_cache: bool = True, paths: Sequence[str] = ()):  # type: ignore[no-untyped-def]
     from refactor.generate import run as generate
 
-    loaded = treecache.load(root, use_cache=use_cache)
+    loaded = treecache.load(root, paths, use_cache=use_cache)
     result = sweep.sweep(loaded.model, spatch, sweep.load_rules(), cache=loaded.cache)
     return generate.generate(result, spatch, cache=loaded.cache)
 
@@ -277,3 +277,13 @@ def test_a_file_the_planner_read_is_checked(corpus_tree: Path, spatch: Spatch) -
     assert not loaded.cache.deps_hold(entry.deps)
     rel = "drivers/gpu/drm/tiny/putpanel.c"
     assert loaded.cache.deps_hold(((rel, loaded.cache.snap.digest_of(rel)),))
+
+
+def test_a_paths_run_does_not_decide_a_whole_run(corpus_tree: Path, spatch: Spatch) -> None:
+    """A --paths run that leaves out the other drivers of a shared directory plans with
+    less knowledge (a component's master is not in its lifetime model): what it stores
+    is not what a run over the whole tree reuses."""
+    alone = _generate(corpus_tree, spatch, paths=["drivers/gpu/drm/scopedisp/quietdisp.c"])
+    assert {p.driver for p in alone.patches} | {f.split(":")[0] for f, _ in alone.refused}
+    whole = _generate(corpus_tree, spatch)
+    assert _made(whole) == _made(_generate(corpus_tree, spatch, use_cache=False))

@@ -22,7 +22,9 @@ def _sweep(tree: Path, spatch: Spatch) -> dict[tuple[str, int], tuple[str, str]]
 def test_messages_name_the_hook_and_the_free(corpus_tree: Path, spatch: Spatch) -> None:
     found = _sweep(corpus_tree, spatch)
     kms = "drivers/gpu/drm/handobj/handobj_kms.c"
-    assert sorted(f for f, _ in found) == [kms, kms, "drivers/gpu/drm/oldcrtc/oldcrtc.c"]
+    mine = [f for f, _ in found if "/kz" not in f]  # kzdisp and kzhook: the patch cases below
+    assert sorted(mine) == [kms, kms, "drivers/gpu/drm/oldcrtc/oldcrtc.c"]
+    assert len(found) - len(mine) == 7
     encoder = next(v for (f, _), v in found.items() if f == kms and "encoder" in v[0])
     assert "handobj_encoder_destroy()" in encoder[0]
     assert encoder[1].startswith("allocate with drmm_encoder_alloc()")
@@ -46,3 +48,65 @@ def test_silent_without_the_drmm_helpers(corpus_tree: Path, spatch: Spatch, tmp_
         text = re.sub(r"^#define drmm_(crtc|encoder|universal_plane)\w*\(.*(\\\n.*)*\n", "", text, flags=re.M)
         header.write_text(text)
     assert _sweep(tree, spatch) == {}
+
+
+def _patches(tree: Path, spatch: Spatch, driver: str) -> tuple[list, list]:  # type: ignore[type-arg]
+    from refactor.generate.run import generate
+
+    model = load_tree(tree, (f"drivers/gpu/drm/{driver}",))
+    result = sweep(model, spatch, load_rules([RULE, "unmanaged-mode-config"]), jobs=2)
+    gen = generate(result, spatch, jobs=2)
+    return [p for p in gen.patches if p.driver == driver], [f for f in result.findings if f.driver == driver]
+
+
+def test_whole_driver_in_one_commit(corpus_tree: Path, spatch: Spatch) -> None:
+    """kzdisp: every object converts, so the same commit drops the manual mode-config
+    cleanups (probe's error label and remove) and every hook."""
+    patches, findings = _patches(corpus_tree, spatch, "kzdisp")
+    assert len(patches) == 1
+    patch = patches[0]
+    assert set(patch.findings) == {f.id for f in findings} and len(findings) == 6
+    added = "\n".join(x for x in patch.diff.splitlines() if x.startswith("+"))
+    removed = "\n".join(x for x in patch.diff.splitlines() if x.startswith("-"))
+    for helper in ("drmm_crtc_alloc_with_planes(", "drmm_universal_plane_alloc(", "drmm_encoder_alloc(",
+                   "drmm_kzalloc(", "drmm_connector_init("):  # fmt: skip
+        assert helper in added, helper
+    assert removed.count("drm_mode_config_cleanup(") == 2 and "drm_mode_config_cleanup(" not in added
+    assert removed.count(".destroy = ") == 4 and "kfree(" not in added
+    assert "kfree(kp);" in removed  # the goto ladder's free of drmm_ memory goes
+    assert "struct drm_encoder *encoder;" in removed  # the alias the allocator leaves unused
+
+
+def test_extra_teardown_becomes_a_release_action(corpus_tree: Path, spatch: Spatch) -> None:
+    """kzhook: the encoder's hook also puts a phy: that stays, as a drmm_ release action
+    registered after drmm_encoder_init() with the init's error exit; the CRTC, whose
+    primary plane only exists after the allocation, keeps its init in place."""
+    patches, _ = _patches(corpus_tree, spatch, "kzhook")
+    assert len(patches) == 1
+    diff = patches[0].diff
+    assert "+static void kzhook_encoder_release(struct drm_device *drm, void *arg)" in diff
+    assert "+\tret = drmm_add_action_or_reset(&kh->drm, kzhook_encoder_release, &ke->base);" in diff
+    assert " \tkzhook_phy_put(ke->phy);" in diff  # kept, as context
+    assert "+\tret = drmm_crtc_init_with_planes(&kh->drm, &kc->base, primary, NULL," in diff
+    assert not re.search(r"^\+.*[ \t]$", diff, re.M)  # no trailing whitespace written
+
+
+def test_hook_parts() -> None:
+    from refactor.families.modeobj import _hook_parts
+
+    body = """
+	struct foo_crtc *fc = to_foo_crtc(crtc);
+
+	if (!crtc)
+		return;
+	DBG("bye");
+	drm_crtc_cleanup(crtc);
+	kfree(fc);
+"""
+    assert _hook_parts(body, "drm_crtc_cleanup") == ([], "fc", "")
+    assert _hook_parts("foo_bo_unref(&fc->bo); drm_crtc_cleanup(crtc); kfree(fc);", "drm_crtc_cleanup") == (
+        ["foo_bo_unref()"], "fc", "")  # fmt: skip
+    # a register write at release would touch hardware after unbind
+    hw = "writel(0, fc->regs); drm_crtc_cleanup(crtc); kfree(fc);"
+    assert _hook_parts(hw, "drm_crtc_cleanup")[2] == "writel()"
+    assert _hook_parts("drm_crtc_cleanup(crtc);", "drm_crtc_cleanup")[2]  # frees nothing: not this shape

@@ -789,7 +789,7 @@ _OBJECT_CLEANUP = {
     "connector": "drm_connector_cleanup",
     "writeback connector": "drm_connector_cleanup",
 }
-_PLAIN_ALLOCS = ("kzalloc", "kmalloc", "kcalloc", "kmalloc_array", "kmemdup")
+_PLAIN_ALLOCS = ("kzalloc", "kmalloc", "kcalloc", "kmalloc_array", "kmemdup", "kzalloc_obj", "kmalloc_obj")
 _HAND_FREES = ("kfree", "kvfree", "kfree_sensitive")
 
 

@@ -25,19 +25,23 @@ from refactor.sweep.run import Finding
 # family -> the rules it fixes; the order is the order of the commits of a driver
 FAMILIES: dict[str, tuple[str, ...]] = {
     "double-put": ("double-put",),
-    "drmm-alloc": ("devm-mode-object", "devm-drm-memory"),
+    "drmm-alloc": ("devm-mode-object", "devm-drm-memory", "unmanaged-mode-object"),
     "drmm-mode-config": ("unmanaged-mode-config",),
     "drmm-mutex": ("unmanaged-mutex",),
     "drmm-action": ("devm-action-on-drm",),
     "drm-guards": ("unguarded-hw-access", "unregister-without-unplug"),
 }
+# rule -> the rules whose `virtual patch` edits its plans use (unmanaged-mode-object's use
+# devm-mode-object's hook, table and cleanup edits)
+PATCH_RULES = {"unmanaged-mode-object": ("devm-mode-object", "unmanaged-mode-object")}
+# the op kinds that convert the init of a mode object (its funcs table is in the args)
+OBJECT_INIT_OPS = ("init-", "plane-init-", "kalloc-init-")
 FAMILY_OF = {rule: family for family, rules in FAMILIES.items() for rule in rules}
+MODE_OBJECT_RULES = ("devm-mode-object", "unmanaged-mode-object")
 NO_PATCH = {
     "devm-drm-private": "embedding the drm_device in the private struct changes every use of "
     "its pointer and the driver's put: convert to devm_drm_dev_alloc() by hand",
     "unbound-parent": "report only: the parent device needs a bound driver",
-    "unmanaged-mode-object": "the drmm-alloc family does not yet convert objects in kzalloc() memory "
-    "with a hand-written cleanup: allocate them with the drmm_ helper and drop the hook by hand",
 }
 
 # mode object kind -> {unmanaged init: (managed replacement, index of the funcs argument)}
@@ -208,7 +212,7 @@ class Planner:
             extra, why = self._mode_config_cleanup(driver, findings, planned)
             if why:
                 for f in findings:
-                    if f.rule == "devm-mode-object" and f.id in planned:
+                    if f.rule in MODE_OBJECT_RULES and f.id in planned:
                         del planned[f.id]
                         refused.append((f.id, why))
         ops: list[Op] = []
@@ -419,6 +423,10 @@ class Planner:
 
     # -- drmm-alloc ---------------------------------------------------------------------
     def _drmm_alloc(self, facts: Facts, f: Finding) -> list[Op]:
+        if f.rule == "unmanaged-mode-object":
+            from refactor.families import modeobj  # modeobj plans with this module's Op and Refusal
+
+            return modeobj.plan_unmanaged(self, facts, f)
         data = dict(f.data)
         alloc = data.get("alloc", "")
         helper = DRMM_OF.get(alloc)
@@ -671,7 +679,7 @@ class Planner:
         """A funcs table loses `.destroy` only when every user of it is converted: the
         findings whose table another, unconverted, object also uses get no patch."""
         users: dict[str, int] = {}
-        for o in {o for ops in planned.values() for o in ops if o.kind.startswith(("init-", "plane-init-"))}:
+        for o in {o for ops in planned.values() for o in ops if o.kind.startswith(OBJECT_INIT_OPS)}:
             table = dict(o.args).get("funcs", "")
             users[table] = users.get(table, 0) + 1
         out = []
@@ -694,13 +702,13 @@ class Planner:
         those calls too when every mode object of the driver becomes drm-lifetime; otherwise
         say why the mode-object fixes cannot be made."""
         converted = {(o.file, o.code) for ops in planned.values() for o in ops
-                     if o.kind.startswith(("init-", "plane-init-"))}  # fmt: skip
+                     if o.kind.startswith(OBJECT_INIT_OPS)}  # fmt: skip
         if not converted:
             return [], ""
         m = self.c.lifetime(driver)
         if not [x for x in m.cleanups if x.path != "release"]:
             return [], ""
-        if any(f.rule == "devm-mode-object" and f.id not in planned for f in findings):
+        if any(f.rule in MODE_OBJECT_RULES and f.id not in planned for f in findings):
             return [], (
                 "the driver calls drm_mode_config_cleanup() by hand, which needs the .destroy "
                 "hooks the drmm_ helpers forbid, and not all its mode objects can be converted"

@@ -27,10 +27,10 @@ from refactor.classify.findings import Finding
 from refactor.cocci.rules import Rule
 from refactor.cocci.spatch import Spatch, apply_rule
 from refactor.csrc import cindex
-from refactor.families.plan import FAMILIES, FAMILY_OF, NO_PATCH, Plan, Planner
+from refactor.families.plan import FAMILIES, FAMILY_OF, NO_PATCH, PATCH_RULES, Plan, Planner
 from refactor.invariants import checks as invariants
 from refactor.model.tree import Driver
-from refactor.sweep.run import SweepResult
+from refactor.sweep.run import SweepResult, load_rules
 
 if TYPE_CHECKING:
     from refactor.model.treecache import SweepCache
@@ -72,14 +72,22 @@ def generate(
     classifier = result.classifier or Classifier(result.model)  # the sweep's parsed files
     planner = Planner(classifier)
     rules = {r.id: r for r in result.rules}
+    # the rules whose patch mode another rule's plans use, also when the sweep left them out
+    wanted = {dep for r in rules for dep in PATCH_RULES.get(r, ())} - set(rules)
+    rules.update({r.id: r for r in (load_rules(sorted(wanted)) if wanted else [])})
     by_driver: dict[str, list[Finding]] = {}
     for f in result.findings:
         by_driver.setdefault(f.driver, []).append(f)
     drivers = {d.name: d for d in result.drivers}
     done: dict[str, _Made] = {}
     keys: dict[str, str] = {}
+    def dirs(d: Driver) -> set[str]:
+        return {os.path.dirname(f) for f in d.module.files}
+
     for name, found in sorted(by_driver.items()):
-        key = cache.patch_key(drivers[name], found, timeout) if cache is not None else None
+        here = dirs(drivers[name])
+        near = sorted(f"{d.module.path}:{d.role}" for d in result.model.drivers if dirs(d) & here)
+        key = cache.patch_key(drivers[name], found, timeout, near) if cache is not None else None
         hit = cache.results.get(key) if cache is not None and key else None
         if isinstance(hit, _Made) and cache is not None and cache.deps_hold(hit.deps):
             done[name] = hit
@@ -206,9 +214,10 @@ def _apply(
         "DRMM_REFACTOR_APPLIED": str(applied_file),
     }
     # a plan may hold another family's edits (a struct's memory and its locks in one commit)
+    wanted = {r for rule_id in plan.rules for r in PATCH_RULES.get(rule_id, (rule_id,))}
     for rule_id in [r for family in FAMILIES.values() for r in family]:
         rule = rules.get(rule_id)
-        if rule is None or rule_id not in plan.rules:
+        if rule is None or rule_id not in wanted:
             continue
         for file in files:  # one file a run: the rule names it in its keys
             failed = apply_rule(spatch, rule, [file], cwd=scratch, env={**env, "DRMM_REFACTOR_FILE": file},

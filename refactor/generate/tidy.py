@@ -24,7 +24,30 @@ def tidy(old: str, new: str) -> str:
     """What spatch's pretty printer leaves for a person to fix: blank lines doubled where
     code went, and arguments aligned to a paren that moved.  (A comment right above a
     statement the patch removes describes it, and spatch removes it too.)"""
-    return realign(old, tidy_guards(old, tidy_blank_lines(old, new)))
+    return realign(old, tidy_guards(old, tidy_blank_lines(old, tidy_whitespace(old, new))))
+
+
+def tidy_whitespace(old: str, new: str) -> str:
+    """A line the patch writes holds no trailing whitespace (spatch indents the blank line
+    after statements it adds); the file's own lines stay as they are."""
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    out: list[str] = []
+    written: set[int] = set()  # indices in `out` of blank lines the patch wrote
+    for tag, _, _, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        for x in b[j1:j2]:
+            if tag in ("replace", "insert"):
+                x = x.rstrip() + "\n" if x.endswith("\n") else x.rstrip()
+                if not x.strip():
+                    written.add(len(out))
+            out.append(x)
+    # a blank line written next to another blank line doubles it
+    keep: list[str] = []
+    for i, x in enumerate(out):
+        after = i + 1 < len(out) and not out[i + 1].strip() and i + 1 not in written
+        if i in written and ((keep and not keep[-1].strip()) or after):
+            continue
+        keep.append(x)
+    return "".join(keep)
 
 
 # header -> the helpers a patch may add that it declares (the others come with the

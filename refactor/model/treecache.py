@@ -310,19 +310,21 @@ class SweepCache:
         context = driver_key if wide else ""  # what else spatch may read: keyed as the driver
         return digest(self.common, "file", self.rules[rule.id], rel, self.snap.digest_of(rel), context)
 
-    def patch_key(self, driver: Driver, findings: Sequence[object], timeout: int) -> str | None:
+    def patch_key(self, driver: Driver, findings: Sequence[object], timeout: int,
+                  neighbours: Sequence[str] = ()) -> str | None:  # fmt: skip
         """The key of a driver's generated patches and refusals: its sweep key (its files,
         the headers next to them, `include/drm/`, the rules, the tool and spatch), the names
         of the files in its module's directories (the planner looks for other modules
-        there; what it reads of them is checked by `deps_hold`), its findings and the
-        patch-mode timeout; None when the sweep gave the driver no key (a file of it could
-        not be read)."""
+        there; what it reads of them is checked by `deps_hold`), the drivers of the run's
+        model in those directories (`neighbours`: a --paths run that leaves some out gives
+        a driver's lifetime model other files), its findings and the patch-mode timeout;
+        None when the sweep gave the driver no key (a file of it could not be read)."""
         key = self.keys.get(driver.name)
         if key is None:
             return None
         dirs = {os.path.dirname(f) for f in driver.module.files}
         near = sorted({f for d in dirs for f in self._files_in(d)})
-        return digest(key, "patches", repr(near), repr(list(findings)), str(timeout))
+        return digest(key, "patches", repr(near), repr(list(neighbours)), repr(list(findings)), str(timeout))
 
     def deps_hold(self, deps: Sequence[tuple[str, str]]) -> bool:
         """Whether the files a cached entry also read still have the contents it recorded."""

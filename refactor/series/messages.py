@@ -58,7 +58,8 @@ def wrap(text: str, width: int = 75) -> str:
 
 def subject(prefix: str, patch: Patch) -> str:
     what = {
-        "drmm-alloc": ("mode objects" if "devm-mode-object" in patch.rules else "driver memory")
+        "drmm-alloc": ("mode objects" if {"devm-mode-object", "unmanaged-mode-object"} & set(patch.rules)
+                       else "driver memory")
         + (" and locks" if "unmanaged-mutex" in patch.rules else ""),
         "drmm-mutex": "mutexes" if len(patch.findings) > 1 else "the mutex",
     }.get(patch.family, "")
@@ -107,7 +108,8 @@ def message(patch: Patch, findings: Sequence[Finding], prefix: str, driver: Any,
     """The commit message of `patch` for `driver` (a model.Driver), wrapped at 75."""
     added = [x for x in patch.diff.splitlines() if x.startswith("+") and not x.startswith("+++")]
     helpers = list(dict.fromkeys(m + "()" for x in added for m in re.findall(r"\b(drmm_\w+)\(", x)))
-    allocs = [h for h in helpers if re.match(r"drmm_(k\w*alloc\w*|kstrdup|kmemdup|\w+_alloc)\(", h)]
+    alloc = re.compile(r"drmm_(k\w*alloc\w*|kstrdup|kmemdup|\w+_alloc(_with_planes)?)\(")
+    allocs = [h for h in helpers if alloc.match(h)]
     if driver.role == "component" or not driver.allocations:
         intro = f"{patch.driver} binds as a component of a DRM device."
     else:
@@ -118,8 +120,11 @@ def message(patch: Patch, findings: Sequence[Finding], prefix: str, driver: Any,
         parent="the component device" if driver.role == "component" else "the device",
         findings=[{"function": f.function, "file": f.file.rsplit("/", 1)[-1], "message": f.message}
                   for f in findings],
-        mode_objects="devm-mode-object" in patch.rules, allocs=allocs,
-        inits=[h for h in helpers if h not in allocs and h != "drmm_mutex_init()"],
+        mode_objects=bool({"devm-mode-object", "unmanaged-mode-object"} & set(patch.rules)), allocs=allocs,
+        unmanaged="unmanaged-mode-object" in patch.rules and "devm-mode-object" not in patch.rules,
+        inits=[h for h in helpers if h not in allocs and h not in ("drmm_mutex_init()",
+                                                                    "drmm_add_action_or_reset()")],
+        actions=[m for x in added for m in re.findall(r"drmm_add_action_or_reset\([^,]+, (\w+),", x)],
         removed=_removed(patch.diff),
         version=__version__, cocci=[f"{r}.cocci" for r in patch.rules], checked=checked_text(check, arch),
         fixes=list(fixes), signoff=signoff, rules=patch.rules,

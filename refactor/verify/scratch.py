@@ -1,4 +1,5 @@
-"""The scratch trees patches are applied and built in: never the user's checkout.
+"""The scratch trees patches are applied and built in (never the user's checkout);
+applying a patch there and taking a stack of them out again.
 
 A scratch tree lives in the cache at a path that is the same from one run to the next
 (one slot per concurrent user of a tree, each slot held by an flock).  The kernel build
@@ -14,11 +15,7 @@ mtimes, a second run rebuilds only the objects the patches touch.
   to the user's repository (no worktree is registered there); the clone borrows its
   objects through `objects/info/alternates`.
 - A tree without git gets a copy made of hard links (`cp -al`, mtimes kept), made again
-  at each use; a patched file is given its own inode before it is written
-  (`apply_patch()`).
-
-Applying a patch there (`git apply`, or `patch` in a copy) and taking a stack of them out
-again (`undo()`) are here too.
+  at each use; a patched file is given its own inode before it is written (verify).
 """
 
 from __future__ import annotations
@@ -93,12 +90,8 @@ def _slot(root: Path) -> Iterator[Path]:
             os.close(fd)
 
 
-def _git(work: Path, *args: str, timeout: float = 600) -> proc.Completed:
-    return git.run(work, *args, timeout=timeout)
-
-
 def _head(tree: Path) -> str:
-    res = _git(tree, "rev-parse", "--verify", "HEAD^{commit}")
+    res = git.run(tree, "rev-parse", "--verify", "HEAD^{commit}")
     if not res.ok:
         raise RefactorError(f"{tree}: no HEAD commit to verify against: {res.stderr.strip()[:200]}")
     return res.stdout.strip()
@@ -107,16 +100,16 @@ def _head(tree: Path) -> str:
 def _refresh_clone(tree: Path, work: Path, head: str) -> None:
     """Bring the clone at `work` to `head` of `tree`, clean; clone it first if needed.
     The clone reads the tree's objects (alternates), so any commit of it is there."""
-    top = _git(work, "rev-parse", "--show-toplevel", timeout=60) if (work / ".git").is_dir() else None
+    top = git.run(work, "rev-parse", "--show-toplevel", timeout=60) if (work / ".git").is_dir() else None
     if top is None or not top.ok or Path(top.stdout.strip()) != work.resolve():
         shutil.rmtree(work, ignore_errors=True)
         work.parent.mkdir(parents=True, exist_ok=True)
-        res = git.run(work.parent, "clone", "--quiet", "--shared", "--no-checkout", str(tree.resolve()),
-                      str(work), timeout=1800)  # fmt: skip
+        args = ("clone", "--quiet", "--shared", "--no-checkout", str(tree.resolve()), str(work))
+        res = git.run(work.parent, *args, timeout=1800)
         if not res.ok:
             raise RefactorError(f"git clone of {tree} into the cache failed: {res.stderr.strip()[:200]}")
     for step in (("checkout", "--quiet", "--force", "--detach", head), ("clean", "-fdxq")):
-        res = _git(work, *step, timeout=1800)
+        res = git.run(work, *step, timeout=1800)
         if not res.ok:
             shutil.rmtree(work, ignore_errors=True)  # the next run starts from a new clone
             why = res.stderr.strip()[:200]
@@ -161,13 +154,13 @@ def scratch(tree: Path) -> Iterator[Path]:
 
 
 def worktree(tree: Path) -> contextlib.AbstractContextManager[Path]:
-    """A clean checkout of a git `tree`'s HEAD that is not the user's (`clone()`)."""
+    """A clean checkout of a git `tree`'s HEAD that is not the user's (see `clone`)."""
     return clone(tree)
 
 
-# -- applying patches there -------------------------------------------------------------
+# -- the stages ------------------------------------------------------------------------------
 def apply_patch(work: Path, diff: str, check_only: bool) -> proc.Completed:
-    """`git apply` in a worktree; `patch` (no fuzz) in a copy of a tree without git."""
+    """`git apply` in a clone; `patch` (no fuzz) in a copy of a tree without git."""
     if git.is_repo(work):
         args = ["apply", "-p1", "--whitespace=nowarn", *(["--check"] if check_only else []), "-"]
         res = git.run(work, *args, stdin=diff, timeout=120)

@@ -33,6 +33,7 @@ int drmm_connector_init(struct drm_device *dev, struct drm_connector *connector,
 			const struct drm_connector_funcs *funcs, int connector_type,
 			struct i2c_adapter *ddc);
 void drm_connector_cleanup(struct drm_connector *connector);
+void drm_connector_unregister(struct drm_connector *connector);
 int drm_connector_attach_encoder(struct drm_connector *connector, struct drm_encoder *encoder);
 
 #endif

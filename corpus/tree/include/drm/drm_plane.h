@@ -40,5 +40,7 @@ void *__drmm_universal_plane_alloc(struct drm_device *dev, size_t size, size_t o
 					      possible_crtcs, funcs, formats, format_count, \
 					      format_modifiers, plane_type, name, ##__VA_ARGS__))
 void drm_plane_cleanup(struct drm_plane *plane);
+int drm_plane_create_zpos_property(struct drm_plane *plane, unsigned int zpos,
+				   unsigned int min, unsigned int max);
 
 #endif

@@ -10,4 +10,7 @@ void *kzalloc(size_t size, gfp_t flags);
 void *kcalloc(size_t n, size_t size, gfp_t flags);
 void kfree(const void *objp);
 
+/* One zeroed object of the type of P (GFP_KERNEL unless given), as in Linux 7.x. */
+#define kzalloc_obj(P, ...) ((typeof(P) *)kzalloc(sizeof(P), GFP_KERNEL))
+
 #endif

@@ -1,0 +1,148 @@
+"""The verdict of one patch from two guest runs, before and after it.
+
+- `reproduced-and-fixed`: the scenario drew a kernel report before the patch, none after;
+- `no-report-before`: no report before the patch (the scenario did not hit the finding's
+  bug: the reason names the findings and what the scenario's steps got);
+- `report-after`: a report after the patch, either one that was there before (not fixed)
+  or a new one (the patch adds it): the excerpt is in the result;
+- `not-runnable`: no device model, no QEMU or vng, the kernel did not build or boot, or the
+  scenario refused (no card, no unbind attribute): the reason.
+
+Only reports from the scenario's start on count; boot-time ones are listed, not judged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from refactor.prove.logparse import GuestLog, Report
+
+VERDICTS = ("reproduced-and-fixed", "no-report-before", "report-after", "not-runnable")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One guest run as the result keeps it."""
+
+    label: str  # before / after
+    log: str  # the console log's path
+    seconds: float
+    kvm: bool
+    finished: bool
+    steps: tuple[tuple[str, str], ...]
+    reports: tuple[Report, ...]  # the scenario's (not boot's)
+    boot_reports: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "label": self.label,
+            "log": self.log,
+            "seconds": round(self.seconds, 1),
+            "kvm": self.kvm,
+            "finished": self.finished,
+            "steps": [f"{s}: {o}" for s, o in self.steps],
+            "reports": [r.as_dict() for r in self.reports],
+            "boot_reports": self.boot_reports,
+        }
+
+
+def run_of(label: str, log_path: str, seconds: float, kvm: bool, log: GuestLog) -> Run:
+    scen = log.scenario_reports()
+    return Run(label, log_path, seconds, kvm, log.finished, log.steps, scen, len(log.reports) - len(scen))
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The verdict of one patch (or, with `patch` empty, a driver's findings without a patch)."""
+
+    driver: str
+    patch: str  # the patch id; "" when the driver has findings and no patch
+    findings: tuple[str, ...]  # "RULE at FILE:LINE in FUNCTION"
+    verdict: str
+    reason: str
+    runs: tuple[Run, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "driver": self.driver,
+            "patch": self.patch or None,
+            "findings": list(self.findings),
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "runs": [r.as_dict() for r in self.runs],
+        }
+
+
+def _brief(reports: Sequence[Report]) -> str:
+    return "; ".join(f"{r.title} ({r.phase})" for r in reports[:3]) + (
+        f" and {len(reports) - 3} more" if len(reports) > 3 else "")  # fmt: skip
+
+
+def _failed_steps(run: Run) -> str:
+    """The scenario steps that failed, with their errno (after the unbind most fail)."""
+    failed = [f"{s} {o}" for s, o in run.steps if o.startswith("errno")]
+    return ", ".join(failed[:6]) if failed else "every step succeeded"
+
+
+def relates(report: Report, marks: Sequence[str]) -> bool:
+    """Whether a report is about the finding's code: its excerpt names one of `marks` (the
+    findings' functions, the patched files' names) in a stack frame or location."""
+    return any(re.search(rf"\b{re.escape(m)}\b", line) for line in report.excerpt for m in marks)
+
+
+def judge(driver: str, patch: str, findings: Sequence[str], marks: Sequence[str], before: Run,
+          after: Run) -> Proof:  # fmt: skip
+    """The verdict from the run before the patch and the run after it.  A report after the
+    patch that was not there before is the patch's; one there before and after counts
+    against the patch only when it is about the finding's code (`relates`): a report of
+    other code in both runs is not the patch's to fix, and is named in the reason."""
+    f = tuple(findings)
+    runs = (before, after)
+    for run in runs:
+        refusal = next((o for s, o in run.steps if s == "not-runnable"), None)
+        if refusal is not None:
+            why = f"the scenario refused ({run.label}): {refusal}"
+            return Proof(driver, patch, f, "not-runnable", why, runs)
+        if not run.finished and not run.reports:
+            return Proof(driver, patch, f, "not-runnable", f"the scenario did not finish ({run.label}) and "
+                         f"the kernel reported nothing: see {run.log}", runs)  # fmt: skip
+    old = {r.signature for r in before.reports}
+    new = [r for r in after.reports if r.signature not in old]
+    if new:
+        why = f"the patched kernel reports what the unpatched one did not: {_brief(new)}"
+        return Proof(driver, patch, f, "report-after", why, runs)
+    kept = [r for r in after.reports if relates(r, marks)]
+    if kept:
+        return Proof(driver, patch, f, "report-after", f"the patch does not remove: {_brief(kept)}", runs)
+    other = list(after.reports)
+    aside = f"; in both runs, not in the finding's code: {_brief(other)}" if other else ""
+    fixed = [r for r in before.reports if relates(r, marks)]
+    if fixed:
+        why = f"before: {_brief(fixed)}; after: no report of the finding's code{aside}"
+        return Proof(driver, patch, f, "reproduced-and-fixed", why, runs)
+    return Proof(driver, patch, f, "no-report-before",
+                 f"the scenario drew no kernel report of the finding's code before the patch for "
+                 f"{'; '.join(f)} (steps that failed: {_failed_steps(before)}){aside}", runs)  # fmt: skip
+
+
+def unpatched(driver: str, findings: Sequence[str], before: Run) -> Proof:
+    """What the scenario shows on a driver without a patch (its findings have none, or it
+    has no finding): no verdict on a patch, only whether the kernel reported something
+    (`report-before`, or `no-report`); a report on a driver without findings is a bug the
+    sweep does not see."""
+    refusal = next((o for s, o in before.steps if s == "not-runnable"), None)
+    if refusal is not None:
+        why = f"the scenario refused: {refusal}"
+        return Proof(driver, "", tuple(findings), "not-runnable", why, (before,))
+    if before.reports:
+        why = f"no patch to prove; the kernel reports: {_brief(before.reports)}"
+        return Proof(driver, "", tuple(findings), "report-before", why, (before,))
+    return Proof(driver, "", tuple(findings), "no-report",
+                 f"no patch to prove, and no report (its steps after the unbind: {_failed_steps(before)})",
+                 (before,))  # fmt: skip
+
+
+def not_runnable(driver: str, patch: str, findings: Sequence[str], reason: str) -> Proof:
+    return Proof(driver, patch, tuple(findings), "not-runnable", reason)

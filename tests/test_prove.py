@@ -1,0 +1,155 @@
+"""prove: the console log parser on recorded guest logs, the verdicts, the guest scenario's
+ioctl structures against the tree's uapi headers, and the scenario on a real tree under
+QEMU (slow: builds a kernel the first time)."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from refactor.cli import main
+from refactor.prove import guest_scenario, logparse, runner, stage, verdict
+
+DATA = Path(__file__).parent / "data" / "prove"
+
+
+def _log(name: str) -> logparse.GuestLog:
+    return logparse.parse((DATA / name).read_text())
+
+
+def _run(label: str, name: str) -> verdict.Run:
+    return verdict.run_of(label, str(DATA / name), 1.0, True, _log(name))
+
+
+RECORDED = "bochs-6.12-debian-tcg.log"  # our own run: Debian's 6.12 kernel, bochs, TCG
+
+
+def test_recorded_run_steps_in_order_and_no_report() -> None:
+    """A real guest console (the scenario's lines came through /dev/kmsg): every step, in
+    order, the unbind under the open fd, ENODEV on the old fd afterwards, no report."""
+    log = _log(RECORDED)
+    assert log.finished
+    names = [s for s, _ in log.steps]
+    assert names[:3] == ["start", "card", "mode"]
+    assert names.index("unbind") < names.index("getresources") < names.index("close") < names.index("bind")
+    steps = dict(log.steps)
+    assert steps["unbind"] == "done" and steps["bind"] == "ok" and steps["rebound-getresources"] == "ok"
+    after = log.steps[names.index("phase", names.index("unbind")) + 1:names.index("close")]
+    assert all(o.startswith("errno 19 (ENODEV") for s, o in after if s != "touch-old-mapping"), after
+    assert log.reports == () and log.refusal() is None
+
+
+def test_the_stdout_half_of_a_log_file_is_not_parsed() -> None:
+    text = (DATA / RECORDED).read_text()
+    doubled = logparse.parse(text + "\n" + logparse.STDOUT_MARK + "\n" + "drmm-prove: start: again\n")
+    assert doubled.steps == _log(RECORDED).steps
+
+
+def test_no_report_before_names_the_finding_and_the_failed_steps() -> None:
+    run = _run("before", RECORDED)
+    finding = "unguarded-hw-access at drivers/gpu/drm/tiny/bochs.c:531 in bochs_crtc_helper_atomic_enable()"
+    proof = verdict.judge("bochs", "p1", [finding], ["bochs_crtc_helper_atomic_enable", "bochs.c"], run, run)
+    assert proof.verdict == "no-report-before"
+    assert finding in proof.reason and "getresources errno 19" in proof.reason
+
+
+# The judging logic on reports made here (not kernel output: the parser's tests use
+# recorded logs): which side of the patch a report is on decides the verdict.
+def _with(run: verdict.Run, *titles: str) -> verdict.Run:
+    reports = tuple(logparse.Report("warning", t, "after-unbind", (t, " bochs_hw_blank+0x1/0x2"))
+                    for t in titles)  # fmt: skip
+    return verdict.Run(run.label, run.log, run.seconds, run.kvm, True, run.steps, reports, 0)
+
+
+def test_verdicts_from_reports_before_and_after() -> None:
+    run = _run("x", RECORDED)
+    marks = ["bochs_hw_blank"]
+    a, b = "WARNING: at drm_atomic.c:10 f", "WARNING: at drm_file.c:20 g"
+    assert verdict.judge("d", "p", [], marks, _with(run, a), _with(run)).verdict == "reproduced-and-fixed"
+    assert verdict.judge("d", "p", [], marks, _with(run, a), _with(run, a)).verdict == "report-after"
+    assert verdict.judge("d", "p", [], marks, _with(run), _with(run, b)).verdict == "report-after"
+    # a report of other code in both runs is not the patch's: named, not held against it
+    other = verdict.judge("d", "p", [], ["elsewhere"], _with(run, a), _with(run, a))
+    assert other.verdict == "no-report-before" and "in both runs" in other.reason
+
+
+def test_a_refusing_scenario_is_not_runnable() -> None:
+    run = _run("before", RECORDED)
+    refused = verdict.Run("before", "x", 1.0, True, True, (("not-runnable", "no card"),), (), 0)
+    assert verdict.judge("d", "p", [], [], refused, run).verdict == "not-runnable"
+    assert verdict.unpatched("d", [], run).verdict == "no-report"
+
+
+def test_unknown_driver_is_not_runnable_with_the_reason(corpus_tree: Path) -> None:
+    res = CliRunner().invoke(main, ["prove", str(corpus_tree), "--driver", "nosuch", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    (proof,) = json.loads(res.output)["proofs"]
+    assert proof["verdict"] == "not-runnable"
+    assert "no QEMU device model for nosuch" in proof["reason"]
+
+
+def test_simpledrm_is_refused_with_its_reason() -> None:
+    assert "firmware framebuffer" in runner.model_of("simpledrm").reason
+    assert not runner.model_of("bochs").reason
+
+
+@pytest.mark.realtree
+def test_scenario_structures_match_the_uapi_headers(linux_7_2: Path, tmp_path: Path) -> None:
+    """The ctypes layouts the guest scenario hands to the ioctls have the sizes the tree's
+    uapi headers give (a wrong size is EINVAL, or worse, a wrong field)."""
+    g = guest_scenario
+    names = {"drm_mode_modeinfo": g.ModeInfo, "drm_mode_card_res": g.CardRes,
+             "drm_mode_get_connector": g.GetConnector, "drm_mode_create_dumb": g.CreateDumb,
+             "drm_mode_map_dumb": g.MapDumb, "drm_mode_fb_cmd": g.FbCmd, "drm_mode_crtc": g.Crtc,
+             "drm_mode_crtc_page_flip": g.PageFlip, "drm_mode_fb_dirty_cmd": g.DirtyFb,
+             "drm_gem_close": g.Handle}  # fmt: skip
+    src = tmp_path / "sizes.c"
+    src.write_text("#include <stdio.h>\n#include <drm/drm.h>\n#include <drm/drm_mode.h>\n"
+                   "int main(void) {\n"
+                   + "".join(f'printf("{n} %zu\\n", sizeof(struct {n}));\n' for n in names)
+                   + "return 0;\n}\n")
+    exe = tmp_path / "sizes"
+    # the tree's uapi headers as they are, not installed: __user is still in them
+    inc = ["-I", str(linux_7_2 / "include/uapi"), "-I", str(linux_7_2 / "arch/x86/include/uapi")]
+    subprocess.run(["gcc", "-D__user=", *inc, "-o", str(exe), str(src)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    sizes = dict(line.split() for line in out.splitlines())
+    assert {n: int(sizes[n]) for n in names} == {n: ctypes.sizeof(c) for n, c in names.items()}
+
+
+def _no_guest() -> str | None:
+    """Why the guest cannot run here: no vng or QEMU, or no KVM (TCG takes ten minutes or
+    more a boot with KASAN; DRMM_PROVE_TCG=1 runs it anyway)."""
+    if runner.kvm_usable() or os.environ.get("DRMM_PROVE_TCG"):
+        return runner.missing_runner()
+    return runner.missing_runner() or "no usable KVM (/dev/kvm with vmx or svm); DRMM_PROVE_TCG=1 to use TCG"
+
+
+@pytest.mark.realtree
+@pytest.mark.slow
+def test_prove_bochs_on_linux_7_2(linux_7_2_git: Path) -> None:
+    """bochs has a drm-guards patch on 7.2: the scenario runs before and after it (the first
+    run builds the guest kernel, 20 to 60 minutes on two shared cores; later ones reuse it),
+    the unbind happens under the open fd, and the patch adds no report."""
+    why = _no_guest()
+    if why:
+        pytest.skip(why)
+    result = stage.prove(linux_7_2_git, ["bochs"])
+    patched = [p for p in result.proofs if p.patch]
+    assert patched, [p.reason for p in result.proofs]
+    for p in patched:
+        assert p.verdict in ("reproduced-and-fixed", "no-report-before"), p.reason
+        before, after = p.runs
+        for run in (before, after):
+            assert run.finished, run.log
+            steps = dict(run.steps)
+            assert steps["unbind"] == "done"
+            # bochs's remove calls drm_dev_unplug(): the old fd's ioctls are refused
+            assert steps["getresources"].startswith("errno 19"), run.steps
+    assert result.builds[0].ok and all(b.ok for b in result.builds)
