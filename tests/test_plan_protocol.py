@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from refactor.families.plan import Op, norm
+from refactor.families.ops import Op, norm
 
 RULES = Path(__file__).resolve().parent.parent / "semantic_patches"
 
@@ -55,12 +55,12 @@ PROTOCOL = ("_code", "key", "want", "applied")  # the functions every patch-mode
 
 
 def _protocol(block: str) -> dict[str, str]:
-    """The source of the protocol's functions in a block, and how it reads the plan."""
+    """The protocol's functions in a block, and how it reads the plan, as code (their
+    syntax trees: comments and layout may differ between the copies)."""
     tree = ast.parse(block)
-    out = {n.name: ast.get_source_segment(block, n) or "" for n in tree.body
-           if isinstance(n, ast.FunctionDef) and n.name in PROTOCOL}  # fmt: skip
+    out = {n.name: ast.dump(n) for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in PROTOCOL}
     reads = [n for n in tree.body if isinstance(n, ast.If) and "DRMM_REFACTOR_PLAN" in ast.unparse(n.test)]
-    out["plan"] = "\n".join(ast.get_source_segment(block, n) or "" for n in reads)
+    out["plan"] = "\n".join(ast.dump(n) for n in reads)
     return out
 
 

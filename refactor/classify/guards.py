@@ -34,16 +34,8 @@ from typing import Protocol
 import tree_sitter
 
 from refactor.classify import hookmodel, lifetime
-
-# re-exported: the guard planner and the guard invariants name them guards.X
-from refactor.classify.guard_scan import ACCESS as ACCESS
-from refactor.classify.guard_scan import BUS_ACCESS as BUS_ACCESS
-from refactor.classify.guard_scan import DRM_OF_PARAM as DRM_OF_PARAM
-from refactor.classify.guard_scan import GETTER, Body, Entry, scan
-from refactor.classify.guard_scan import RETURN_BY_HOOK as RETURN_BY_HOOK
-from refactor.classify.guard_scan import RETURN_BY_TYPE as RETURN_BY_TYPE
-from refactor.classify.guard_scan import TABLES as TABLES
-from refactor.classify.guard_scan import tables as _tables
+from refactor.classify.guard_scan import BUS_ACCESS, GETTER, Body, Entry, scan
+from refactor.classify.guard_scan import tables as _tables  # the analysis' own name for it
 from refactor.csrc import cindex
 from refactor.csrc.cfunc import Function
 from refactor.csrc.structs import Resolver, StructIndex, member_of

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refactor.cocci.results import FileResult, FileStatus, Outcome, RuleRun, crash_reason, merge, parse_output
-from refactor.cocci.results import Match as Match  # re-exported: the classifier names spatch.Match
 from refactor.cocci.rules import Rule, RuleError
 from refactor.infra import proc
 from refactor.infra.errors import ToolError

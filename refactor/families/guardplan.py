@@ -24,27 +24,22 @@ function of an atomic driver without a shutdown gets one after the unplug).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 import tree_sitter
 
-from refactor.classify import guards, hookmodel
+from refactor.classify import guard_scan, guards, hookmodel
+from refactor.classify.facts import Facts
+from refactor.classify.findings import Finding
 from refactor.csrc import cindex
 from refactor.csrc.cfunc import Function
-
-if TYPE_CHECKING:
-    from refactor.classify.classifier import Facts
-    from refactor.families.plan import Op, Planner
-    from refactor.sweep.run import Finding
+from refactor.families.ops import Op, Planning, Refusal
 
 _JUMPS = ("return_statement", "goto_statement", "labeled_statement")
 
 
-def plan_hw(p: Planner, facts: Facts, f: Finding) -> list[Op]:
+def plan_hw(p: Planning, facts: Facts, f: Finding) -> list[Op]:
     """The guards of every hardware hook of `f`'s driver (the plan dedups them across
     findings), or the driver's refusal."""
-    from refactor.families.plan import Refusal
-
     a = guards.analyse(p.c, facts)
     plan = _guard_plan(p, facts, a)
     if isinstance(plan, str):
@@ -54,10 +49,8 @@ def plan_hw(p: Planner, facts: Facts, f: Finding) -> list[Op]:
     return [op for ops in plan.values() for op in ops]
 
 
-def _guard_plan(p: Planner, facts: Facts, a: guards.Analysis) -> dict[str, list[Op]] | str:
+def _guard_plan(p: Planning, facts: Facts, a: guards.Analysis) -> dict[str, list[Op]] | str:
     """The driver's guard plan (hook -> ops), or the reason it has none; once a module."""
-    from refactor.families.plan import Refusal
-
     plan = a.plans.get("hw")
     if plan is None:
         try:
@@ -69,9 +62,7 @@ def _guard_plan(p: Planner, facts: Facts, a: guards.Analysis) -> dict[str, list[
     return plan
 
 
-def _driver_plan(p: Planner, facts: Facts, a: guards.Analysis) -> dict[str, list[Op]]:
-    from refactor.families.plan import Refusal
-
+def _driver_plan(p: Planning, facts: Facts, a: guards.Analysis) -> dict[str, list[Op]]:
     if not p.c.api("drm_dev_enter") or not p.c.api("drm_dev_unplug"):
         raise Refusal("the tree does not declare drm_dev_enter() and drm_dev_unplug()")
     removal = [x for x in a.unplug_calls if x[2] in a.removal()]
@@ -127,9 +118,7 @@ def _software_state(src: bytes, node: tree_sitter.Node) -> bool:
     return False
 
 
-def _plan_hook(p: Planner, facts: Facts, a: guards.Analysis, hook: guards.Hook) -> list[Op]:
-    from refactor.families.plan import Refusal
-
+def _plan_hook(p: Planning, facts: Facts, a: guards.Analysis, hook: guards.Hook) -> list[Op]:
     name = hook.function
     body = a.bodies[name]
     if body.file not in a.driver.module.files:
@@ -165,7 +154,7 @@ def _plan_hook(p: Planner, facts: Facts, a: guards.Analysis, hook: guards.Hook) 
     return _span(p, facts, a, hook, fn, rest, kinds)
 
 
-def _balanced(body: guards.Body, rest: list[tree_sitter.Node], books: list[tuple[int, str]]) -> bool:
+def _balanced(body: guard_scan.Body, rest: list[tree_sitter.Node], books: list[tuple[int, str]]) -> bool:
     """Whether every acquire and release of a hook is paired inside it, on every path: the
     hook makes them itself (not through a helper), on the same argument, and each release
     is a statement of the body (a cleanup label's included), not an error branch's.  Both
@@ -199,13 +188,11 @@ def _idx(fn: Function) -> str:
 _Events = list[tuple[int, str, tuple[str, ...]]]
 
 
-def _whole(p: Planner, facts: Facts, a: guards.Analysis, hook: guards.Hook, fn: Function,
+def _whole(p: Planning, facts: Facts, a: guards.Analysis, hook: guards.Hook, fn: Function,
            rest: list[tree_sitter.Node], events: _Events) -> list[Op]:  # fmt: skip
     """The guard at the top of the hook, the exits before its returns."""
-    from refactor.families.plan import Op, Refusal
-
     name, body = hook.function, a.bodies[hook.function]
-    value = guards.RETURN_BY_HOOK.get(hook.entry.hook, guards.RETURN_BY_TYPE.get(fn.returns))
+    value = guard_scan.RETURN_BY_HOOK.get(hook.entry.hook, guard_scan.RETURN_BY_TYPE.get(fn.returns))
     if value is None:
         raise Refusal(f"{name}() returns {fn.returns}: the tool does not know what it should "
                       "return once the device is gone")  # fmt: skip
@@ -248,8 +235,6 @@ def _deliver(fn: Function, name: str, drm: str, top: int, events: list[tuple[int
              ret: str) -> str:  # fmt: skip
     """The failure path of a hook that sends or arms the pending event: send it now, under
     the event lock, and clear it (vc4_hvs_atomic_flush())."""
-    from refactor.families.plan import Refusal
-
     direct = [e for e in events if e[2]]
     if fn.returns != "void":
         raise Refusal(f"{name}() delivers the pending event and returns {fn.returns}")
@@ -274,12 +259,10 @@ def _deliver(fn: Function, name: str, drm: str, top: int, events: list[tuple[int
             f"{clear} = NULL; spin_unlock_irq({lock}); }} {ret} }}")
 
 
-def _span(p: Planner, facts: Facts, a: guards.Analysis, hook: guards.Hook, fn: Function,
+def _span(p: Planning, facts: Facts, a: guards.Analysis, hook: guards.Hook, fn: Function,
           rest: list[tree_sitter.Node], kinds: list[tuple[bool, list[str], bool, bool]],
           ) -> list[Op]:  # fmt: skip
     """The register statements between the bookkeeping in `if (drm_dev_enter()) { }`."""
-    from refactor.families.plan import Op, Refusal
-
     name, body = hook.function, a.bodies[hook.function]
     at = [i for i, k in enumerate(kinds) if k[0]]
     if not at:
@@ -363,7 +346,7 @@ def _touches(a: guards.Analysis, src: bytes, node: tree_sitter.Node) -> bool:
     if fn is None:
         return False
     name = src[fn.start_byte : fn.end_byte].decode(errors="replace")
-    if guards.ACCESS.match(name) or guards.BUS_ACCESS.match(name):
+    if guard_scan.ACCESS.match(name) or guard_scan.BUS_ACCESS.match(name):
         return True
     return name in a.bodies and a.reach(name) is not None
 
@@ -375,7 +358,7 @@ def _drm_expr(facts: Facts, fn: Function, line: int) -> str:
     if found and found != "data":
         return found
     for v in fn.variables.values():
-        pattern = guards.DRM_OF_PARAM.get(facts.index.canonical(v.type.name))
+        pattern = guard_scan.DRM_OF_PARAM.get(facts.index.canonical(v.type.name))
         if v.param and v.type.pointer == 1 and pattern:
             return pattern.format(v.name)
     return ""
@@ -408,12 +391,10 @@ def unplug_refusal(a: guards.Analysis, file: str, line: int, function: str) -> s
     return ""
 
 
-def plan_unplug(p: Planner, facts: Facts, f: Finding) -> list[Op]:
+def plan_unplug(p: Planning, facts: Facts, f: Finding) -> list[Op]:
     """drm_dev_unregister() becomes drm_dev_unplug(), before the function's
     drm_atomic_helper_shutdown() when that comes first; refused with unplug_refusal(), or
     when the driver has no guard and its guard plan is refused."""
-    from refactor.families.plan import Refusal
-
     a = guards.analyse(p.c, facts)
     if not p.c.api("drm_dev_unplug"):
         raise Refusal("the tree does not declare drm_dev_unplug()")
@@ -443,7 +424,7 @@ def plan_unplug(p: Planner, facts: Facts, f: Finding) -> list[Op]:
     return [p.op("unplug", f.file, f.line)]
 
 
-def _needs_shutdown(p: Planner, a: guards.Analysis, function: str) -> bool:
+def _needs_shutdown(p: Planning, a: guards.Analysis, function: str) -> bool:
     """Whether the removal function of an atomic KMS driver (it has CRTC or pipe hooks and
     calls drm_atomic_helper_shutdown() elsewhere, or says DRIVER_ATOMIC) quiesces nothing:
     no drm_atomic_helper_shutdown() in it or in what it calls, two levels deep.  Then the

@@ -20,18 +20,12 @@ the planner (plan.Planner._mode_config_cleanup), as for devm-mode-object.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
+from refactor.classify.facts import Facts
+from refactor.classify.findings import Finding
 from refactor.csrc import cindex
 from refactor.csrc.cfunc import Function
-
-# plan imports this module inside Planner._drmm_alloc (as it does guardplan), not at load
-from refactor.families.plan import CLEANUPS, INITS, Op, Refusal, norm
-
-if TYPE_CHECKING:
-    from refactor.classify.classifier import Facts
-    from refactor.families.plan import Planner
-    from refactor.sweep.run import Finding
+from refactor.families.ops import CLEANUPS, INITS, Op, Planning, Refusal, norm
 
 KIND_OF = {name: kind for kind, inits in INITS.items() for name in inits}
 # kind -> the drmm_ allocator that allocates the container and runs the init
@@ -42,7 +36,7 @@ HAND_FREES = ("kfree", "kvfree", "kfree_sensitive")
 MODE_OBJECT_TYPES = ("struct drm_crtc", "struct drm_plane", "struct drm_encoder", "struct drm_connector")
 
 
-def plan_unmanaged(p: Planner, facts: Facts, f: Finding) -> list[Op]:
+def plan_unmanaged(p: Planning, facts: Facts, f: Finding) -> list[Op]:
     """The ops that move the object initialised at the finding, and every other mode
     object of its struct, to drm lifetime; Refusal with the reason when that is unsafe.
     The allocator form where it applies, else drmm_kzalloc() and drmm_ inits (which keep
@@ -104,7 +98,7 @@ def _object(fn: Function, init: cindex.Call) -> tuple[str, str]:
     return m.group(1), m.group(2)
 
 
-def _alias(p: Planner, file: str, fn: Function, init: cindex.Call) -> list[Op]:
+def _alias(p: Planning, file: str, fn: Function, init: cindex.Call) -> list[Op]:
     """Drop the local that only pointed the init at the object (`crtc = &x->base;`), which
     the allocator form leaves set but unused."""
     arg = init.args[1].replace(" ", "")
@@ -117,7 +111,7 @@ def _alias(p: Planner, file: str, fn: Function, init: cindex.Call) -> list[Op]:
     return [p.op("kalloc-alias", file, v.set_at[0])]
 
 
-def _allocation(p: Planner, file: str, fn: Function, container: str, before: int) -> cindex.Call:
+def _allocation(p: Planning, file: str, fn: Function, container: str, before: int) -> cindex.Call:
     """The kzalloc() of `container` in `fn` before line `before`, the only value it gets."""
     names = [*ALLOCS, "kmalloc", "kcalloc", "kmalloc_obj"]
     found = [c for c in cindex.calls(p.c.data(file), names) if c.function == fn.name
@@ -145,7 +139,7 @@ def _size(alloc: cindex.Call) -> str:
     return alloc.args[0] if alloc.name == "kzalloc" else f"sizeof({alloc.args[0]})"
 
 
-def _freed_only_here(p: Planner, facts: Facts, fn: Function, container: str, struct: str) -> None:
+def _freed_only_here(p: Planning, facts: Facts, fn: Function, container: str, struct: str) -> None:
     """Refuse when the module frees memory of `struct` outside `fn` and its .destroy hooks
     (those the conversion removes), or calls a ->destroy() by hand."""
     for file in facts.driver.module.files:
@@ -167,7 +161,7 @@ def _freed_only_here(p: Planner, facts: Facts, fn: Function, container: str, str
                               f"({file}:{call.line}): convert by hand")  # fmt: skip
 
 
-def _is_hook(p: Planner, facts: Facts, name: str) -> bool:
+def _is_hook(p: Planning, facts: Facts, name: str) -> bool:
     return any(re.search(rf"\.destroy\s*=\s*&?{name}\b", p.c.data(x).decode(errors="replace"))
                for x in facts.driver.module.files)  # fmt: skip
 
@@ -191,7 +185,7 @@ def _stmt_text(fn: Function, node: object) -> str:
     return norm(fn.src[n.start_byte : n.end_byte].decode(errors="replace"))  # type: ignore[attr-defined]
 
 
-def _alloc_form(p: Planner, facts: Facts, file: str, fn: Function, alloc: cindex.Call, init: cindex.Call,
+def _alloc_form(p: Planning, facts: Facts, file: str, fn: Function, alloc: cindex.Call, init: cindex.Call,
                 kind: str, struct: str, member: str, container: str) -> list[Op]:  # fmt: skip
     """The drmm_ allocator replaces the kzalloc() and the init."""
     helper, rest, drop_table = ALLOCATORS[kind], list(init.args[2:]), False
@@ -236,7 +230,7 @@ def _alloc_form(p: Planner, facts: Facts, file: str, fn: Function, alloc: cindex
     return ops + _hook_ops(p, facts, table, kind, container)
 
 
-def _table_ops(p: Planner, facts: Facts, table: str, kind: str) -> list[Op]:
+def _table_ops(p: Planning, facts: Facts, table: str, kind: str) -> list[Op]:
     """Remove a funcs table that held only `.destroy`, and its hook (via _hook_ops)."""
     refs = sum(len(re.findall(rf"\b{table}\b", p.c.data(x).decode(errors="replace")))
                for x in facts.driver.module.files)  # fmt: skip
@@ -246,14 +240,14 @@ def _table_ops(p: Planner, facts: Facts, table: str, kind: str) -> list[Op]:
     return [Op("kalloc-table", _table_file(p, facts, table), table, ""), *ops]
 
 
-def _table_file(p: Planner, facts: Facts, table: str) -> str:
+def _table_file(p: Planning, facts: Facts, table: str) -> str:
     for file in facts.driver.module.files:
         if re.search(rf"\b{table}\s*=\s*\{{", p.c.data(file).decode(errors="replace")):
             return file
     raise Refusal(f"the tool could not find the table {table}")
 
 
-def _drmm_form(p: Planner, facts: Facts, file: str, fn: Function, alloc: cindex.Call, struct: str,
+def _drmm_form(p: Planning, facts: Facts, file: str, fn: Function, alloc: cindex.Call, struct: str,
                members: list[tuple[str, str]], container: str) -> list[Op]:  # fmt: skip
     """drmm_kzalloc() memory, and a drmm_ init for each mode object of the struct."""
     if not p.c.api("drmm_kzalloc"):
@@ -278,7 +272,7 @@ def _drmm_form(p: Planner, facts: Facts, file: str, fn: Function, alloc: cindex.
     return [p.op("kalloc-drmm", file, alloc.line, drm=drm, size=_size(alloc), gfp=gfp), *ops]
 
 
-def _only_destroy(p: Planner, facts: Facts, table: str) -> bool:
+def _only_destroy(p: Planning, facts: Facts, table: str) -> bool:
     for file in facts.driver.module.files:
         m = re.search(rf"\b{table}\s*=\s*\{{(.*?)\n\}};", p.c.data(file).decode(errors="replace"), re.S)
         if m:
@@ -286,7 +280,7 @@ def _only_destroy(p: Planner, facts: Facts, table: str) -> bool:
     return False
 
 
-def _hook_ops(p: Planner, facts: Facts, table: str, kind: str, container: str,
+def _hook_ops(p: Planning, facts: Facts, table: str, kind: str, container: str,
               action: cindex.Call | None = None, file: str = "") -> list[Op]:  # fmt: skip
     """Drop `.destroy` from the funcs table, and the hook when it only cleaned the object
     up and freed its memory (what the drmm_ helper now does at the final drm_dev_put()).
@@ -331,7 +325,7 @@ def _hook_ops(p: Planner, facts: Facts, table: str, kind: str, container: str,
 _RELEASES = re.compile(r"\w*(unref|put|free|release|destroy|fini|cleanup)\w*")
 
 
-def _action_ops(p: Planner, facts: Facts, hook: str, kind: str, free: str, init: cindex.Call,
+def _action_ops(p: Planning, facts: Facts, hook: str, kind: str, free: str, init: cindex.Call,
                 file: str) -> list[Op]:  # fmt: skip
     """The hook keeps its extra teardown as `<name>_release(drm, arg)`, registered with
     drmm_add_action_or_reset() right after the init's check (whose exit it shares)."""
@@ -368,7 +362,7 @@ def _action_ops(p: Planner, facts: Facts, hook: str, kind: str, free: str, init:
     return [action, register]
 
 
-def _body(p: Planner, facts: Facts, name: str) -> str | None:
+def _body(p: Planning, facts: Facts, name: str) -> str | None:
     for file in facts.driver.module.files:
         for d in cindex.definitions(p.c.data(file)):
             if d.name == name and d.kind == "function":
@@ -410,7 +404,7 @@ def _hook_parts(body: str, cleanup: str) -> tuple[list[str], str, str]:
     return extras, free, ""
 
 
-def _frees(p: Planner, file: str, fn: Function, alloc: cindex.Call, container: str,
+def _frees(p: Planning, file: str, fn: Function, alloc: cindex.Call, container: str,
            init: cindex.Call | None) -> list[Op]:  # fmt: skip
     """Drop `kfree(container);` in the allocating function (its error paths): the memory
     is drm-managed now.  Those inside the init's check go with it in the allocator form."""

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from refactor.classify import lifetime
-from refactor.classify.classifier import DRMM_OF, MODE_OBJECTS, Classifier, Facts
+from refactor.classify.classifier import Classifier
+from refactor.classify.drm import DRMM_OF, MODE_OBJECTS
+from refactor.classify.facts import Facts
+from refactor.classify.findings import Finding
 from refactor.csrc import cindex
 from refactor.csrc.cfunc import Function
 from refactor.csrc.structs import member_of
+from refactor.families import guardplan, modeobj
+from refactor.families.ops import CLEANUPS, INITS, Op, Plan, Refusal, norm
 from refactor.model.tree import Driver
-from refactor.sweep.run import Finding
 
 # family -> the rules it fixes; the order is the order of the commits of a driver
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -31,32 +34,30 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "drmm-action": ("devm-action-on-drm",),
     "drm-guards": ("unguarded-hw-access", "unregister-without-unplug"),
 }
+
+
 # rule -> the rules whose `virtual patch` edits its plans use (unmanaged-mode-object's use
 # devm-mode-object's hook, table and cleanup edits)
 PATCH_RULES = {"unmanaged-mode-object": ("devm-mode-object", "unmanaged-mode-object")}
+
+
 # the op kinds that convert the init of a mode object (its funcs table is in the args)
 OBJECT_INIT_OPS = ("init-", "plane-init-", "kalloc-init-")
+
+
 FAMILY_OF = {rule: family for family, rules in FAMILIES.items() for rule in rules}
+
+
 MODE_OBJECT_RULES = ("devm-mode-object", "unmanaged-mode-object")
+
+
 NO_PATCH = {
     "devm-drm-private": "embedding the drm_device in the private struct changes every use of "
     "its pointer and the driver's put: convert to devm_drm_dev_alloc() by hand",
     "unbound-parent": "report only: the parent device needs a bound driver",
 }
 
-# mode object kind -> {unmanaged init: (managed replacement, index of the funcs argument)}
-INITS: dict[str, dict[str, tuple[str, int]]] = {
-    "CRTC": {"drm_crtc_init_with_planes": ("drmm_crtc_init_with_planes", 4)},
-    "encoder": {
-        "drm_encoder_init": ("drmm_encoder_init", 2),
-        "drm_simple_encoder_init": ("drmm_encoder_init", -1),
-    },
-    "connector": {
-        "drm_connector_init": ("drmm_connector_init", 2),
-        "drm_connector_init_with_ddc": ("drmm_connector_init", 2),
-    },  # fmt: skip
-    "plane": {"drm_universal_plane_init": ("drmm_universal_plane_alloc", 3)},
-}
+
 # drmm_ inits of mode objects: their cleanup is registered when they run
 DRMM_OBJECT_INITS = (
     "drmm_crtc_alloc_with_planes",
@@ -69,45 +70,11 @@ DRMM_OBJECT_INITS = (
     "drmm_writeback_connector_init",
     "drmm_connector_hdmi_init",
 )
-CLEANUPS = {"CRTC": "drm_crtc_cleanup", "encoder": "drm_encoder_cleanup",
-            "connector": "drm_connector_cleanup", "plane": "drm_plane_cleanup"}  # fmt: skip
+
+
 _MANAGED_WRAPPER = re.compile(
     r"drm_mode_config_init\(struct drm_device \*dev\)\s*\{\s*return drmm_mode_config_init"
 )
-
-
-@dataclass(frozen=True)
-class Op:
-    """One edit a semantic patch makes, keyed as the rule sees the code."""
-
-    kind: str
-    file: str
-    name: str  # the enclosing function, or the table/function an op is about
-    code: str  # the normalised text of the line ("" for ops keyed by name)
-    args: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def key(self) -> str:
-        return "\0".join([self.kind, self.file, self.name, self.code])
-
-
-@dataclass(frozen=True)
-class Plan:
-    driver: str
-    family: str
-    rules: tuple[str, ...]
-    findings: tuple[str, ...]  # ids of the findings the plan fixes
-    ops: tuple[Op, ...]
-    refused: tuple[tuple[str, str], ...]  # (finding id, why no patch)
-    by_finding: tuple[tuple[str, tuple[Op, ...]], ...] = ()  # the ops each finding needs
-
-
-class Refusal(Exception):
-    """Why a finding gets no patch."""
-
-
-def norm(text: str) -> str:
-    return " ".join(text.split())
 
 
 class Planner:
@@ -411,8 +378,6 @@ class Planner:
         return [self.op(kind, file, line, drm=drm, var=var, exit=exit_), *declare]
 
     def _drm_guards(self, facts: Facts, f: Finding) -> list[Op]:
-        from refactor.families import guardplan  # guardplan plans with this module's Op and Refusal
-
         plan = guardplan.plan_hw if f.rule == "unguarded-hw-access" else guardplan.plan_unplug
         return plan(self, facts, f)
 
@@ -424,8 +389,6 @@ class Planner:
     # -- drmm-alloc ---------------------------------------------------------------------
     def _drmm_alloc(self, facts: Facts, f: Finding) -> list[Op]:
         if f.rule == "unmanaged-mode-object":
-            from refactor.families import modeobj  # modeobj plans with this module's Op and Refusal
-
             return modeobj.plan_unmanaged(self, facts, f)
         data = dict(f.data)
         alloc = data.get("alloc", "")

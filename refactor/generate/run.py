@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from refactor.classify.classifier import Classifier
 from refactor.classify.findings import Finding
@@ -28,13 +27,11 @@ from refactor.cocci.rules import Rule
 from refactor.cocci.spatch import Spatch, apply_rule
 from refactor.csrc import cindex
 from refactor.families.plan import FAMILIES, FAMILY_OF, NO_PATCH, PATCH_RULES, Plan, Planner
+from refactor.generate.tidy import tidy, unified, with_includes
 from refactor.invariants import checks as invariants
 from refactor.model.tree import Driver
+from refactor.model.treecache import SweepCache
 from refactor.sweep.run import SweepResult, load_rules
-
-if TYPE_CHECKING:
-    from refactor.model.treecache import SweepCache
-from refactor.generate.tidy import tidy, unified, with_includes
 
 
 @dataclass(frozen=True)
@@ -62,6 +59,8 @@ class Generated:
         return next((why for fid, why in self.refused if fid == finding), "")
 
 
+# about 65 lines: the cache lookup, the planning in this thread and the spatch runs in the
+# pool are one sequence whose order is the point (planning is not thread-safe)
 def generate(
     result: SweepResult, spatch: Spatch, *, jobs: int = 2, timeout: int = 300, cache: SweepCache | None = None
 ) -> Generated:

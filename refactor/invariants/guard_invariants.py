@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import tree_sitter
 
-from refactor.classify import guards, hookmodel
+from refactor.classify import guard_scan, hookmodel
 from refactor.csrc import cindex
 from refactor.invariants.types import Change, Check, Violation
 
@@ -102,7 +102,7 @@ def _module_files(change: Change, d: str) -> set[str] | None:
     return {f"{o}.c" for o in out} if text else None
 
 
-def _module(change: Change, after: bool) -> tuple[dict[str, _Fn], dict[str, list[guards.Entry]]]:
+def _module(change: Change, after: bool) -> tuple[dict[str, _Fn], dict[str, list[guard_scan.Entry]]]:
     """The functions and table entries of the module, patched (`after`) or not."""
     texts: dict[str, str] = {}
     for d in change.paths:
@@ -116,7 +116,7 @@ def _module(change: Change, after: bool) -> tuple[dict[str, _Fn], dict[str, list
     for f in change.files:
         texts[f] = (change.after if after else change.before).get(f, "")
     fns: dict[str, _Fn] = {}
-    entries: dict[str, list[guards.Entry]] = {}
+    entries: dict[str, list[guard_scan.Entry]] = {}
     for rel, text in texts.items():
         src = text.encode(errors="surrogateescape")
         for node in cindex.walk(cindex.parse(src).root_node):
@@ -126,11 +126,11 @@ def _module(change: Change, after: bool) -> tuple[dict[str, _Fn], dict[str, list
                     fns[name] = _Fn(name, rel, src, node)
                     _regions(fns[name])
             elif node.type == "declaration" and rel.endswith(".c"):
-                guards._tables(src, node, entries)
+                guard_scan.tables(src, node, entries)
     return fns, entries
 
 
-def _new_guards(change: Change) -> tuple[dict[str, _Fn], dict[str, list[guards.Entry]], list[_Fn]]:
+def _new_guards(change: Change) -> tuple[dict[str, _Fn], dict[str, list[guard_scan.Entry]], list[_Fn]]:
     fns, entries = _module(change, after=True)
     old, _ = _module(change, after=False)
     def enters(f: _Fn | None) -> int:
@@ -258,7 +258,7 @@ def partial_guard_coverage(change: Change) -> list[Violation]:
     fns, entries, added = _new_guards(change)
     if not added:
         return []
-    register = re.compile(f"(?:{guards.ACCESS.pattern})|(?:{guards.BUS_ACCESS.pattern})")
+    register = re.compile(f"(?:{guard_scan.ACCESS.pattern})|(?:{guard_scan.BUS_ACCESS.pattern})")
     out = []
     for name, es in sorted(entries.items()):
         fn = fns.get(name)

@@ -237,6 +237,8 @@ def touch(mapping: mmap.mmap) -> None:
         raise OSError(errno.EFAULT, f"signal {signal.Signals(os.WTERMSIG(status)).name}")
 
 
+# about 80 lines: the guest's whole scenario in order (open the DRM file, unbind, use the
+# file, close, rebind), one step after the other as the proof's log reports them
 def main() -> int:
     driver = sys.argv[1]
     say("start", f"{driver} on Linux {os.uname().release}")

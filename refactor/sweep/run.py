@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from refactor.classify import dispatch
 from refactor.classify.classifier import Classifier
 from refactor.classify.findings import Finding, Skipped, finding_id
 from refactor.cocci.results import FileResult, FileStatus, RuleRun
@@ -23,9 +23,7 @@ from refactor.csrc import cindex
 from refactor.infra.bundled import bundled
 from refactor.infra.errors import RefactorError
 from refactor.model.tree import Driver, TreeModel, unreadable
-
-if TYPE_CHECKING:
-    from refactor.model.treecache import SweepCache
+from refactor.model.treecache import SweepCache
 
 RULES_DIR = bundled("semantic_patches")
 
@@ -248,7 +246,7 @@ def _classify(
     elif res.status is not FileStatus.OK:
         skipped.append(Skipped(res.file, rule.id, res.status.value, res.detail))
     for m in res.matches:
-        verdict = classifier.classify(rule.id, driver, m)
+        verdict = dispatch.decide(classifier, rule.id, driver, m)
         if verdict is None:
             continue
         # a verdict may place the finding elsewhere (a callback, not its table entry)

@@ -1,0 +1,195 @@
+"""The decider of `unmanaged-mode-object`: a drm_*_init() with a hand-written `.destroy`
+or cleanup where a drmm_ init exists, and where the object's memory lives.
+"""
+
+from __future__ import annotations
+
+import re
+
+from refactor.classify import guards
+from refactor.classify.classifier import Classifier
+from refactor.classify.deciders import _how
+from refactor.classify.drm import DRMM_OF
+from refactor.classify.facts import Facts, Verdict
+from refactor.cocci.results import Match
+from refactor.csrc import cindex
+
+# unmanaged init -> (mode object kind, index of its funcs-table argument; -1: none)
+_OBJECT_INITS = {
+    "drm_crtc_init_with_planes": ("CRTC", 4),
+    "drm_universal_plane_init": ("plane", 3),
+    "drm_encoder_init": ("encoder", 2),
+    "drm_simple_encoder_init": ("encoder", -1),
+    "drm_connector_init": ("connector", 2),
+    "drm_connector_init_with_ddc": ("connector", 2),
+    "drm_writeback_connector_init": ("writeback connector", 2),
+}
+
+
+_OBJECT_CLEANUP = {
+    "CRTC": "drm_crtc_cleanup",
+    "plane": "drm_plane_cleanup",
+    "encoder": "drm_encoder_cleanup",
+    "connector": "drm_connector_cleanup",
+    "writeback connector": "drm_connector_cleanup",
+}
+
+
+_PLAIN_ALLOCS = ("kzalloc", "kmalloc", "kcalloc", "kmalloc_array", "kmemdup", "kzalloc_obj", "kmalloc_obj")
+
+
+_HAND_FREES = ("kfree", "kvfree", "kfree_sensitive")
+
+
+def _object_memory(c: Classifier, m: Match, call: cindex.Call) -> tuple[str, str]:
+    """(the allocation call of the object's memory in the init's function, the variable
+    holding it); ("", root) when that function does not allocate it."""
+    obj = call.args[1] if len(call.args) > 1 else ""
+    root = re.match(r"[&(\s]*(\w+)", obj)
+    if root is None:
+        return "", ""
+    names = [root.group(1)]
+    src, tree = c.source(m.file)
+    fn = cindex.function_node_at(tree.root_node, call.line)
+    body = src[fn.start_byte : fn.end_byte].decode(errors="replace") if fn is not None else ""
+    alias = re.search(rf"\b{names[0]}\s*=\s*&\s*\(?\s*(\w+)\s*(?:->|\.)", body)
+    if alias:  # `encoder = &priv->base;` before the init
+        names.append(alias.group(1))
+    allocs = [*_PLAIN_ALLOCS, *DRMM_OF, *DRMM_OF.values(), "devm_kmemdup"]
+    for a in cindex.calls(src, allocs, tree):
+        if a.function == call.function and a.line < call.line:
+            target = re.match(r"[(\s]*(\w+)", a.assigned_to)
+            if target and target.group(1) in names and "->" not in a.assigned_to and "." not in a.assigned_to:
+                return a.name, target.group(1)
+    return "", names[-1]
+
+
+def _funcs_hook(c: Classifier, facts: Facts, funcs: str) -> str:
+    """The `.destroy` of the named funcs table(s) (each of `cond ? &a : &b`), "" for none."""
+    for table in re.findall(r"&?\s*(\w+)", funcs):
+        for file in facts.driver.module.files:
+            text = c.data(file).decode(errors="replace")
+            found = re.search(rf"\b{table}\s*=\s*\{{(.*?)\n\}};", text, re.S)
+            if found:
+                hook = re.search(r"\.destroy\s*=\s*(\w+)", found.group(1))
+                if hook:
+                    return hook.group(1)
+    return ""
+
+
+def _object_fix(c: Classifier, kind: str, simple: bool) -> str:
+    """The drmm_ allocator or init that replaces the hand-written lifetime ("" when the tree
+    declares none)."""
+    allocators = {"CRTC": ["drmm_crtc_alloc_with_planes"], "plane": ["drmm_universal_plane_alloc"],
+                  "encoder": ["drmm_simple_encoder_alloc", "drmm_encoder_alloc"] if simple
+                  else ["drmm_encoder_alloc"]}  # fmt: skip
+    for helper in allocators.get(kind, []):
+        if c.api(helper):
+            return f"allocate with {helper}()"
+    inits = {
+        "CRTC": "drmm_crtc_init_with_planes",
+        "encoder": "drmm_encoder_init",
+        "connector": "drmm_connector_init",
+        "writeback connector": "drmm_writeback_connector_init",
+    }
+    init = inits.get(kind)
+    if init and c.api(init) and c.api("drmm_kzalloc"):
+        return f"allocate with drmm_kzalloc() and initialise with {init}()"
+    return ""
+
+
+def _unmanaged_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
+    """A mode object whose memory the driver frees by hand: kzalloc() memory freed in the
+    funcs table's .destroy hook, or by a kfree() elsewhere in the module, in a tree that
+    declares the drmm_ helper.  devm_ memory is devm-mode-object's; drm-lifetime memory
+    (drmm_, the private struct) with a hook that only cleans up is right as it is."""
+    name = data.get("call", "")
+    if name not in _OBJECT_INITS:
+        return None
+    kind, slot = _OBJECT_INITS[name]
+    src, tree = c.source(m.file)
+    call = next((x for x in cindex.calls(src, [name], tree) if x.line == m.line), None)
+    if call is None or len(call.args) < 2:
+        return None
+    alloc, var = _object_memory(c, m, call)
+    if alloc.startswith(("devm_", "drmm_")):
+        return None  # devm-mode-object's, or drm-lifetime memory
+    funcs = call.args[slot] if 0 <= slot < len(call.args) else ""
+    hook = _funcs_hook(c, facts, funcs) if funcs else ""
+    # a funcs table with .destroy alone is a simple encoder's (drmm_simple_encoder_alloc())
+    simple = name == "drm_simple_encoder_init" or (
+        kind == "encoder" and bool(hook) and _only_destroy(c, facts, funcs)
+    )
+    fix = _object_fix(c, kind, simple)
+    if not fix:
+        return None  # the tree declares no drmm_ counterpart
+    cleanup = _OBJECT_CLEANUP[kind]
+    frees = False
+    if hook and hook != cleanup:
+        called = c.called_in_module(facts.driver, hook) or set()
+        deeper = set(called)
+        for n in called:
+            deeper |= c.called_in_module(facts.driver, n) or set()
+        frees = cleanup in deeper and bool(deeper & set(_HAND_FREES))
+    memory = f"{alloc}() memory" if alloc else "memory the driver allocates itself"
+    what = ("an " if kind[0] in "aeiou" else "a ") + kind
+    if frees:
+        if not alloc and var and _is_drm_lifetime(c, facts, m, var):
+            return None  # the hook frees a part of the drm device: not this rule's shape
+        message = f"{what} in {memory}, cleaned up and freed by hand in its .destroy hook {hook}()"
+        cleanups = c.calls(facts.driver, "drm_mode_config_cleanup")
+        manual = sorted({x.function + "()" for x in cleanups if x.function})
+        if manual:
+            message += (f"; the driver calls drm_mode_config_cleanup() itself (in {', '.join(manual)}), "
+                        "and the hook runs then, not at the drm_device's release")  # fmt: skip
+        else:
+            message += (", which is right only while the mode config is cleaned up at the drm_device's "
+                        "release; the drmm_ helper makes it so by construction")  # fmt: skip
+    elif alloc:
+        where = _freed_elsewhere(c, facts, m, var, call.function, hook)
+        if not where:
+            return None
+        message = (f"{what} in {alloc}() memory freed with kfree() in {where}(), outside its cleanup hook: "
+                   "the drm_device links the object until drm_mode_config_cleanup() runs")  # fmt: skip
+    else:
+        return None
+    drop = f"; drop .destroy = {hook} from the funcs table (drmm_ objects must not have one)" if hook else ""
+    detail = (("kind", kind), ("hook", hook), ("alloc", alloc))
+    return Verdict(message + _how(facts), fix + drop, detail)
+
+
+def _only_destroy(c: Classifier, facts: Facts, funcs: str) -> bool:
+    table = re.fullmatch(r"&?\s*(\w+)", funcs.strip())
+    for file in facts.driver.module.files if table else ():
+        text = c.data(file).decode(errors="replace")
+        found = re.search(rf"\b{table.group(1)}\s*=\s*\{{(.*?)\n\}};", text, re.S)  # type: ignore[union-attr]
+        if found:
+            return re.findall(r"\.(\w+)\s*=", found.group(1)) == ["destroy"]
+    return False
+
+
+def _is_drm_lifetime(c: Classifier, facts: Facts, m: Match, var: str) -> bool:
+    ctype = c.resolver(facts.index, m.file, m.line).type_of(var)
+    return ctype.known and (ctype.name == "struct drm_device" or ctype.name in facts.private)
+
+
+def _freed_elsewhere(c: Classifier, facts: Facts, m: Match, var: str, init_fn: str, hook: str) -> str:
+    """A function of the module's removal path (.remove/.unbind and what they call; not the
+    init's, whose kfree() unwinds errors, nor the hook) that kfree()s memory of the type
+    `var` has at the init.  A kfree() in another init's error path or in a hook's helper
+    is not the removal freeing this object."""
+    ctype = c.resolver(facts.index, m.file, m.line).type_of(var)
+    if not ctype.known or ctype.name == "struct drm_device" or ctype.name in facts.private:
+        return ""
+    removal = guards.analyse(c, facts).removal()
+    for file in facts.driver.module.files:
+        if b"kfree" not in c.data(file):
+            continue
+        src, tree = c.source(file)
+        for x in cindex.calls(src, ["kfree"], tree):
+            if x.function in (init_fn, hook, "") or x.function not in removal or not x.args:
+                continue
+            t = c.resolver(facts.index, file, x.line).type_of(x.args[0])
+            if t.known and t.name == ctype.name and t.pointer == ctype.pointer:
+                return x.function
+    return ""
