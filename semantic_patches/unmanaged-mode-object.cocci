@@ -61,6 +61,7 @@ def _code(p):
     return " ".join(lines[n - 1].split()) if 0 < n <= len(lines) else ""
 
 def key(kind, p, name=None):
+    # after an edit spatch matches a temporary copy: drmm-refactor names the file
     rel = os.environ.get("DRMM_REFACTOR_FILE") or os.path.relpath(p[0].file)
     if name is None:
         return "\0".join([kind, rel, p[0].current_element, _code(p)])
