@@ -31,6 +31,7 @@ from refactor.verify import prereqs
 
 CROSS = {"arm64": "aarch64-linux-gnu-", "arm": "arm-linux-gnueabihf-", "riscv": "riscv64-linux-gnu-"}
 FORMAT = b"results-6"  # bump when what a cached result holds or means changes
+_COMPILER_ERROR = re.compile(r"^[^:\s]+:\d+:\d+: (fatal )?error: ")
 _WARNING = re.compile(r"^(?P<file>[^:\s]+):\d+:\d+: (?P<kind>warning|error): (?P<msg>.*)$")
 
 
@@ -221,7 +222,8 @@ def compile_file(work: Path, build: Build, rel: str, cache: ResultCache, salt: b
     parts = [FORMAT, b"cc1", build.key.encode(), rel.encode(), content, *([salt] if salt else [])]
     key = hashlib.sha256(b"\0".join(parts)).hexdigest()
     hit = cache.get(key)
-    if hit is not None:
+    # older entries also held failures of make itself
+    if hit is not None and (hit["ok"] or compiler_failed(hit["log"])):
         return hit
     obj = rel[:-2] + ".o"
     # The object is removed first, so make compiles this text even when the file's mtime
@@ -236,5 +238,14 @@ def compile_file(work: Path, build: Build, rel: str, cache: ResultCache, salt: b
                        if (m := _WARNING.match(line.strip())) and m.group("kind") == "warning"})  # fmt: skip
     error = "" if res.ok else first_error(out)
     value = {"ok": res.ok, "log": out[-4000:], "error": error, "warnings": warnings}
-    cache.put(key, value)
+    if res.ok or compiler_failed(out):
+        cache.put(key, value)  # a failure of make itself (a host tool, a timeout) is not the text's
     return value
+
+
+def compiler_failed(out: str) -> bool:
+    """Whether make's output holds a compiler error in a source file: the failure belongs
+    to the text compiled, and can be cached by it.  Anything else (a host tool that could
+    not run, `Error 126`/`127`, a timeout, no rule to make the object) is the build
+    environment's, and is tried again next time."""
+    return any(_COMPILER_ERROR.match(line.strip()) for line in out.splitlines())
