@@ -25,7 +25,7 @@ from refactor.classify.facts import Facts
 from refactor.classify.findings import Finding
 from refactor.csrc import cindex
 from refactor.csrc.cfunc import Function
-from refactor.families.ops import CLEANUPS, INITS, Op, Planning, Refusal, norm
+from refactor.families.ops import CLEANUPS, INITS, Op, Planning, Refusal, check_args_set, norm
 
 KIND_OF = {name: kind for kind, inits in INITS.items() for name in inits}
 # kind -> the drmm_ allocator that allocates the container and runs the init
@@ -169,15 +169,8 @@ def _is_hook(p: Planning, facts: Facts, name: str) -> bool:
 def _checked_args(fn: Function, alloc: cindex.Call, init: cindex.Call, container: str,
                   args: list[str]) -> None:  # fmt: skip
     """The init moves to the allocation: its arguments must already hold their values there."""
-    between = range(alloc.line + 1, init.line + 1)
-    for arg in args:
-        names = cindex.identifiers_in(re.sub(r'"(\\.|[^"\\])*"', '""', arg))
-        if container in names:
-            raise Refusal(f"the init's arguments use {container}, which does not exist before the allocation")
-        for n in names & set(fn.variables):
-            v = fn.variables[n]
-            if any(x in between for x in v.set_at) or not (v.param or any(x < alloc.line for x in v.set_at)):
-                raise Refusal(f"{n} is only set after the allocation: the init cannot move there")
+    uses = f"the init's arguments use {container}, which does not exist before the allocation"
+    check_args_set(fn, alloc.line, init.line, args, container, uses)
 
 
 def _stmt_text(fn: Function, node: object) -> str:

@@ -7,6 +7,7 @@ own planner module uses (`Planning`), so that it does not import the planner tha
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -107,3 +108,19 @@ class Planning(Protocol):
     ) -> list[Op]: ...
 
     def _defined_in(self, facts: Facts, name: str) -> str: ...
+
+
+def check_args_set(fn: Function, alloc_line: int, init_line: int, args: Sequence[str], container: str,
+                   uses: str) -> None:  # fmt: skip
+    """An init that moves up to its allocation at `alloc_line`: each of its `args` must
+    already hold its value there (a parameter, or set before and not again up to the
+    init).  `uses` is the refusal when an argument names the `container` being allocated."""
+    between = range(alloc_line + 1, init_line + 1)
+    for arg in args:
+        names = cindex.identifiers_in(re.sub(r'"(\\.|[^"\\])*"', '""', arg))
+        if container in names:
+            raise Refusal(uses)
+        for n in names & set(fn.variables):
+            v = fn.variables[n]
+            if any(x in between for x in v.set_at) or not (v.param or any(x < alloc_line for x in v.set_at)):
+                raise Refusal(f"{n} is only set after the allocation: the init cannot move there")

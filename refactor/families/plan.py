@@ -22,7 +22,7 @@ from refactor.csrc import cindex
 from refactor.csrc.cfunc import Function
 from refactor.csrc.structs import member_of
 from refactor.families import guardplan, modeobj
-from refactor.families.ops import CLEANUPS, INITS, Op, Plan, Refusal, norm
+from refactor.families.ops import CLEANUPS, INITS, Op, Plan, Refusal, check_args_set, norm
 from refactor.model.tree import Driver
 
 # family -> the rules it fixes; the order is the order of the commits of a driver
@@ -604,16 +604,9 @@ class Planner:
                           "must replace both, so convert by hand")  # fmt: skip
         if call.args[-1].replace(" ", "") != "GFP_KERNEL" or len(call.args) != 3:
             raise Refusal("the allocation is not a plain GFP_KERNEL allocation of one struct")
-        between = range(f.line + 1, init.line + 1)
         rest = init.args[2:]
-        for arg in (init.args[0], *rest):
-            names = cindex.identifiers_in(re.sub(r'"(\\.|[^"\\])*"', '""', arg))
-            if target in names:
-                raise Refusal(f"the plane's init arguments use {target}, which does not exist yet")
-            for n in names & set(fn.variables):
-                v = fn.variables[n]
-                if any(x in between for x in v.set_at) or not (v.param or any(x < f.line for x in v.set_at)):
-                    raise Refusal(f"{n} is only set after the allocation: the init cannot move there")
+        uses = f"the plane's init arguments use {target}, which does not exist yet"
+        check_args_set(fn, f.line, init.line, (init.args[0], *rest), target, uses)
         stmt = fn.statement_at(init.line)
         text = (
             norm(fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace")) if stmt is not None else ""
