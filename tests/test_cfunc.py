@@ -103,10 +103,22 @@ def test_a_local_drm_set_later_is_not_in_scope() -> None:
             "\t\treturn -ENOMEM;\n\tmutex_init(&p->l);\n\treturn 0;\n}\n",
             "return ret;",
         ),
-        # a check that cleans up by hand, and a goto elsewhere: not clear
+        # nothing set up before: a plain return, though the later checks undo by hand or jump
         (
             "int f(void)\n{\n\tint ret;\n\tmutex_init(&l);\n\tret = a();\n\tif (ret) {\n\t\tundo();\n"
             "\t\treturn ret;\n\t}\n\tif (b())\n\t\tgoto x;\nx:\n\treturn 0;\n}\n",
+            "return ret;",
+        ),
+        # a fence context number is nothing to undo (v3d's shape: the later check unwinds by hand)
+        (
+            "int f(void)\n{\n\tint ret;\n\tq->ctx = dma_fence_context_alloc(1);\n\tmutex_init(&l);\n"
+            "\tp = a();\n\tif (!p) {\n\t\tundo();\n\t\treturn -ENOMEM;\n\t}\n\treturn 0;\n}\n",
+            "return ret;",
+        ),
+        # something set up before (a lock taken), and a check after that undoes by hand: not clear
+        (
+            "int f(void)\n{\n\tint ret;\n\tmutex_lock(&m);\n\tmutex_init(&l);\n\tret = a();\n"
+            "\tif (ret) {\n\t\tundo();\n\t\treturn ret;\n\t}\n\tmutex_unlock(&m);\n\treturn 0;\n}\n",
             None,
         ),
         ("void f(void)\n{\n\tint ret;\n\tmutex_init(&l);\n}\n", None),

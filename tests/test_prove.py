@@ -86,6 +86,18 @@ def test_a_refusing_scenario_is_not_runnable() -> None:
     assert verdict.unpatched("d", [], run).verdict == "no-report"
 
 
+def test_a_guest_that_stops_at_boot_says_where() -> None:
+    """A panic before the scenario started (a root that does not mount) is named in the
+    reason, not passed off as a run in which the kernel reported nothing."""
+    text = ("[    0.50] VFS: Failed to pivot into new rootfs\n"
+            "[    0.51] Kernel panic - not syncing: Requested init /sbin/init failed (error -2).\n"
+            "[    0.52] Call Trace:\n")  # fmt: skip
+    stopped = verdict.run_of("before", "b.log", 1.0, False, logparse.parse(text))
+    proof = verdict.judge("d", "p", [], [], stopped, _run("after", RECORDED))
+    assert proof.verdict == "not-runnable"
+    assert "stopped at boot (before)" in proof.reason and "Requested init /sbin/init failed" in proof.reason
+
+
 def test_unknown_driver_is_not_runnable_with_the_reason(corpus_tree: Path) -> None:
     res = CliRunner().invoke(main, ["prove", str(corpus_tree), "--driver", "nosuch", "--format", "json"])
     assert res.exit_code == 0, res.output

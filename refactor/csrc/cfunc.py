@@ -26,7 +26,7 @@ _SAFE_CALL = re.compile(
     r"^(devm_|drmm_|pcim_|of_|to_|platform_get_|dev_get_|device_get_|fwnode_|dev_name$|"
     r"container_of$|IS_ERR|PTR_ERR$|ERR_PTR$|ERR_CAST$|WARN|BUG_ON$|ARRAY_SIZE$|min|max|clamp|BIT|"
     r"GENMASK|FIELD_|READ_ONCE$|WRITE_ONCE$|\w+_get_drvdata$|\w+_set_drvdata$|strcmp$|strncmp$|"
-    r"memcpy$|sizeof$|offsetof$|\w+_to_\w+$)"
+    r"memcpy$|sizeof$|offsetof$|\w+_to_\w+$|dma_fence_context_alloc$)"
 )
 _INFALLIBLE = re.compile(
     r"^(mutex_init|spin_lock_init|raw_spin_lock_init|rwlock_init|init_rwsem|seqlock_init|"
@@ -200,7 +200,9 @@ class Function:
                     return exit_
             if i == 0 and node.type == "return_statement":
                 break
-        if self._unwinds_nothing() and not self._sets_up_before(line):
+        # nothing set up before `line` to leak: a plain return is right even where later
+        # error paths unwind what comes after
+        if not self._sets_up_before(line):
             return f"return {var};" if self.returns == "int" else f"return ERR_PTR({var});"
         return None
 
@@ -247,18 +249,3 @@ class Function:
         if last.type == "return_statement":
             return f"return {var};" if self.returns == "int" else f"return ERR_PTR({var});"
         return None
-
-    def _unwinds_nothing(self) -> bool:
-        """No goto, and every error branch only logs and returns."""
-        for node in cindex.walk(self.node):
-            if node.type == "goto_statement":
-                return False
-            if node.type == "if_statement":
-                body = node.child_by_field_name("consequence")
-                if body is not None and body.type == "compound_statement":
-                    stmts = [c for c in body.children if c.is_named and c.type != "comment"]
-                    if stmts and stmts[-1].type == "return_statement":
-                        for s in stmts[:-1]:
-                            if not _LOGGING.match(" ".join(_text(self.src, s).split())):
-                                return False
-        return True

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from refactor.classify.drm import MODE_OBJECTS
 from refactor.classify.facts import Facts
 from refactor.classify.findings import Finding
 from refactor.csrc import cindex
@@ -33,7 +34,6 @@ ALLOCATORS = {"CRTC": "drmm_crtc_alloc_with_planes", "plane": "drmm_universal_pl
               "encoder": "drmm_encoder_alloc"}  # fmt: skip
 ALLOCS = ("kzalloc", "kzalloc_obj")  # zeroed, as the drmm_ allocators' memory is
 HAND_FREES = ("kfree", "kvfree", "kfree_sensitive")
-MODE_OBJECT_TYPES = ("struct drm_crtc", "struct drm_plane", "struct drm_encoder", "struct drm_connector")
 
 
 def plan_unmanaged(p: Planning, facts: Facts, f: Finding) -> list[Op]:
@@ -58,7 +58,7 @@ def plan_unmanaged(p: Planning, facts: Facts, f: Finding) -> list[Op]:
     members = p.members(facts, struct)
     if member not in [path for path, _ in members]:
         raise Refusal(f"{member} is not a mode object member of {struct} the tool can follow")
-    _freed_only_here(p, facts, fn, container, struct)
+    _freed_only_here(p, facts, fn, container, struct, {k for _, k in members})
     single = len(members) == 1 and kind in ALLOCATORS
     ops: list[Op] = []
     if single:
@@ -139,16 +139,20 @@ def _size(alloc: cindex.Call) -> str:
     return alloc.args[0] if alloc.name == "kzalloc" else f"sizeof({alloc.args[0]})"
 
 
-def _freed_only_here(p: Planning, facts: Facts, fn: Function, container: str, struct: str) -> None:
+def _freed_only_here(p: Planning, facts: Facts, fn: Function, container: str, struct: str,
+                     kinds: set[str]) -> None:  # fmt: skip
     """Refuse when the module frees memory of `struct` outside `fn` and its .destroy hooks
-    (those the conversion removes), or calls a ->destroy() by hand."""
+    (those the conversion removes), or calls by hand the ->destroy() of a mode object of
+    one of the `kinds` the conversion moves to drm lifetime (whose hook it removes)."""
+    converted = {t for t, k in MODE_OBJECTS.items() if k in kinds}
     for file in facts.driver.module.files:
         text = p.c.data(file).decode(errors="replace")
         for m in re.finditer(r"([\w>.-]+?)\s*->\s*funcs\s*->\s*destroy\s*\(", text):
             line = text.count("\n", 0, m.start()) + 1
             t = p.c.resolver(facts.index, file, line).type_of(m.group(1))
-            # a GPU's or a bridge's ->funcs->destroy() is not a mode object's
-            if not t.known or facts.index.canonical(t.name) in MODE_OBJECT_TYPES:
+            # a GPU's or a bridge's ->funcs->destroy() is not a mode object's, and a
+            # connector's hook stays when only CRTCs, planes and encoders are converted
+            if not t.known or facts.index.canonical(t.name) in converted:
                 raise Refusal(f"{file}:{line} calls a mode object's ->funcs->destroy() by hand: "
                               "convert by hand")  # fmt: skip
         for call in cindex.calls(p.c.data(file), HAND_FREES):

@@ -28,7 +28,12 @@ STDOUT_MARK = logparse.STDOUT_MARK
 # after a report so that the scenario's later steps still run; no_timer_check: under TCG on
 # a loaded host the IO-APIC timer check fails ("IO-APIC + timer doesn't work", a panic)
 # printk.devkmsg=on: the scenario's lines in /dev/kmsg are not rate-limited away
-CMDLINE = ("kasan_multi_shot", "panic_on_warn=0", "ignore_loglevel", "no_timer_check", "printk.devkmsg=on")
+# root=/dev/root: the guest's root is the host's, exported over 9p under virtme-ng's mount
+# tag /dev/root (--force-9p below); since the kernel's nullfs root (7.x), a 9p root
+# mounted without root= has an empty source and the boot stops at "Failed to pivot into
+# new rootfs"
+CMDLINE = ("root=/dev/root", "kasan_multi_shot", "panic_on_warn=0", "ignore_loglevel", "no_timer_check",
+           "printk.devkmsg=on")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,7 @@ def boot(
     if vng is None or model.reason:
         raise RefactorError(missing_runner() or model.reason)
     kvm = kvm_usable()
-    argv = [vng, "--run", str(image), "--disable-microvm", "--verbose", "--memory", "2G", "--cpus", "2",
+    argv = [vng, "--run", str(image), "--disable-microvm", "--verbose", "--memory", "2G", "--cpus", "2", "--force-9p",
             "--append", " ".join(CMDLINE), "--exec", f"python3 {SCENARIO} {model.sysfs_driver}"]  # fmt: skip
     if model.qemu:  # `=`: the value starts with a dash
         argv.append("--qemu-opts=" + " ".join(model.qemu))

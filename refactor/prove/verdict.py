@@ -34,6 +34,7 @@ class Run:
     steps: tuple[tuple[str, str], ...]
     reports: tuple[Report, ...]  # the scenario's (not boot's)
     boot_reports: int
+    boot_stop: str = ""  # the scenario never started: the last boot report's title (a panic)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -50,7 +51,9 @@ class Run:
 
 def run_of(label: str, log_path: str, seconds: float, kvm: bool, log: GuestLog) -> Run:
     scen = log.scenario_reports()
-    return Run(label, log_path, seconds, kvm, log.finished, log.steps, scen, len(log.reports) - len(scen))
+    boot = [r for r in log.reports if r.phase == "boot"]
+    stop = boot[-1].title if boot and not log.steps else ""
+    return Run(label, log_path, seconds, kvm, log.finished, log.steps, scen, len(boot), stop)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,9 @@ def judge(driver: str, patch: str, findings: Sequence[str], marks: Sequence[str]
         if refusal is not None:
             why = f"the scenario refused ({run.label}): {refusal}"
             return Proof(driver, patch, f, "not-runnable", why, runs)
+        if run.boot_stop:
+            return Proof(driver, patch, f, "not-runnable", f"the guest stopped at boot ({run.label}), before "
+                         f"the scenario: {run.boot_stop}: see {run.log}", runs)  # fmt: skip
         if not run.finished and not run.reports:
             return Proof(driver, patch, f, "not-runnable", f"the scenario did not finish ({run.label}) and "
                          f"the kernel reported nothing: see {run.log}", runs)  # fmt: skip
