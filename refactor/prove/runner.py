@@ -126,8 +126,9 @@ def boot(
     if vng is None or model.reason:
         raise RefactorError(missing_runner() or model.reason)
     kvm = kvm_usable()
-    argv = [vng, "--run", str(image), "--disable-microvm", "--verbose", "--memory", "2G", "--cpus", "2", "--force-9p",
-            "--append", " ".join(CMDLINE), "--exec", f"python3 {SCENARIO} {model.sysfs_driver}"]  # fmt: skip
+    argv = [vng, "--run", str(image), "--disable-microvm", "--verbose", "--memory", "2G", "--cpus", "2",
+            "--force-9p", "--append", " ".join(CMDLINE),
+            "--exec", f"python3 {SCENARIO} {model.sysfs_driver}"]  # fmt: skip
     if model.qemu:  # `=`: the value starts with a dash
         argv.append("--qemu-opts=" + " ".join(model.qemu))
     if not kvm:
