@@ -79,6 +79,19 @@ def test_verdicts_from_reports_before_and_after() -> None:
     assert other.verdict == "no-report-before" and "in both runs" in other.reason
 
 
+def test_frames_of_a_task_an_interrupt_stopped_do_not_relate() -> None:
+    """A use-after-free in an IRQ handler that fires while the probe of the rebind runs
+    (qxl on 7.2) is not about the probe's code: the frames after </IRQ> are the stopped
+    task's; the object's free stack is the report's own again."""
+    excerpt = ("BUG: KASAN: slab-use-after-free in foo_irq_handler+0x24/0x1f0", "Call Trace:", " <IRQ>",
+               " foo_irq_handler+0x24/0x1f0", " handle_irq_event+0x59/0xc0", " </IRQ>", " <TASK>",
+               " foo_device_init+0xa2d/0xde0", " foo_pci_probe+0xb9/0x200", "Freed by task 1:",
+               " kfree+0x10/0x20", " foo_release+0x1/0x2")  # fmt: skip
+    report = logparse.Report("kasan", excerpt[0], "rebind", excerpt)
+    assert not verdict.relates(report, ["foo_device_init"])
+    assert verdict.relates(report, ["foo_irq_handler"]) and verdict.relates(report, ["foo_release"])
+
+
 def test_a_refusing_scenario_is_not_runnable() -> None:
     run = _run("before", RECORDED)
     refused = verdict.Run("before", "x", 1.0, True, True, (("not-runnable", "no card"),), (), 0)

@@ -89,10 +89,29 @@ def _failed_steps(run: Run) -> str:
     return ", ".join(failed[:6]) if failed else "every step succeeded"
 
 
+def _own_lines(excerpt: Sequence[str]) -> list[str]:
+    """The lines of a report that are about its own code: a report raised in an interrupt
+    (`<IRQ>`) leaves out the frames of the task the interrupt happened to stop, up to the
+    object's allocation and free stacks (KASAN's `Allocated by`/`Freed by`), which stay."""
+    own, interrupted, in_irq = [], False, False
+    for line in excerpt:
+        text = line.strip()
+        if text == "<IRQ>":
+            in_irq = True
+        elif text == "</IRQ>" and in_irq:
+            interrupted, in_irq = True, False
+        elif re.match(r"(Allocated|Freed) by task|Last potentially related work creation", text):
+            interrupted = False
+        if not interrupted:
+            own.append(line)
+    return own
+
+
 def relates(report: Report, marks: Sequence[str]) -> bool:
     """Whether a report is about the finding's code: its excerpt names one of `marks` (the
-    findings' functions, the patched files' names) in a stack frame or location."""
-    return any(re.search(rf"\b{re.escape(m)}\b", line) for line in report.excerpt for m in marks)
+    findings' functions, the patched files' names) in a stack frame or location of its
+    own (not of a task an interrupt stopped)."""
+    return any(re.search(rf"\b{re.escape(m)}\b", line) for line in _own_lines(report.excerpt) for m in marks)
 
 
 def judge(driver: str, patch: str, findings: Sequence[str], marks: Sequence[str], before: Run,
