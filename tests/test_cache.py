@@ -307,6 +307,6 @@ def test_a_paths_run_does_not_decide_a_whole_run(corpus_tree: Path, spatch: Spat
     less knowledge (a component's master is not in its lifetime model): what it stores
     is not what a run over the whole tree reuses."""
     alone = _generate(corpus_tree, spatch, paths=["drivers/gpu/drm/scopedisp/quietdisp.c"])
-    assert {p.driver for p in alone.patches} | {f.split(":")[0] for f, _ in alone.refused}
+    assert {p.driver for p in alone.patches} | {o.finding.split(":")[0] for o in alone.refused}
     whole = _generate(corpus_tree, spatch)
     assert _made(whole) == _made(_generate(corpus_tree, spatch, use_cache=False))
