@@ -234,11 +234,12 @@ def series(tree: str | None, out: Path, branch: str | None, split: str, version:
     def go() -> int:
         from refactor import pipeline  # in go(): a signal while it loads unwinds as any other
         from refactor.series import bisect as bisect_mod
+        from refactor.series import commits as series_commits
 
         config = pipeline.SeriesConfig(tree, out, branch, split, version, reroll, dry_run, include_unverified,
                                        force, paths, names, jobs, arch, not no_cache)  # fmt: skip
         run = pipeline.series(config)
-        text = bisect_mod.summary(run.steps) + report.series_text(run.written, run.left_out, dry_run)
+        text = bisect_mod.summary(run.steps) + series_commits.series_text(run.written, run.left_out, dry_run)
         click.echo(text, nl=False)
         return 0 if run.written else 1
 

@@ -182,6 +182,29 @@ def test_prune_removes_entries_unused_for_a_month(tmp_path: Path) -> None:
     assert store.get("cc" * 32) is None
 
 
+def test_verification_results_are_checked_and_pruned_with_the_rest(tmp_path: Path) -> None:
+    """The verification's results (compiles, checkpatch, proofs) are Store entries: a
+    corrupt one is discarded, an unused one is pruned like the sweep's."""
+    import os
+    import time
+
+    from refactor.verify.build import ResultCache
+
+    root = tmp_path / "cache"
+    results = ResultCache(root / "results")
+    value = {"ok": True, "log": "", "error": "", "warnings": []}
+    results.put("dd" * 32, value)
+    results.put("ee" * 32, value)
+    assert results.get("dd" * 32) == value and results.hits == 1
+    path = results.path("dd" * 32)
+    path.write_bytes(path.read_bytes()[:-1] + b"x")  # one byte changed
+    assert results.get("dd" * 32) is None and results.discarded == 1 and not path.exists()
+    month_ago = time.time() - 31 * 86400
+    os.utime(results.path("ee" * 32), (month_ago, month_ago))
+    assert cache.prune(root) == 1
+    assert results.get("ee" * 32) is None
+
+
 # -- generated patches ------------------------------------------------------------------
 
 
@@ -284,6 +307,6 @@ def test_a_paths_run_does_not_decide_a_whole_run(corpus_tree: Path, spatch: Spat
     less knowledge (a component's master is not in its lifetime model): what it stores
     is not what a run over the whole tree reuses."""
     alone = _generate(corpus_tree, spatch, paths=["drivers/gpu/drm/scopedisp/quietdisp.c"])
-    assert {p.driver for p in alone.patches} | {f.split(":")[0] for f, _ in alone.refused}
+    assert {p.driver for p in alone.patches} | {o.finding.split(":")[0] for o in alone.refused}
     whole = _generate(corpus_tree, spatch)
     assert _made(whole) == _made(_generate(corpus_tree, spatch, use_cache=False))

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from refactor.cli import main
 from refactor.cocci.spatch import Spatch
-from refactor.families.plan import FAMILIES
+from refactor.families.registry import FAMILIES
 from refactor.generate.run import Generated, generate
 from refactor.generate.tidy import realign, tidy_blank_lines, tidy_guards
 from refactor.model.tree import load_tree
@@ -62,7 +62,8 @@ def _res(rel: str) -> Path:
 
 def _refusals(result: SweepResult, gen: Generated) -> str:
     by_id = {f.id: f for f in result.findings}
-    rows = sorted(f"{by_id[i].file}:{by_id[i].line}: {by_id[i].rule}: {why}" for i, why in gen.refused)
+    rows = sorted(f"{by_id[o.finding].file}:{by_id[o.finding].line}: {by_id[o.finding].rule}: {o.reason}"
+                  for o in gen.refused)
     return "\n".join(rows) + "\n"
 
 
@@ -87,7 +88,7 @@ def test_unpatched_findings_say_why(fixed) -> None:  # type: ignore[no-untyped-d
         (GOLDEN / "refused.txt").write_text(text)
     assert text == (GOLDEN / "refused.txt").read_text()
     patched = {i for p in gen.patches for i in p.findings}
-    refused = {i for i, _ in gen.refused}
+    refused = {o.finding for o in gen.refused}
     assert patched | refused == {f.id for f in result.findings}
     assert not patched & refused
 

@@ -92,7 +92,7 @@ def test_extra_teardown_becomes_a_release_action(corpus_tree: Path, spatch: Spat
 
 
 def test_hook_parts() -> None:
-    from refactor.families.modeobj import _hook_parts
+    from refactor.families.modeobj_hooks import hook_parts as _hook_parts
 
     body = """
 	struct foo_crtc *fc = to_foo_crtc(crtc);

@@ -23,7 +23,9 @@ from refactor.classify.object_deciders import _unmanaged_object
 from refactor.cocci.results import Match
 from refactor.model.tree import Driver
 
-_DECIDERS: dict[str, Callable[[Classifier, Facts, Match, dict[str, str]], Verdict | None]] = {
+Decider = Callable[[Classifier, Facts, Match, dict[str, str]], Verdict | None]
+
+_DECIDERS: dict[str, Decider] = {
     "devm-mode-object": _mode_object,
     "devm-drm-private": _drm_private,
     "devm-drm-memory": _drm_memory,
@@ -35,6 +37,11 @@ _DECIDERS: dict[str, Callable[[Classifier, Facts, Match, dict[str, str]], Verdic
     "unregister-without-unplug": _unplug,
     "unmanaged-mode-object": _unmanaged_object,
 }
+
+
+def decider(rule: str) -> Decider | None:
+    """The decider of `rule` (None: its matches are findings as spatch reports them)."""
+    return _DECIDERS.get(rule)
 
 
 def decide(c: Classifier, rule: str, driver: Driver, match: Match) -> Verdict | None:

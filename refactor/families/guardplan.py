@@ -32,7 +32,7 @@ from refactor.classify.facts import Facts
 from refactor.classify.findings import Finding
 from refactor.csrc import cindex
 from refactor.csrc.cfunc import Function
-from refactor.families.ops import Op, Planning, Refusal
+from refactor.families.ops import Args, Op, Planning, Refusal
 
 _JUMPS = ("return_statement", "goto_statement", "labeled_statement")
 
@@ -41,7 +41,7 @@ def plan_hw(p: Planning, facts: Facts, f: Finding) -> list[Op]:
     """The guards of every hardware hook of `f`'s driver (the plan dedups them across
     findings), or the driver's refusal."""
     a = guards.analyse(p.c, facts)
-    plan = _guard_plan(p, facts, a)
+    plan = guard_plan(p, facts, a)
     if isinstance(plan, str):
         raise Refusal(plan)
     if f.function not in plan:
@@ -49,7 +49,7 @@ def plan_hw(p: Planning, facts: Facts, f: Finding) -> list[Op]:
     return [op for ops in plan.values() for op in ops]
 
 
-def _guard_plan(p: Planning, facts: Facts, a: guards.Analysis) -> dict[str, list[Op]] | str:
+def guard_plan(p: Planning, facts: Facts, a: guards.Analysis) -> dict[str, list[Op]] | str:
     """The driver's guard plan (hook -> ops), or the reason it has none; once a module."""
     plan = a.plans.get("hw")
     if plan is None:
@@ -225,9 +225,9 @@ def _whole(p: Planning, facts: Facts, a: guards.Analysis, hook: guards.Hook, fn:
     file = body.file
     return [
         Op("guard-enter", file, name, p.code(file, top).removesuffix("{").rstrip(),
-           (("column", str(first.start_point[1])), ("drm", drm), ("idx", idx), ("return", ret))),
-        Op("guard-exit", file, name, "", (("idx", idx),)),
-        Op("declare", file, name, "", (("type", "int"), ("var", idx))),
+           Args(column=first.start_point[1], drm=drm, idx=idx, return_=ret)),
+        Op("guard-exit", file, name, "", Args(idx=idx)),
+        Op("declare", file, name, "", Args(type="int", var=idx)),
     ]  # fmt: skip
 
 
@@ -304,9 +304,9 @@ def _span(p: Planning, facts: Facts, a: guards.Analysis, hook: guards.Hook, fn: 
     file = body.file
     return [
         Op("guard-span", file, name, p.code(file, start).removesuffix("{").rstrip(),
-           (("column", str(rest[i].start_point[1])), ("drm", drm), ("idx", idx),
-            ("last", p.code(file, end).removesuffix("{").rstrip()), ("lines", str(end - start)))),
-        Op("declare", file, name, "", (("type", "int"), ("var", idx))),
+           Args(column=rest[i].start_point[1], drm=drm, idx=idx,
+                last=p.code(file, end).removesuffix("{").rstrip(), lines=end - start)),
+        Op("declare", file, name, "", Args(type="int", var=idx)),
     ]  # fmt: skip
 
 
@@ -364,9 +364,6 @@ def _drm_expr(facts: Facts, fn: Function, line: int) -> str:
     return ""
 
 
-# -- removal -------------------------------------------------------------------------
-
-
 def unplug_refusal(a: guards.Analysis, file: str, line: int, function: str) -> str:
     """Why the drm_dev_unregister() at `file:line` must not become drm_dev_unplug() ("" when
     it may): a teardown that frees what open files reach, clocks gated or IRQs freed before
@@ -389,62 +386,3 @@ def unplug_refusal(a: guards.Analysis, file: str, line: int, function: str) -> s
             return (f"{h.function}() (.{h.entry.hook}) is guarded: after drm_dev_unplug() the "
                     "drm_atomic_helper_shutdown() would skip it and leave the hardware running")  # fmt: skip
     return ""
-
-
-def plan_unplug(p: Planning, facts: Facts, f: Finding) -> list[Op]:
-    """drm_dev_unregister() becomes drm_dev_unplug(), before the function's
-    drm_atomic_helper_shutdown() when that comes first; refused with unplug_refusal(), or
-    when the driver has no guard and its guard plan is refused."""
-    a = guards.analyse(p.c, facts)
-    if not p.c.api("drm_dev_unplug"):
-        raise Refusal("the tree does not declare drm_dev_unplug()")
-    p.call_at(f.file, f.line, ["drm_dev_unregister"])
-    why = unplug_refusal(a, f.file, f.line, f.function)
-    if why:
-        raise Refusal(why)
-    if not a.guards_anywhere():
-        plan = _guard_plan(p, facts, a)
-        if isinstance(plan, str):
-            # the finding is guards and unplug together: unplug alone would guard nothing
-            raise Refusal(f"the driver has no guard and its guards are refused, so drm_dev_unplug() "
-                          f"alone would guard nothing: {plan}")  # fmt: skip
-    elif a.needs_guards():
-        plan = _guard_plan(p, facts, a)
-        if isinstance(plan, str):
-            # the unplug and the guards of every hardware hook are one change (hibmc: its
-            # debugfs and HPD guards would work, its KMS hooks would stay open)
-            raise Refusal(f"the driver's other hardware hooks cannot be guarded, and an unplug that leaves "
-                          f"them open is a partial guard set: {plan}")  # fmt: skip
-    earlier = [x for x in a.shutdown.get((f.file, f.function), []) if x < f.line]
-    if earlier:
-        # upstream's order: unplug first, so no commit starts while the pipeline is shut down
-        return [p.op("unplug-first", f.file, f.line, shutdown=p.code(f.file, earlier[-1]))]
-    if _needs_shutdown(p, a, f.function):
-        return [p.op("unplug-shutdown", f.file, f.line)]
-    return [p.op("unplug", f.file, f.line)]
-
-
-def _needs_shutdown(p: Planning, a: guards.Analysis, function: str) -> bool:
-    """Whether the removal function of an atomic KMS driver (it has CRTC or pipe hooks and
-    calls drm_atomic_helper_shutdown() elsewhere, or says DRIVER_ATOMIC) quiesces nothing:
-    no drm_atomic_helper_shutdown() in it or in what it calls, two levels deep.  Then the
-    pipeline would keep scanning out of buffers freed after the unplug (sprd's unbind)."""
-    # (drm_atomic_helper_shutdown() is in every tree the tool supports; the model's API
-    # index holds only the drmm_/drm_dev_ helpers)
-    kms = a.kms()
-    atomic = bool(a.shutdown) or any(b"DRIVER_ATOMIC" in body.src for body in a.bodies.values())
-    if not kms or not atomic:
-        return False
-    seen, todo = {function}, [(function, 2)]
-    while todo:
-        name, depth = todo.pop()
-        body = a.bodies.get(name)
-        if body is None:
-            continue
-        if (body.file, name) in a.shutdown:
-            return False
-        for _, callee in body.calls if depth else ():
-            if callee not in seen:
-                seen.add(callee)
-                todo.append((callee, depth - 1))
-    return True

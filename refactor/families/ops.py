@@ -1,15 +1,16 @@
 """The plan of a fix, as the planners write it and the semantic patches read it: one
-edit (`Op`, keyed the way a `virtual patch` rule sees the code), one driver's plan for one
-fix family (`Plan`), the refusal of a finding that cannot be fixed safely (`Refusal`), the
-mode-object init tables both planners use, and the view of the planner that a family's
-own planner module uses (`Planning`), so that it does not import the planner that calls it.
+edit (`Op`, keyed the way a `virtual patch` rule sees the code, with the values it needs,
+`Args`), one driver's plan for one fix family (`Plan`), the refusal of a finding that
+cannot be fixed safely (`Refusal` raised, `Refused` kept), the mode-object init tables the
+planners use, and the view of the planner that the family modules use (`Planning`), so
+that they do not import the planner that calls them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Protocol
 
 from refactor.classify.classifier import Classifier
@@ -37,6 +38,42 @@ CLEANUPS = {"CRTC": "drm_crtc_cleanup", "encoder": "drm_encoder_cleanup",
 
 
 @dataclass(frozen=True)
+class Args:
+    """The values a patch-mode rule reads of a planned edit (None: not given, and the
+    rule's default applies).  In the plan file they are strings, under these names
+    (`return_` as "return"), the way the rules' Python reads them."""
+
+    action: str | None = None  # hook-register: the drmm_ release action
+    args: str | None = None  # the init arguments that move into a drmm_ allocation
+    cleanup: str | None = None  # hook-action: the drm_*_cleanup() of the object
+    column: int | None = None  # guard-enter/-span: the column of the first guarded line
+    drm: str | None = None  # the drm_device expression in scope
+    exit: str | None = None  # the statement that leaves on error
+    free: str | None = None  # hook-action: how the hook freed the object
+    funcs: str | None = None  # the object's funcs table
+    gfp: str | None = None
+    helper: str | None = None  # the drmm_ allocation helper
+    idx: str | None = None  # the guard's index variable
+    last: str | None = None  # guard-span: the normalised text of its last line
+    lines: int | None = None  # guard-span: how many lines after the first it covers
+    member: str | None = None  # the object's member in its container struct
+    name: str | None = None  # hook-action: the action's name
+    obj: str | None = None  # hook-register: the object expression
+    return_: str | None = None  # guard-enter: the return statement of the guarded hook
+    shutdown: str | None = None  # unplug-first: the drm_atomic_helper_shutdown() line
+    size: str | None = None  # kalloc-drmm: the allocation's size
+    type: str | None = None  # the container struct, or the declared variable's type
+    var: str | None = None  # the variable for a result, or the declared variable
+
+    def as_json(self) -> dict[str, str]:
+        """The values given, by the names the rules read, as strings."""
+        return {f.name.rstrip("_"): str(v) for f in fields(self) if (v := getattr(self, f.name)) is not None}
+
+
+NO_ARGS = Args()
+
+
+@dataclass(frozen=True)
 class Op:
     """One edit a semantic patch makes, keyed as the rule sees the code."""
 
@@ -44,11 +81,19 @@ class Op:
     file: str
     name: str  # the enclosing function, or the table/function an op is about
     code: str  # the normalised text of the line ("" for ops keyed by name)
-    args: tuple[tuple[str, str], ...] = ()
+    args: Args = NO_ARGS
 
     @property
     def key(self) -> str:
         return "\0".join([self.kind, self.file, self.name, self.code])
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A finding the planner gives no patch, and why (a sentence for the report)."""
+
+    finding: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -58,7 +103,7 @@ class Plan:
     rules: tuple[str, ...]
     findings: tuple[str, ...]  # ids of the findings the plan fixes
     ops: tuple[Op, ...]
-    refused: tuple[tuple[str, str], ...]  # (finding id, why no patch)
+    refused: tuple[Refused, ...]
     by_finding: tuple[tuple[str, tuple[Op, ...]], ...] = ()  # the ops each finding needs
 
 
@@ -71,16 +116,26 @@ def norm(text: str) -> str:
 
 
 class Planning(Protocol):
-    """What guardplan.py and modeobj.py ask of the Planner (plan.py)."""
+    """What the family modules ask of the Planner (planner.py): the parsed sources and
+    the helpers that find calls, functions, a drm_device in scope and error exits."""
 
     @property
     def c(self) -> Classifier: ...
 
+    @property
+    def managed_mode_config(self) -> bool: ...  # drm_mode_config_init() wraps drmm_mode_config_init()
+
     def code(self, file: str, line: int) -> str: ...
 
-    def op(self, kind: str, file: str, line: int, **args: str) -> Op: ...
+    def op(self, kind: str, file: str, line: int, args: Args = NO_ARGS) -> Op: ...
 
     def function(self, file: str, line: int) -> Function: ...
+
+    def drm_at(self, facts: Facts, file: str, line: int, avoid: str = "", device: str = "") -> str: ...
+
+    def error_handling(self, file: str, line: int) -> tuple[str, str, list[Op]]: ...
+
+    def destroy_ops(self, facts: Facts, funcs: str, kind: str) -> list[Op]: ...
 
     def call_at(self, file: str, line: int, names: Sequence[str]) -> cindex.Call: ...
 
@@ -107,7 +162,7 @@ class Planning(Protocol):
         target: str = "",
     ) -> list[Op]: ...
 
-    def _defined_in(self, facts: Facts, name: str) -> str: ...
+    def defined_in(self, facts: Facts, name: str) -> str: ...
 
 
 def check_args_set(fn: Function, alloc_line: int, init_line: int, args: Sequence[str], container: str,

@@ -1,7 +1,7 @@
 """Generate: the patches that fix the findings, written by the rules' `virtual patch` mode.
 
 For each driver, the fix families are applied in a fixed order (one future commit each)
-to a scratch copy of the driver's files: the planner (`plan.py`) decides the edits, the
+to a scratch copy of the driver's files: the family's planner (`families/registry.py`) decides the edits, the
 semantic patches make them, and every planned edit must be reported as made, or the
 family's patch is dropped and its findings say why.  Each patch is a unified diff that
 applies with `patch -p1` (or `git apply`) at the tree root on top of the patches of the
@@ -26,7 +26,11 @@ from refactor.classify.findings import Finding
 from refactor.cocci.rules import Rule
 from refactor.cocci.spatch import Spatch, apply_rule
 from refactor.csrc import cindex
-from refactor.families.plan import FAMILIES, FAMILY_OF, NO_PATCH, PATCH_RULES, Plan, Planner
+from refactor.families import registry
+from refactor.families.ops import Plan
+from refactor.families.planner import Planner
+from refactor.families.registry import FAMILIES, HEADERS, PATCH_RULES, REPORT_ONLY
+from refactor.generate.outcomes import Failure, Fixed, Why, patched, unfixed
 from refactor.generate.tidy import tidy, unified, with_includes
 from refactor.invariants import checks as invariants
 from refactor.model.tree import Driver
@@ -48,15 +52,23 @@ class Patch:
 @dataclass(frozen=True)
 class Generated:
     patches: tuple[Patch, ...]
-    refused: tuple[tuple[str, str], ...]  # (finding id, why it has no patch)
+    outcomes: tuple[Fixed, ...]  # one per finding (the first counts if a finding had two)
     seconds: float
     cache_hits: int = 0  # drivers whose patches and refusals came from the cache
 
+    @property
+    def refused(self) -> tuple[Fixed, ...]:
+        """The outcomes of the findings without a patch (refused, failed, report only)."""
+        return tuple(o for o in self.outcomes if o.why is not None)
+
+    def outcome(self, finding: str) -> Fixed | None:
+        return next((o for o in self.outcomes if o.finding == finding), None)
+
     def patch_of(self, finding: str) -> str:
-        return next((p.id for p in self.patches if finding in p.findings), "")
+        return next((o.patch for o in self.outcomes if o.finding == finding and o.patch), "")
 
     def why_not(self, finding: str) -> str:
-        return next((why for fid, why in self.refused if fid == finding), "")
+        return next((o.reason for o in self.refused if o.finding == finding), "")
 
 
 # about 65 lines: the cache lookup, the planning in this thread and the spatch runs in the
@@ -95,7 +107,8 @@ def generate(
 
     def work(name: str, mine: list[Plan], deps: tuple[tuple[str, str], ...]) -> _Made:
         made, failed = _driver_patches(result.model.root, drivers[name], mine, rules, spatch, timeout)
-        return _Made(tuple(r for p in mine for r in p.refused), tuple(made), tuple(failed), deps)
+        planned = tuple(unfixed(r.finding, Why.PLANNER, r.reason) for p in mine for r in p.refused)
+        return _Made(planned, tuple(made), tuple(failed), deps)
 
     # planning parses files with caches that are not thread-safe: it stays in this thread,
     # each driver's spatch runs start in the pool as soon as its plans are made
@@ -106,25 +119,27 @@ def generate(
                 continue
             classifier.reads = set()
             try:
-                mine = _plans(planner, drivers[name], found)
+                mine = registry.plans(planner, drivers[name], found)
             finally:
                 read, classifier.reads = classifier.reads, None
             deps = tuple((rel, cache.snap.digest_of(rel)) for rel in sorted(read)) if cache else ()
             running[name] = pool.submit(work, name, mine, deps)
         for name, future in running.items():
             made = done[name] = future.result()
-            transient = any(why.startswith(_SPATCH_FAILED) for _, why in made.failed)
+            transient = any(o.why is Why.SPATCH for o in made.failed)
             if cache is not None and name in keys and not transient:  # a timeout may not recur
                 cache.results.put(keys[name], made)
     patches: list[Patch] = []
-    refused: list[tuple[str, str]] = []
+    refused: list[Fixed] = []
     for name, found in sorted(by_driver.items()):
-        refused.extend((f.id, NO_PATCH[f.rule]) for f in found if f.rule in NO_PATCH)
+        refused.extend(unfixed(f.id, Why.NO_FAMILY, REPORT_ONLY[f.rule])
+                       for f in found if f.rule in REPORT_ONLY)  # fmt: skip
         refused.extend(done[name].planned)
     for name in sorted(by_driver):
         patches.extend(done[name].patches)
         refused.extend(done[name].failed)
-    return Generated(tuple(patches), tuple(refused), time.monotonic() - start,
+    fixed = [patched(fid, p.id) for p in patches for fid in p.findings]
+    return Generated(tuple(patches), (*refused, *fixed), time.monotonic() - start,
                      sum(1 for n in by_driver if n not in running))  # fmt: skip
 
 
@@ -132,26 +147,17 @@ def generate(
 class _Made:
     """What one driver's findings give, as the cache stores it."""
 
-    planned: tuple[tuple[str, str], ...]  # refusals of the planner
+    planned: tuple[Fixed, ...]  # refusals of the planner
     patches: tuple[Patch, ...]
-    failed: tuple[tuple[str, str], ...]  # planned fixes the semantic patches did not make
+    failed: tuple[Fixed, ...]  # planned fixes that gave no patch (not made, unsafe, spatch failed)
     deps: tuple[tuple[str, str], ...]  # (file, content hash) of every file the planner asked for
-
-
-def _plans(planner: Planner, driver: Driver, findings: Sequence[Finding]) -> list[Plan]:
-    plans = []
-    for family in FAMILIES:
-        mine = [f for f in findings if FAMILY_OF.get(f.rule) == family]
-        if mine:
-            plans.append(planner.plan(driver, family, mine))
-    return planner.commits(driver, plans, findings)
 
 
 def _driver_patches(
     root: Path, driver: Driver, plans: Sequence[Plan], rules: dict[str, Rule], spatch: Spatch, timeout: int
-) -> tuple[list[Patch], list[tuple[str, str]]]:
+) -> tuple[list[Patch], list[Fixed]]:
     patches: list[Patch] = []
-    refused: list[tuple[str, str]] = []
+    refused: list[Fixed] = []
     with tempfile.TemporaryDirectory(prefix="drmm-generate-") as tmp:
         scratch = Path(tmp) / "tree"
         for rel in driver.module.files:
@@ -164,16 +170,16 @@ def _driver_patches(
             before = {f: (scratch / f).read_text(errors="surrogateescape") for f in files}
             why = _apply(plan, files, scratch, Path(tmp), rules, spatch, timeout)
             made = {f: _declare(plan, f, (scratch / f).read_text(errors="surrogateescape")) for f in files}
-            after = {f: with_includes(before[f], tidy(before[f], made[f])) for f in files}
+            after = {f: with_includes(before[f], tidy(before[f], made[f]), HEADERS) for f in files}
             diff = "".join(unified(f, before[f], after[f]) for f in files if before[f] != after[f])
-            if not why and not diff:
-                why = "the semantic patch changed nothing"
-            if not why:  # the semantic stage's invariants, on the driver's own files
+            if why is None and not diff:
+                why = Failure(Why.NOT_MADE, "the semantic patch changed nothing")
+            if why is None:  # the semantic stage's invariants, on the driver's own files
                 why = _unsafe(driver, plan, scratch, before, after)
-            if why:
+            if why is not None:
                 for f in files:
                     (scratch / f).write_text(before[f], errors="surrogateescape")
-                refused.extend((fid, why) for fid in plan.findings)
+                refused.extend(unfixed(fid, why.why, why.reason) for fid in plan.findings)
                 continue
             for f in files:
                 (scratch / f).write_text(after[f], errors="surrogateescape")
@@ -183,14 +189,15 @@ def _driver_patches(
     return patches, refused
 
 
-def _unsafe(driver: Driver, plan: Plan, scratch: Path, before: dict[str, str], after: dict[str, str]) -> str:
-    """Why the patch breaks a lifetime invariant ("unsafe: ..."), "" when it breaks none."""
+def _unsafe(driver: Driver, plan: Plan, scratch: Path, before: dict[str, str], after: dict[str, str]
+            ) -> Failure | None:  # fmt: skip
+    """Why the patch breaks a lifetime invariant ("unsafe: ..."), None when it breaks none."""
     files = tuple(f for f in before if before[f] != after[f])
     paths = tuple(sorted({os.path.dirname(f) for f in driver.module.files}))
     change = invariants.Change("", driver.name, plan.family, files, {f: before[f] for f in files},
                                {f: after[f] for f in files}, paths, scratch)  # fmt: skip
     found = invariants.check(change)
-    return f"unsafe: {invariants.reason(found)}" if found else ""
+    return Failure(Why.UNSAFE, f"unsafe: {invariants.reason(found)}") if found else None
 
 
 def _apply(
@@ -201,11 +208,11 @@ def _apply(
     rules: dict[str, Rule],
     spatch: Spatch,
     timeout: int,
-) -> str:
-    """Run the family's rules in patch mode with the plan; "" when every edit was made."""
+) -> Failure | None:
+    """Run the family's rules in patch mode with the plan; None when every edit was made."""
     plan_file = tmp / f"plan-{plan.family}.json"
     applied_file = tmp / f"applied-{plan.family}.jsonl"
-    plan_file.write_text(json.dumps([{"key": op.key, "args": dict(op.args)} for op in plan.ops]))
+    plan_file.write_text(json.dumps([{"key": op.key, "args": op.args.as_json()} for op in plan.ops]))
     applied_file.write_text("")
     env = {
         "DRMM_REFACTOR": "1",
@@ -214,7 +221,7 @@ def _apply(
     }
     # a plan may hold another family's edits (a struct's memory and its locks in one commit)
     wanted = {r for rule_id in plan.rules for r in PATCH_RULES.get(rule_id, (rule_id,))}
-    for rule_id in [r for family in FAMILIES.values() for r in family]:
+    for rule_id in [r for family in FAMILIES.values() for r in family.rules]:
         rule = rules.get(rule_id)
         if rule is None or rule_id not in wanted:
             continue
@@ -222,20 +229,18 @@ def _apply(
             failed = apply_rule(spatch, rule, [file], cwd=scratch, env={**env, "DRMM_REFACTOR_FILE": file},
                                 timeout=timeout)  # fmt: skip
             if failed:
-                return failed
+                return Failure(Why.SPATCH, failed)
     made = {json.loads(line) for line in applied_file.read_text().splitlines() if line.strip()}
     missing = [op for op in plan.ops if op.key not in made and op.kind not in GENERATOR_OPS]
     if missing:
         op = missing[0]
         where = f"{op.file}: {op.name}" + (f": {op.code}" if op.code else "")
-        return f"the semantic patch could not make the planned {op.kind} edit ({where})"
-    return ""
+        return Failure(Why.NOT_MADE, f"the semantic patch could not make the planned {op.kind} edit "
+                       f"({where})")
+    return None
 
 
 GENERATOR_OPS = ("declare",)  # edits made here rather than by a rule
-
-
-_SPATCH_FAILED = ("spatch timed out", "spatch exited with")  # apply_rule's failures
 
 
 def _declare(plan: Plan, rel: str, text: str) -> str:
@@ -259,7 +264,7 @@ def _declare(plan: Plan, rel: str, text: str) -> str:
                 if child.type != "declaration":
                     break
                 decls.append(child)
-            line = f"\tint {dict(op.args)['var']};\n"
+            line = f"\tint {op.args.var};\n"
             if decls:
                 lines.insert(decls[-1].end_point[0] + 1, line)
             else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 
 
 def unified(rel: str, old: str, new: str) -> str:
@@ -50,22 +51,14 @@ def tidy_whitespace(old: str, new: str) -> str:
     return "".join(keep)
 
 
-# header -> the helpers a patch may add that it declares (the others come with the
-# unmanaged function they replace: drm_crtc.h, drm_plane.h, ...)
-HEADERS = {"drm/drm_atomic_helper.h": re.compile(r"\bdrm_atomic_helper_shutdown\("),
-           "drm/drm_drv.h": re.compile(r"\bdrm_dev_(enter|exit|unplug|unregister|register)\("),
-           "drm/drm_managed.h": re.compile(r"\bdrmm_(kzalloc|kmalloc|kcalloc|kmalloc_array|kstrdup|kfree|"
-                                           r"mutex_init|add_action|add_action_or_reset)\(")}  # fmt: skip
-
-
 _INCLUDE = re.compile(r"^#include <(\w+)/([\w./-]+)>")
 
 
-def with_includes(old: str, new: str) -> str:
-    """Include what the patch now uses: the header of a helper the file did not use before
-    goes into its `#include <drm/...>` block, in order (after the `<linux/...>` block when
-    there is none)."""
-    for header, uses in HEADERS.items():
+def with_includes(old: str, new: str, headers: Mapping[str, re.Pattern[str]]) -> str:
+    """Include what the patch now uses: the header (of `headers`: the families' headers,
+    by the helpers each declares) of a helper the file did not use before goes into its
+    `#include <drm/...>` block, in order (after the `<linux/...>` block when there is none)."""
+    for header, uses in headers.items():
         line = f"#include <{header}>\n"
         if line in new or not uses.search(new) or uses.search(old):
             continue

@@ -33,7 +33,7 @@ SCANNED = ("drivers", "include", "Makefile")
 _RACY_NS = 2_000_000_000
 MAX_AGE_DAYS = 30
 _DAY = 86400
-PRUNED = ("state", "sweep", "memo")  # the Store directories
+PRUNED = ("state", "sweep", "memo", "results")  # the Store directories (results: verification's)
 
 
 def cache_dir() -> Path:

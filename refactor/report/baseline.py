@@ -47,6 +47,6 @@ def only_new(
         generated = dataclasses.replace(
             generated,
             patches=tuple(p for p in generated.patches if ids & set(p.findings)),
-            refused=tuple(r for r in generated.refused if r[0] in ids),
+            outcomes=tuple(o for o in generated.outcomes if o.finding in ids),
         )
     return dataclasses.replace(result, findings=new), generated

@@ -297,22 +297,3 @@ def patches_text(generated: Generated) -> str:
         out.append(f"# patch {p.id}: {p.driver}: {p.family} ({', '.join(p.rules)}), "
                    f"{len(p.findings)} findings\n{p.diff}")  # fmt: skip
     return "".join(out)
-
-
-def series_text(written: Sequence[Any], left_out: Sequence[tuple[Any, str]], dry_run: bool) -> str:
-    """What `series` wrote (or would write), and the patches it left out."""
-    out = []
-    for w in written:
-        s = w.series
-        verb, made = ("would write", " not created") if dry_run else ("wrote", "")
-        out.append(f"{verb} {len(s.commits)} patch{'es' * (len(s.commits) > 1)} v{s.version} to {s.out} "
-                   f"(branch {s.branch}{made}, change-id {s.change_id})")  # fmt: skip
-        out += [f"  {f.name}" for f in w.files]
-    if left_out:
-        out.append(
-            f"left out {len(left_out)} patch{'es' * (len(left_out) > 1)} (--include-unverified adds them):"
-        )
-        out += [f"  {p.id} {p.driver} {p.family}: {why}" for p, why in left_out]
-    if not written:
-        out.append("no verified patch: nothing to write")
-    return "\n".join(out) + "\n"

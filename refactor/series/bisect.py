@@ -19,10 +19,10 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from refactor.infra.cache import cache_dir
 from refactor.infra.errors import RefactorError
+from refactor.series.commits import Series
 from refactor.verify import scratch
 from refactor.verify.build import Build, Builds, ResultCache, compile_file
 from refactor.verify.checked import Checked, Verdict, touched_files
@@ -48,7 +48,7 @@ class _Failing:
     state: bytes  # the file and headers when it failed: compiled again only when they change
 
 
-def check(tree: Path, series: Sequence[Any], checks: Sequence[Checked], *, arch: str = "",
+def check(tree: Path, series: Sequence[Series], checks: Sequence[Checked], *, arch: str = "",
           jobs: int = 2, use_cache: bool = True) -> list[Step]:  # fmt: skip
     """Apply the commits of `series` (series.Series, in order; a series with a
     prerequisite continues from the one before) and build each one's touched objects."""

@@ -1,8 +1,9 @@
 """The data of a series: the options of a run, a commit, a series of them, and what was
-written."""
+written (and its text for the terminal)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,3 +58,22 @@ class Written:
     files: tuple[Path, ...]
     start: str  # the commit the series' first patch applies on
     tip: str
+
+
+def series_text(written: Sequence[Written], left_out: Sequence[tuple[Patch, str]], dry_run: bool) -> str:
+    """What `series` wrote (or would write), and the patches it left out."""
+    out = []
+    for w in written:
+        s = w.series
+        verb, made = ("would write", " not created") if dry_run else ("wrote", "")
+        out.append(f"{verb} {len(s.commits)} patch{'es' * (len(s.commits) > 1)} v{s.version} to {s.out} "
+                   f"(branch {s.branch}{made}, change-id {s.change_id})")  # fmt: skip
+        out += [f"  {f.name}" for f in w.files]
+    if left_out:
+        out.append(
+            f"left out {len(left_out)} patch{'es' * (len(left_out) > 1)} (--include-unverified adds them):"
+        )
+        out += [f"  {p.id} {p.driver} {p.family}: {why}" for p, why in left_out]
+    if not written:
+        out.append("no verified patch: nothing to write")
+    return "\n".join(out) + "\n"

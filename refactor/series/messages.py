@@ -7,27 +7,17 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Sequence
-from typing import Any
 
 import jinja2
 
 from refactor import __version__
 from refactor.classify.findings import Finding
+from refactor.families.registry import FAMILIES
 from refactor.generate.run import Patch
+from refactor.model.tree import Driver
 from refactor.series.commits import Commit
 from refactor.verify.checked import Checked
 
-SUBJECTS = {  # family -> imperative subject after the prefix (a shorter one if too long)
-    "double-put": ("Drop the drm_dev_put() that devres already does", "Drop a double drm_dev_put()"),
-    "drmm-alloc": ("Allocate {what} with drmm_ helpers", "Use drmm_ allocations"),
-    "drmm-mode-config": ("Drop the manual drm_mode_config_cleanup()", "Drop manual mode config cleanup"),
-    "drmm-mutex": ("Initialise {what} with drmm_mutex_init()", "Use drmm_mutex_init()"),
-    "drm-guards": (
-        "Guard hardware access from DRM callbacks with drm_dev_enter()",
-        "Guard hardware access with drm_dev_enter()",
-        "Use drm_dev_enter() guards",
-    ),
-}
 _TRAILER = re.compile(r"^(Fixes|Signed-off-by|Cc|Link|Reported-by|Reviewed-by|Acked-by): ")
 
 
@@ -57,13 +47,9 @@ def wrap(text: str, width: int = 75) -> str:
 
 
 def subject(prefix: str, patch: Patch) -> str:
-    what = {
-        "drmm-alloc": ("mode objects" if {"devm-mode-object", "unmanaged-mode-object"} & set(patch.rules)
-                       else "driver memory")
-        + (" and locks" if "unmanaged-mutex" in patch.rules else ""),
-        "drmm-mutex": "mutexes" if len(patch.findings) > 1 else "the mutex",
-    }.get(patch.family, "")
-    for text in SUBJECTS.get(patch.family, (f"Fix {patch.family}",)):
+    family = FAMILIES.get(patch.family)
+    what = family.what(patch.rules, len(patch.findings)) if family is not None and family.what else ""
+    for text in family.subjects if family is not None else (f"Fix {patch.family}",):
         line = f"{prefix}: {text.format(what=what)}"
         if len(line) <= 75:
             return line
@@ -103,9 +89,9 @@ def checked_text(check: Checked | None, arch: str = "") -> str:
     return f"It did not pass verification ({check.verdict}: {check.reason})."
 
 
-def message(patch: Patch, findings: Sequence[Finding], prefix: str, driver: Any, check: Checked | None,
+def message(patch: Patch, findings: Sequence[Finding], prefix: str, driver: Driver, check: Checked | None,
             fixes: Sequence[str], signoff: str, arch: str) -> str:  # fmt: skip
-    """The commit message of `patch` for `driver` (a model.Driver), wrapped at 75."""
+    """The commit message of `patch` for `driver`, wrapped at 75."""
     added = [x for x in patch.diff.splitlines() if x.startswith("+") and not x.startswith("+++")]
     helpers = list(dict.fromkeys(m + "()" for x in added for m in re.findall(r"\b(drmm_\w+)\(", x)))
     alloc = re.compile(r"drmm_(k\w*alloc\w*|kstrdup|kmemdup|\w+_alloc(_with_planes)?)\(")
@@ -116,6 +102,7 @@ def message(patch: Patch, findings: Sequence[Finding], prefix: str, driver: Any,
         intro = f"{patch.driver} allocates its drm_device with {driver.allocations[0].api}()."
     text = _env().get_template("commit.txt.j2").render(
         subject=subject(prefix, patch), family=patch.family, driver=patch.driver,
+        template=family.template if (family := FAMILIES.get(patch.family)) is not None else "",
         intro=intro,
         parent="the component device" if driver.role == "component" else "the device",
         findings=[{"function": f.function, "file": f.file.rsplit("/", 1)[-1], "message": f.message}
@@ -159,12 +146,6 @@ def cover_subject(commits: Sequence[Commit], key: str, split: str) -> str:
         prefix = commits[0].subject.rsplit(": ", 1)[0]
         return f"{prefix}: Tie resources to the drm_device lifetime"
     families = {c.patch.family for c in commits}
-    if families == {"drmm-mutex"}:
-        return "drm: Initialise drm-lifetime mutexes with drmm_mutex_init()"
-    if families == {"drmm-mode-config"}:
-        return "drm: Drop manual drm_mode_config_cleanup() calls"
-    if families == {"double-put"}:
-        return "drm: Drop drm_dev_put() of devres-managed drm devices"
-    if families == {"drm-guards"}:
-        return "drm: Guard hardware access from DRM callbacks with drm_dev_enter()"
+    if len(families) == 1 and (only := FAMILIES.get(families.pop())) is not None:
+        return only.cover
     return "drm: Tie driver resources to the drm_device lifetime"

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from refactor import __version__
-from refactor.families.plan import FAMILIES
+from refactor.families.registry import FAMILIES
 from refactor.generate.run import Generated, Patch
 from refactor.infra import output
 from refactor.infra.errors import RefactorError

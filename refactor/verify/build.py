@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from refactor.infra import git, proc
-from refactor.infra.cache import cache_dir
+from refactor.infra.cache import Store, cache_dir
 from refactor.infra.errors import RefactorError
 from refactor.model import kconfig
 from refactor.verify import prereqs
@@ -185,34 +184,17 @@ def first_error(text: str) -> str:
     return lines[-1].strip()[:300] if lines else "no output"
 
 
-class ResultCache:
-    """JSON results keyed by a hash of everything that decides them."""
-
-    def __init__(self, root: Path, enabled: bool = True) -> None:
-        self.root = root
-        self.enabled = enabled
-        self.hits = 0
+class ResultCache(Store):
+    """The verification results (compiles, checkpatch, proofs, re-sweep states): dicts
+    keyed by a hash of everything that decides them, in the cache's `Store` (each entry
+    checked by a digest, and pruned with the rest when unused for a month)."""
 
     def get(self, key: str) -> dict[str, Any] | None:
-        path = self.root / key[:2] / f"{key}.json"
-        if not self.enabled or not path.is_file():
-            return None
-        try:
-            value = json.loads(path.read_text())
-        except (OSError, ValueError):
-            path.unlink(missing_ok=True)  # a corrupt entry is recomputed
-            return None
-        self.hits += 1
-        return value
+        value = super().get(key)
+        return value if isinstance(value, dict) else None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
-        path = self.root / key[:2] / f"{key}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(value))
-        os.replace(tmp, path)
+        super().put(key, value)
 
 
 def compile_file(work: Path, build: Build, rel: str, cache: ResultCache, salt: bytes = b"") -> dict[str, Any]:
