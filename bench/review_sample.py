@@ -77,10 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {rule} | {conf} | {populations[rule]} | {seen.get(rule, 0)} |")
     print()
     for n, (f, _) in enumerate(sample, 1):
-        print(
-            f"{n:2d} {f['rule']} {f['confidence']} {f['id']} "
-            f"{f['file']}:{f['line']} {f['function']}"
-        )
+        print(f"{n:2d} {f['rule']} {f['confidence']} {f['id']} {f['file']}:{f['line']} {f['function']}")
     return 0
 
 
