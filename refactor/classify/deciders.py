@@ -38,9 +38,40 @@ def _mode_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) ->
         return None  # devm-drm-private reports the private struct of a drm_dev_alloc() driver
     named = [("an " if k[0] in "aeiou" else "a ") + k for k in kinds]
     what = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
-    message = (f"{elem.name} embeds {what} but comes from {data['alloc']}(): freed at unbind "
-               f"while the drm_device still uses it{_how(facts)}")  # fmt: skip
+    life = c.lifetime(facts.driver)
+    teardown = life.removal_teardown
+    bind_time = teardown is not None and _component_bind_memory(c, facts, m, data["alloc"])
+    if teardown is None or (bind_time and life.unbinds_first(teardown)):
+        message = (f"{elem.name} embeds {what} but comes from {data['alloc']}(): freed at unbind "
+                   f"while the drm_device still uses it{_how(facts)}")  # fmt: skip
+    elif bind_time:
+        message = (f"{elem.name} embeds {what} but comes from {data['alloc']}() on the component's "
+                   f"device in its bind: unbind destroys the objects first ({teardown.where()}), but "
+                   "when a later component's bind fails, component_bind_all() releases this devres "
+                   "group while the objects are still on the mode config's lists, and the mode config's "
+                   f"cleanup then destroys freed memory{_how(facts)}")  # fmt: skip
+    else:
+        return None  # the removal path destroys the objects before devres frees their memory
     return Verdict(message, _mode_fix(c, elem.name, kinds, data["alloc"]), (("struct", elem.name),))
+
+
+def _component_bind_memory(c: Classifier, facts: Facts, m: Match, alloc: str) -> bool:
+    """Whether the allocation at `m` runs only from a component's .bind and is on that
+    component's device (not on the drm_device's, the master's, whose devres group outlives
+    the master's bind error path)."""
+    life = c.lifetime(facts.driver)
+    binds = {fn for fn, fields in life.tables.items() if "bind" in fields}
+    if not life.only_from(c.function_at(m.file, m.line), binds):
+        return False
+    src, tree = c.source(m.file)
+    call = next((x for x in cindex.calls(src, [alloc], tree) if x.line == m.line and x.args), None)
+    if call is None:
+        return False
+    dev = re.match(r"^(.*?)\s*(?:->|\.)\s*dev$", " ".join(call.args[0].split()).lstrip("&"))
+    if dev is None:
+        return True  # a `dev` parameter: the component's device
+    t = c.resolver(facts.index, m.file, m.line).type_of(dev.group(1))
+    return not (t.known and t.name == "struct drm_device")
 
 
 def _mode_fix(c: Classifier, struct: str, kinds: tuple[str, ...], alloc: str) -> str:

@@ -28,12 +28,14 @@ def hw_verdict(c: DeciderSources, facts: DriverFacts, fn: str) -> tuple[str, str
     body = a.bodies.get(fn)
     if hook is None or hook.role != "hardware" or hook.reach is None or body is None:
         return None
+    if not a.outlives_unbind(hook):
+        return None  # removal destroys the object first: its hooks are unreachable after unbind
     e, r = hook.entry, hook.reach
     where = "ioctl " + e.hook if e.table == "ioctl" else f"{e.table} .{e.hook}"
     via = f" through {'() -> '.join(r.chain[:-1])}()" if len(r.chain) > 1 else ""
+    what = "after unbind the callback touches devm_ hardware that is released or powered off"
     message = (f"the {where} callback reaches {r.chain[-1]}{via} outside drm_dev_enter()/"
-               "drm_dev_exit(): after unbind the callback touches devm_ hardware that is released "
-               "or powered off")  # fmt: skip
+               f"drm_dev_exit(): {what}")  # fmt: skip
     order = " before drm_atomic_helper_shutdown()" if a.kms() else ""
     fix = ("guard the register accesses of every hardware hook of the driver with drm_dev_enter()/"
            "drm_dev_exit() (not the clock, runtime PM or vblank bookkeeping; the pending event still "
@@ -51,7 +53,8 @@ def unplug_verdict(
     if function not in a.removal():
         return None
     guarded = a.guards_anywhere()
-    needing = a.needs_guards()
+    # the hooks of mode objects that removal destroys first need no guard
+    needing = [h for h in a.needs_guards() if a.outlives_unbind(h)]
     if not guarded and not needing:
         return None
     why = "the driver guards hardware with drm_dev_enter()" if guarded else (
