@@ -57,7 +57,8 @@ _DRMM_ACTIONS = ("drmm_add_action", "drmm_add_action_or_reset")
 REMOVAL_FIELDS = frozenset({"remove", "remove_new", "unbind", "unload"})
 # ... and the names of such functions when the table is out of sight (a bus glue file)
 _REMOVAL_NAME = re.compile(r"_(remove|unbind|unload)$")
-# callers followed up from a function to the hook it runs from
+# callers followed up from a function to the hook it runs from (amdgpu's sw_fini is four
+# calls below its drm_driver.release hook)
 _CALLER_DEPTH = 5
 
 
@@ -291,14 +292,22 @@ class Module:
         return walk(function, depth, frozenset())
 
     @cached_property
+    def release_roots(self) -> set[str]:
+        """Functions that run at the drm_device's final put: `.release` hooks and drmm_ actions."""
+        named = {fn for fn, fields in self.tables.items() if "release" in fields}
+        return named | self.actions(_DRMM_ACTIONS)
+
+    @cached_property
     def cleanups(self) -> tuple[Cleanup, ...]:
-        """Every drm_mode_config_cleanup() call of the module, with the path it is on."""
-        release = self.actions(_DRMM_ACTIONS)
+        """Every drm_mode_config_cleanup() call of the module, with the path it is on; a
+        function called only from a release hook (through the module's functions and ops
+        tables: amdgpu's .release -> fini_sw -> ip_fini -> ->sw_fini) runs at release."""
+        release = self.release_roots
         devm = self.actions(_DEVM_ACTIONS)
         out = []
         for rel, call in self.calls(["drm_mode_config_cleanup"]):
             fields = self.tables.get(call.function, set())
-            if "release" in fields or call.function in release:
+            if call.function in release or self.only_from(call.function, release):
                 path = "release"
             elif "unload" in fields:
                 path = "unload"
