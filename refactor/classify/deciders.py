@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from refactor.classify import guard_decider
+from refactor.classify import guard_decider, hookmodel
 from refactor.classify.classifier import Classifier
 from refactor.classify.drm import ALLOC_HELPERS, DRMM_OF
 from refactor.classify.facts import Facts, Verdict
@@ -187,6 +187,53 @@ _TEARDOWN = re.compile(r"^drm_\w*_(cleanup|fini|takedown|release|put|destroy|unr
 _FREES = ("kfree", "kvfree", "vfree", "kfree_sensitive", "mutex_destroy", "idr_destroy", "ida_destroy")
 
 
+# callers followed up from a user of the memory to a drm_dev_enter() section (gud: the
+# compression buffer is used three calls below the guarded flush worker)
+_CALLER_DEPTH = 4
+
+
+def users_stop_at_unbind(c: Classifier, facts: Facts, member: str, skip: set[str]) -> bool:
+    """Whether every user of the struct member `member` (a function naming `->member` or
+    `.member`, other than those in `skip`) is a devm_ action (device-lifetime teardown), or
+    runs inside drm_dev_enter() (itself, or every caller in the module, through ops tables
+    too) in a driver that calls drm_dev_unplug(), as drm_drv.c documents; a disable hook
+    counts as guarded (after unplug it runs only from the removal's shutdown commit, while
+    devres is still alive).  False when nothing uses it."""
+    life = c.lifetime(facts.driver)
+    use = re.compile(rf"(->|\.)\s*{re.escape(member)}\b".encode())
+    actions = life.actions(("devm_add_action", "devm_add_action_or_reset"))
+    unplugs = bool(c.calls(facts.driver, "drm_dev_unplug"))
+    bodies, callers = c.functions(facts.driver)
+    users = [n for n, b in bodies.items() if n not in skip and use.search(b)]
+    if not users:
+        return False
+
+    def guarded(name: str, depth: int = 0) -> bool:
+        if b"drm_dev_enter(" in bodies.get(name, b""):
+            return True
+        fields = life.tables.get(name, set())
+        if fields and all(hookmodel.role(f, "") == "disable" for f in fields):
+            return True
+        up = callers.get(name, set()) - {name}
+        for op in fields:  # a driver ops table: called as ->op()
+            call = re.compile(rf"(->|\.)\s*{op}\s*\(".encode())
+            up |= {n for n, b in bodies.items() if n != name and call.search(b)}
+        return depth < _CALLER_DEPTH and bool(up) and all(guarded(x, depth + 1) for x in up)
+
+    return all(u in actions or (unplugs and guarded(u)) for u in users)
+
+
+def _action_members(c: Classifier, facts: Facts, action: str, calls: set[str]) -> set[str]:
+    """The struct members (`->buf` in `vfree(g->buf)`) the action passes to `calls`."""
+    bodies, _ = c.functions(facts.driver)
+    body = bodies.get(action, b"").decode(errors="replace")
+    out = set()
+    for name in calls:
+        for hit in re.finditer(rf"\b{re.escape(name)}\s*\(([^;]*)\)\s*;", body):
+            out |= set(re.findall(r"(?:->|\.)\s*(\w+)\s*(?=[,)&]|$)", hit.group(1)))
+    return out
+
+
 def _devm_action(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
     """The action tears down DRM state (a drm_*_cleanup/fini/put/... call, one level of the
     module's own helpers deep), or frees memory while its data is the drm device.  Quiescing
@@ -202,6 +249,14 @@ def _devm_action(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) ->
     argtype = c.resolver(facts.index, m.file, m.line).type_of(arg) if arg else structs.UNKNOWN
     is_drm = argtype.known and (argtype.name == "struct drm_device" or argtype.name in facts.private)
     frees = sorted(n for n in called if n in _FREES)
+    # what the action tears down or frees, when every user of it is guarded in a driver that
+    # unplugs (or is another devm_ action), is gone only once nothing can reach it any more
+    direct = {n for n in called if _TEARDOWN.match(n) or n in _FREES}
+    members = _action_members(c, facts, action, direct)
+    if members and set(teardown) <= direct and all(
+            users_stop_at_unbind(c, facts, x, {action, c.function_at(m.file, m.line)})
+            for x in members):  # fmt: skip
+        return None
     if teardown:
         reason = f"{action}() calls {', '.join(teardown[:3])}()"
     elif is_drm and frees:

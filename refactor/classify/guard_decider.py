@@ -33,7 +33,13 @@ def hw_verdict(c: DeciderSources, facts: DriverFacts, fn: str) -> tuple[str, str
     e, r = hook.entry, hook.reach
     where = "ioctl " + e.hook if e.table == "ioctl" else f"{e.table} .{e.hook}"
     via = f" through {'() -> '.join(r.chain[:-1])}()" if len(r.chain) > 1 else ""
-    what = "after unbind the callback touches devm_ hardware that is released or powered off"
+    if a.unplugs():
+        # no new ioctl or commit starts after drm_dev_unplug(): only one already running can
+        # outlast it, while removal releases the hardware
+        what = ("a call already in flight when removal runs drm_dev_unplug() goes on to touch "
+                "devm_ hardware that removal then releases or powers off")  # fmt: skip
+    else:
+        what = "after unbind the callback touches devm_ hardware that is released or powered off"
     message = (f"the {where} callback reaches {r.chain[-1]}{via} outside drm_dev_enter()/"
                f"drm_dev_exit(): {what}")  # fmt: skip
     order = " before drm_atomic_helper_shutdown()" if a.kms() else ""

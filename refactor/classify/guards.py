@@ -174,6 +174,10 @@ class Analysis:
         path, `lifetime.Module.removal_teardown`) before devres frees their hardware."""
         return self.teardown is None or hook.entry.table not in hookmodel.OBJECT_TABLES
 
+    def unplugs(self) -> bool:
+        """Whether the driver calls drm_dev_unplug() (no ioctl or commit starts after it)."""
+        return any(call == "drm_dev_unplug" for _, _, _, call in self.unplug_calls)
+
     def unsafe_teardown(self) -> list[str]:
         """What the removal path frees while userspace may still hold the drm device open:
         a manual drm_mode_config_cleanup(), `dev_private = NULL`, a kfree() of the private
