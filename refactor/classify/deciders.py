@@ -155,7 +155,7 @@ def _mutex(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdi
         if c.api("drmm_mutex_init")
         else "none: the tree does not declare drmm_mutex_init()"
     )
-    where = f"{_tidy(lock)} in {holder.name}"
+    where = f"{_tidy(lock)} in {facts.index.display(holder.name)}"
     freed = next((s for s, _, struct in c.lifetime(facts.driver).frees if struct == holder.name), None)
     if freed is not None and data.get("call") == "mutex_init":
         return Verdict(f"mutex_init() of {where}, which the driver frees itself "

@@ -63,12 +63,21 @@ def unplug_verdict(
     needing = [h for h in a.needs_guards() if a.outlives_unbind(h)]
     if not guarded and not needing:
         return None
-    why = "the driver guards hardware with drm_dev_enter()" if guarded else (
-        f"{len(needing)} DRM callback(s) touch hardware and need drm_dev_enter() guards")  # fmt: skip
-    message = (f"{why}, but removal calls only drm_dev_unregister(): drm_dev_enter() never fails "
-               "after unbind, so the guards do not stop anything")  # fmt: skip
-    then = ("use drm_dev_unplug(), then drm_atomic_helper_shutdown() (upstream's order: no new commit "
-            "starts, and the unguarded disable hooks still quiesce the hardware)" if a.kms() else
+    if guarded:
+        message = ("the driver guards hardware with drm_dev_enter(), but removal calls only "
+                   "drm_dev_unregister(): drm_dev_enter() never fails after unbind, so the guards "
+                   "do not stop anything")  # fmt: skip
+    else:  # no guard yet: say what is missing, not that guards fail
+        message = (f"{len(needing)} DRM callback(s) touch hardware after unbind, but removal calls "
+                   "only drm_dev_unregister(): with it, drm_dev_enter() guards in them would never "
+                   "fail")  # fmt: skip
+    # (a platform .shutdown hook's drm_atomic_helper_shutdown() is not the removal's)
+    tables = c.lifetime(facts.driver).tables
+    shuts = any(fn in a.removal() and "shutdown" not in tables.get(fn, set()) for _, fn in a.shutdown)
+    then = (("use drm_dev_unplug(), then drm_atomic_helper_shutdown()" if shuts else
+             "use drm_dev_unplug(), and add drm_atomic_helper_shutdown() after it (removal has none)")
+            + " (upstream's order: no new commit starts, and the unguarded disable hooks still "
+            "quiesce the hardware)" if a.kms() else
             "use drm_dev_unplug() (no new ioctl reaches the hardware once it returns)")  # fmt: skip
     fix = then if c.api("drm_dev_unplug") else "none: the tree does not declare drm_dev_unplug()"
     return message, fix
