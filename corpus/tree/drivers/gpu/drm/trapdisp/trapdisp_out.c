@@ -40,7 +40,7 @@ int trapdisp_bare_encoder(struct trapdisp_device *tdev)
 {
 	struct drm_encoder *encoder;
 
-	// ok: devm-mode-object
+	// expect: devm-mode-object
 	encoder = devm_kzalloc(tdev->drm.dev, sizeof(*encoder), GFP_KERNEL);
 	if (!encoder)
 		return -ENOMEM;
@@ -53,7 +53,7 @@ int trapdisp_output_create(struct trapdisp_device *tdev)
 	struct trapdisp_output *out;
 	int ret;
 
-	// ok: devm-mode-object
+	// expect: devm-mode-object
 	out = devm_kzalloc(tdev->drm.dev, sizeof(*out), GFP_KERNEL);
 	if (!out)
 		return -ENOMEM;

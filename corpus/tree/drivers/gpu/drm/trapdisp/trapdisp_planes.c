@@ -21,7 +21,7 @@ struct trapdisp_primary *trapdisp_primary_create(struct drm_device *drm, u32 crt
 	struct trapdisp_primary *primary;
 	int ret;
 
-	// ok: devm-mode-object
+	// expect: devm-mode-object
 	primary = devm_kzalloc(drm->dev, sizeof(*primary), GFP_KERNEL);
 	if (!primary)
 		return ERR_PTR(-ENOMEM);
@@ -44,7 +44,7 @@ struct trapdisp_cursor *trapdisp_cursor_create(struct drm_device *drm)
 	struct trapdisp_cursor *cursor;
 	int err;
 
-	// ok: devm-mode-object
+	// expect: devm-mode-object
 	cursor = devm_kzalloc(drm->dev, sizeof(*cursor), GFP_KERNEL);
 	if (!cursor)
 		return NULL;
@@ -70,7 +70,7 @@ int trapdisp_overlay_create(struct trapdisp_device *tdev)
 	if (ret)
 		return ret;
 
-	// ok: devm-mode-object
+	// expect: devm-mode-object
 	overlay = devm_kzalloc(drm->dev, sizeof(*overlay), GFP_KERNEL);
 	if (!overlay) {
 		ret = -ENOMEM;
