@@ -194,17 +194,19 @@ _CALLER_DEPTH = 4
 
 def users_stop_at_unbind(c: Classifier, facts: Facts, member: str, skip: set[str]) -> bool:
     """Whether every user of the struct member `member` (a function naming `->member` or
-    `.member`, other than those in `skip`) is a devm_ action (device-lifetime teardown), or
-    runs inside drm_dev_enter() (itself, or every caller in the module, through ops tables
-    too) in a driver that calls drm_dev_unplug(), as drm_drv.c documents; a disable hook
-    counts as guarded (after unplug it runs only from the removal's shutdown commit, while
-    devres is still alive).  False when nothing uses it."""
+    `.member`, other than those in `skip` and the helpers only they call) is a devm_
+    action (device-lifetime teardown), or runs inside drm_dev_enter() (itself, or every
+    caller in the module, through ops tables too) in a driver that calls drm_dev_unplug(),
+    as drm_drv.c documents; a disable hook counts as guarded (after unplug it runs only from
+    the removal's shutdown commit, while devres is still alive).  False when nothing uses it."""
     life = c.lifetime(facts.driver)
     use = re.compile(rf"(->|\.)\s*{re.escape(member)}\b".encode())
     actions = life.actions(("devm_add_action", "devm_add_action_or_reset"))
     unplugs = bool(c.calls(facts.driver, "drm_dev_unplug"))
     bodies, callers = c.functions(facts.driver)
-    users = [n for n, b in bodies.items() if n not in skip and use.search(b)]
+    # (a helper called only from a skipped function, the probe's buffer allocator, is set-up too)
+    users = [n for n, b in bodies.items()
+             if n not in skip and use.search(b) and not life.only_from(n, skip)]  # fmt: skip
     if not users:
         return False
 
