@@ -170,8 +170,11 @@ class Classifier:
             # a directory shared with other drivers (tiny/, panel/): their files stay out; but a
             # component keeps the drm drivers beside it, one of which is the master it binds
             # to (whose manual drm_mode_config_cleanup() calls the component's .destroy)
+            # (a file of this driver's own module stays even when another module builds it too:
+            # xe compiles i915's display files, whose locks the planner must find for i915)
             others = {f for d in self.model.drivers if d.module.path != key and d.role != "component"
                       and driver.role != "component" for f in d.module.files}  # fmt: skip
+            others -= set(driver.module.files)
             files = {}
             for d in sorted({os.path.dirname(f) for f in driver.module.files}):
                 try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from refactor.classify import guard_decider
+from refactor.classify import guard_decider, hookmodel
 from refactor.classify.classifier import Classifier
 from refactor.classify.drm import ALLOC_HELPERS, DRMM_OF
 from refactor.classify.facts import Facts, Verdict
@@ -38,9 +38,40 @@ def _mode_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) ->
         return None  # devm-drm-private reports the private struct of a drm_dev_alloc() driver
     named = [("an " if k[0] in "aeiou" else "a ") + k for k in kinds]
     what = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
-    message = (f"{elem.name} embeds {what} but comes from {data['alloc']}(): freed at unbind "
-               f"while the drm_device still uses it{_how(facts)}")  # fmt: skip
+    life = c.lifetime(facts.driver)
+    teardown = life.removal_teardown
+    bind_time = teardown is not None and _component_bind_memory(c, facts, m, data["alloc"])
+    if teardown is None or (bind_time and life.unbinds_first(teardown)):
+        message = (f"{elem.name} embeds {what} but comes from {data['alloc']}(): freed at unbind "
+                   f"while the drm_device still uses it{_how(facts)}")  # fmt: skip
+    elif bind_time:
+        message = (f"{elem.name} embeds {what} but comes from {data['alloc']}() on the component's "
+                   f"device in its bind: unbind destroys the objects first ({teardown.where()}), but "
+                   "when a later component's bind fails, component_bind_all() releases this devres "
+                   "group while the objects are still on the mode config's lists, and the mode config's "
+                   f"cleanup then destroys freed memory{_how(facts)}")  # fmt: skip
+    else:
+        return None  # the removal path destroys the objects before devres frees their memory
     return Verdict(message, _mode_fix(c, elem.name, kinds, data["alloc"]), (("struct", elem.name),))
+
+
+def _component_bind_memory(c: Classifier, facts: Facts, m: Match, alloc: str) -> bool:
+    """Whether the allocation at `m` runs only from a component's .bind and is on that
+    component's device (not on the drm_device's, the master's, whose devres group outlives
+    the master's bind error path)."""
+    life = c.lifetime(facts.driver)
+    binds = {fn for fn, fields in life.tables.items() if "bind" in fields}
+    if not life.only_from(c.function_at(m.file, m.line), binds):
+        return False
+    src, tree = c.source(m.file)
+    call = next((x for x in cindex.calls(src, [alloc], tree) if x.line == m.line and x.args), None)
+    if call is None:
+        return False
+    dev = re.match(r"^(.*?)\s*(?:->|\.)\s*dev$", " ".join(call.args[0].split()).lstrip("&"))
+    if dev is None:
+        return True  # a `dev` parameter: the component's device
+    t = c.resolver(facts.index, m.file, m.line).type_of(dev.group(1))
+    return not (t.known and t.name == "struct drm_device")
 
 
 def _mode_fix(c: Classifier, struct: str, kinds: tuple[str, ...], alloc: str) -> str:
@@ -124,7 +155,7 @@ def _mutex(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdi
         if c.api("drmm_mutex_init")
         else "none: the tree does not declare drmm_mutex_init()"
     )
-    where = f"{_tidy(lock)} in {holder.name}"
+    where = f"{_tidy(lock)} in {facts.index.display(holder.name)}"
     freed = next((s for s, _, struct in c.lifetime(facts.driver).frees if struct == holder.name), None)
     if freed is not None and data.get("call") == "mutex_init":
         return Verdict(f"mutex_init() of {where}, which the driver frees itself "
@@ -156,6 +187,55 @@ _TEARDOWN = re.compile(r"^drm_\w*_(cleanup|fini|takedown|release|put|destroy|unr
 _FREES = ("kfree", "kvfree", "vfree", "kfree_sensitive", "mutex_destroy", "idr_destroy", "ida_destroy")
 
 
+# callers followed up from a user of the memory to a drm_dev_enter() section (gud: the
+# compression buffer is used three calls below the guarded flush worker)
+_CALLER_DEPTH = 4
+
+
+def users_stop_at_unbind(c: Classifier, facts: Facts, member: str, skip: set[str]) -> bool:
+    """Whether every user of the struct member `member` (a function naming `->member` or
+    `.member`, other than those in `skip` and the helpers only they call) is a devm_
+    action (device-lifetime teardown), or runs inside drm_dev_enter() (itself, or every
+    caller in the module, through ops tables too) in a driver that calls drm_dev_unplug(),
+    as drm_drv.c documents; a disable hook counts as guarded (after unplug it runs only from
+    the removal's shutdown commit, while devres is still alive).  False when nothing uses it."""
+    life = c.lifetime(facts.driver)
+    use = re.compile(rf"(->|\.)\s*{re.escape(member)}\b".encode())
+    actions = life.actions(("devm_add_action", "devm_add_action_or_reset"))
+    unplugs = bool(c.calls(facts.driver, "drm_dev_unplug"))
+    bodies, callers = c.functions(facts.driver)
+    # (a helper called only from a skipped function, the probe's buffer allocator, is set-up too)
+    users = [n for n, b in bodies.items()
+             if n not in skip and use.search(b) and not life.only_from(n, skip)]  # fmt: skip
+    if not users:
+        return False
+
+    def guarded(name: str, depth: int = 0) -> bool:
+        if b"drm_dev_enter(" in bodies.get(name, b""):
+            return True
+        fields = life.tables.get(name, set())
+        if fields and all(hookmodel.role(f, "") == "disable" for f in fields):
+            return True
+        up = callers.get(name, set()) - {name}
+        for op in fields:  # a driver ops table: called as ->op()
+            call = re.compile(rf"(->|\.)\s*{op}\s*\(".encode())
+            up |= {n for n, b in bodies.items() if n != name and call.search(b)}
+        return depth < _CALLER_DEPTH and bool(up) and all(guarded(x, depth + 1) for x in up)
+
+    return all(u in actions or (unplugs and guarded(u)) for u in users)
+
+
+def _action_members(c: Classifier, facts: Facts, action: str, calls: set[str]) -> set[str]:
+    """The struct members (`->buf` in `vfree(g->buf)`) the action passes to `calls`."""
+    bodies, _ = c.functions(facts.driver)
+    body = bodies.get(action, b"").decode(errors="replace")
+    out = set()
+    for name in calls:
+        for hit in re.finditer(rf"\b{re.escape(name)}\s*\(([^;]*)\)\s*;", body):
+            out |= set(re.findall(r"(?:->|\.)\s*(\w+)\s*(?=[,)&]|$)", hit.group(1)))
+    return out
+
+
 def _devm_action(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:
     """The action tears down DRM state (a drm_*_cleanup/fini/put/... call, one level of the
     module's own helpers deep), or frees memory while its data is the drm device.  Quiescing
@@ -171,6 +251,14 @@ def _devm_action(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) ->
     argtype = c.resolver(facts.index, m.file, m.line).type_of(arg) if arg else structs.UNKNOWN
     is_drm = argtype.known and (argtype.name == "struct drm_device" or argtype.name in facts.private)
     frees = sorted(n for n in called if n in _FREES)
+    # what the action tears down or frees, when every user of it is guarded in a driver that
+    # unplugs (or is another devm_ action), is gone only once nothing can reach it any more
+    direct = {n for n in called if _TEARDOWN.match(n) or n in _FREES}
+    members = _action_members(c, facts, action, direct)
+    if members and set(teardown) <= direct and all(
+            users_stop_at_unbind(c, facts, x, {action, c.function_at(m.file, m.line)})
+            for x in members):  # fmt: skip
+        return None
     if teardown:
         reason = f"{action}() calls {', '.join(teardown[:3])}()"
     elif is_drm and frees:

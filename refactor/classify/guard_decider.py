@@ -28,12 +28,20 @@ def hw_verdict(c: DeciderSources, facts: DriverFacts, fn: str) -> tuple[str, str
     body = a.bodies.get(fn)
     if hook is None or hook.role != "hardware" or hook.reach is None or body is None:
         return None
+    if not a.outlives_unbind(hook):
+        return None  # removal destroys the object first: its hooks are unreachable after unbind
     e, r = hook.entry, hook.reach
     where = "ioctl " + e.hook if e.table == "ioctl" else f"{e.table} .{e.hook}"
     via = f" through {'() -> '.join(r.chain[:-1])}()" if len(r.chain) > 1 else ""
+    if a.unplugs():
+        # no new ioctl or commit starts after drm_dev_unplug(): only one already running can
+        # outlast it, while removal releases the hardware
+        what = ("a call already in flight when removal runs drm_dev_unplug() goes on to touch "
+                "devm_ hardware that removal then releases or powers off")  # fmt: skip
+    else:
+        what = "after unbind the callback touches devm_ hardware that is released or powered off"
     message = (f"the {where} callback reaches {r.chain[-1]}{via} outside drm_dev_enter()/"
-               "drm_dev_exit(): after unbind the callback touches devm_ hardware that is released "
-               "or powered off")  # fmt: skip
+               f"drm_dev_exit(): {what}")  # fmt: skip
     order = " before drm_atomic_helper_shutdown()" if a.kms() else ""
     fix = ("guard the register accesses of every hardware hook of the driver with drm_dev_enter()/"
            "drm_dev_exit() (not the clock, runtime PM or vblank bookkeeping; the pending event still "
@@ -51,15 +59,25 @@ def unplug_verdict(
     if function not in a.removal():
         return None
     guarded = a.guards_anywhere()
-    needing = a.needs_guards()
+    # the hooks of mode objects that removal destroys first need no guard
+    needing = [h for h in a.needs_guards() if a.outlives_unbind(h)]
     if not guarded and not needing:
         return None
-    why = "the driver guards hardware with drm_dev_enter()" if guarded else (
-        f"{len(needing)} DRM callback(s) touch hardware and need drm_dev_enter() guards")  # fmt: skip
-    message = (f"{why}, but removal calls only drm_dev_unregister(): drm_dev_enter() never fails "
-               "after unbind, so the guards do not stop anything")  # fmt: skip
-    then = ("use drm_dev_unplug(), then drm_atomic_helper_shutdown() (upstream's order: no new commit "
-            "starts, and the unguarded disable hooks still quiesce the hardware)" if a.kms() else
+    if guarded:
+        message = ("the driver guards hardware with drm_dev_enter(), but removal calls only "
+                   "drm_dev_unregister(): drm_dev_enter() never fails after unbind, so the guards "
+                   "do not stop anything")  # fmt: skip
+    else:  # no guard yet: say what is missing, not that guards fail
+        message = (f"{len(needing)} DRM callback(s) touch hardware after unbind, but removal calls "
+                   "only drm_dev_unregister(): with it, drm_dev_enter() guards in them would never "
+                   "fail")  # fmt: skip
+    # (a platform .shutdown hook's drm_atomic_helper_shutdown() is not the removal's)
+    tables = c.lifetime(facts.driver).tables
+    shuts = any(fn in a.removal() and "shutdown" not in tables.get(fn, set()) for _, fn in a.shutdown)
+    then = (("use drm_dev_unplug(), then drm_atomic_helper_shutdown()" if shuts else
+             "use drm_dev_unplug(), and add drm_atomic_helper_shutdown() after it (removal has none)")
+            + " (upstream's order: no new commit starts, and the unguarded disable hooks still "
+            "quiesce the hardware)" if a.kms() else
             "use drm_dev_unplug() (no new ioctl reaches the hardware once it returns)")  # fmt: skip
     fix = then if c.api("drm_dev_unplug") else "none: the tree does not declare drm_dev_unplug()"
     return message, fix

@@ -78,6 +78,8 @@ class Analysis:
     shutdown: dict[tuple[str, str], list[int]]  # (file, function) -> drm_atomic_helper_shutdown lines
     # mode objects of the driver (its component modules included) in devm_ memory
     devm_objects: tuple[str, ...] = ()
+    # the removal-path drm_mode_config_cleanup() that destroys the mode objects before devres
+    teardown: lifetime.Cleanup | None = None
     _reach: dict[tuple[str, int], Reach | None] = field(default_factory=dict)
     plans: dict[str, object] = field(default_factory=dict)  # guardplan's driver plan, once
 
@@ -166,13 +168,24 @@ class Analysis:
         """The hardware hooks that reach a register access unguarded."""
         return [h for h in self.hooks() if h.role == "hardware" and h.reach is not None]
 
+    def outlives_unbind(self, hook: Hook) -> bool:
+        """Whether a file can still call `hook` after unbind: not a mode object's hook in a
+        driver whose removal destroys the objects (drm_mode_config_cleanup() on the removal
+        path, `lifetime.Module.removal_teardown`) before devres frees their hardware."""
+        return self.teardown is None or hook.entry.table not in hookmodel.OBJECT_TABLES
+
+    def unplugs(self) -> bool:
+        """Whether the driver calls drm_dev_unplug() (no ioctl or commit starts after it)."""
+        return any(call == "drm_dev_unplug" for _, _, _, call in self.unplug_calls)
+
     def unsafe_teardown(self) -> list[str]:
         """What the removal path frees while userspace may still hold the drm device open:
         a manual drm_mode_config_cleanup(), `dev_private = NULL`, a kfree() of the private
         struct, a devm_ private struct beside drm_dev_alloc() (not devm_drm_dev_alloc()), a mode
         object in devm_ memory anywhere in the driver (a component's encoder included: devres
         frees it at unbind, before the drm release that cleans it up)."""
-        out = [f"{o}, freed at unbind" for o in self.devm_objects]
+        # (objects that the removal path destroys before devres frees them are not reached)
+        out = [f"{o}, freed at unbind" for o in self.devm_objects] if self.teardown is None else []
         removal = self.removal()
         for name in sorted(removal):
             body = self.bodies.get(name)
@@ -299,7 +312,8 @@ def analyse(c: Sources, facts: DriverFacts) -> Analysis:
         body.calls = [(line, n) for line, n in body.calls if n in bodies]
     devm_objects = tuple(o.describe() + " lives in devm_ memory" for o in c.lifetime(driver).mode_objects
                          if o.memory == "devm")  # fmt: skip
-    cache[driver.module.path] = Analysis(driver, fields, bodies, entries, unplug, shutdown, devm_objects)
+    cache[driver.module.path] = Analysis(driver, fields, bodies, entries, unplug, shutdown, devm_objects,
+                                         c.lifetime(driver).removal_teardown)  # fmt: skip
     return cache[driver.module.path]
 
 

@@ -41,6 +41,11 @@ PURE_UNLESS_REGISTERS = frozenset({"atomic_check"})
 DISABLE = frozenset({"atomic_disable", "disable", "atomic_post_disable", "post_disable",
                      "disable_vblank", "disable_plane"})  # fmt: skip
 
+# the tables of mode objects (and of the bridges their encoders chain): once removal has
+# run drm_mode_config_cleanup(), no file can reach these hooks any more
+OBJECT_TABLES = frozenset({"crtc", "crtc-helper", "plane", "plane-helper", "encoder", "encoder-helper",
+                           "connector", "connector-helper", "pipe", "bridge"})  # fmt: skip
+
 # Refcounted acquire/release: a guard must never skip one side while the other side runs.
 ACQUIRE_RELEASE = {
     "clk_prepare_enable": "clk_disable_unprepare", "clk_prepare": "clk_unprepare",

@@ -53,6 +53,13 @@ FREES = ("kfree", "kvfree", "kfree_sensitive", "devm_kfree", "drmm_kfree")
 MUTEX_INITS = ("mutex_init", "drmm_mutex_init", "devm_mutex_init")
 _DEVM_ACTIONS = ("devm_add_action", "devm_add_action_or_reset")
 _DRMM_ACTIONS = ("drmm_add_action", "drmm_add_action_or_reset")
+# the ops fields of a removal path (platform/pci .remove, component .unbind, drm .unload)
+REMOVAL_FIELDS = frozenset({"remove", "remove_new", "unbind", "unload"})
+# ... and the names of such functions when the table is out of sight (a bus glue file)
+_REMOVAL_NAME = re.compile(r"_(remove|unbind|unload)$")
+# callers followed up from a function to the hook it runs from (amdgpu's sw_fini is four
+# calls below its drm_driver.release hook)
+_CALLER_DEPTH = 5
 
 
 @dataclass(frozen=True)
@@ -244,14 +251,63 @@ class Module:
         return {c.args[1].lstrip("&").strip() for _, c in self.calls(names) if len(c.args) > 1}
 
     @cached_property
+    def callers(self) -> dict[str, frozenset[str]]:
+        """function -> the module's functions that call it: by name, or through an ops
+        table (a function placed in `.sw_fini` is called by every `->sw_fini(` / `.sw_fini(`)."""
+        direct: dict[str, set[str]] = {}
+        through: dict[str, set[str]] = {}  # ops field -> the functions that call ->field()
+        for rel in sorted(self.files):
+            if not rel.endswith((".c", ".h")):
+                continue
+            data, tree = self.files[rel], self.tree(rel)
+            for caller, names in cindex.called_by_function(data, tree).items():
+                for n in names:
+                    direct.setdefault(n, set()).add(caller)
+            for start, end, name in cindex.function_spans(data, tree):
+                body = b"\n".join(data.splitlines()[start - 1 : end])
+                for field in set(re.findall(rb"(?:->|\.)\s*(\w+)\s*\(", body)):
+                    through.setdefault(field.decode(), set()).add(name)
+        out = {k: set(v) for k, v in direct.items()}
+        for fn, fields in self.tables.items():
+            for f in fields:
+                if f in through:
+                    out.setdefault(fn, set()).update(through[f])
+        return {k: frozenset(v - {k}) for k, v in out.items()}
+
+    def only_from(self, function: str, roots: set[str], depth: int = _CALLER_DEPTH) -> bool:
+        """Whether `function` is one of `roots`, or is called (through at most `depth` levels
+        of the module's functions) only from them: every caller runs only from a root."""
+        memo: dict[str, bool] = {}
+
+        def walk(name: str, left: int, seen: frozenset[str]) -> bool:
+            if name in roots:
+                return True
+            if name in memo:
+                return memo[name]
+            up = self.callers.get(name, frozenset()) - seen
+            ok = left > 0 and bool(up) and all(walk(u, left - 1, seen | {name}) for u in up)
+            memo[name] = ok
+            return ok
+
+        return walk(function, depth, frozenset())
+
+    @cached_property
+    def release_roots(self) -> set[str]:
+        """Functions that run at the drm_device's final put: `.release` hooks and drmm_ actions."""
+        named = {fn for fn, fields in self.tables.items() if "release" in fields}
+        return named | self.actions(_DRMM_ACTIONS)
+
+    @cached_property
     def cleanups(self) -> tuple[Cleanup, ...]:
-        """Every drm_mode_config_cleanup() call of the module, with the path it is on."""
-        release = self.actions(_DRMM_ACTIONS)
+        """Every drm_mode_config_cleanup() call of the module, with the path it is on; a
+        function called only from a release hook (through the module's functions and ops
+        tables: amdgpu's .release -> fini_sw -> ip_fini -> ->sw_fini) runs at release."""
+        release = self.release_roots
         devm = self.actions(_DEVM_ACTIONS)
         out = []
         for rel, call in self.calls(["drm_mode_config_cleanup"]):
             fields = self.tables.get(call.function, set())
-            if "release" in fields or call.function in release:
+            if call.function in release or self.only_from(call.function, release):
                 path = "release"
             elif "unload" in fields:
                 path = "unload"
@@ -263,6 +319,65 @@ class Module:
                 path = "removal"
             out.append(Cleanup(self.site(rel, call), path))
         return tuple(out)
+
+    @cached_property
+    def removal_teardown(self) -> Cleanup | None:
+        """The drm_mode_config_cleanup() that destroys every mode object on the removal path
+        before devres releases their memory and hardware: a legacy .unload (run inside
+        drm_dev_unregister()), or a call in a remove/unbind (or a helper it calls), so that
+        the objects, and with them their hooks, are gone when unbind returns and the device's
+        devres is released.  None when
+        the driver has no such call (its objects outlive unbind).  A component_unbind_all()
+        before the call (`unbinds_first()`) frees the components' bind-time memory before the
+        objects are destroyed, but not their probe-time memory, nor the hooks' reach."""
+        reached = self.removal_functions
+        on_removal = [c for c in self.cleanups if c.path == "unload"
+                      or (c.path == "removal" and c.site.function in reached)]  # fmt: skip
+        if not on_removal:
+            return None
+        # the cleanup that comes first, when one does: before component_unbind_all()
+        return next((c for c in on_removal if not self.unbinds_first(c)), on_removal[0])
+
+    @cached_property
+    def removal_functions(self) -> set[str]:
+        """The removal hooks (.remove, .unbind, .unload; by name where the table is out of
+        sight) and the module's functions they call, three levels down."""
+        roots = {fn for fn, fields in self.tables.items() if fields & REMOVAL_FIELDS}
+        roots |= {c.site.function for c in self.cleanups if _REMOVAL_NAME.search(c.site.function)}
+        return self._reached(roots, 3)
+
+    def unbinds_first(self, cleanup: Cleanup) -> bool:
+        """Whether component_unbind_all() (which releases the components' bind-time devres
+        groups) comes before `cleanup`: in its function, or in a removal caller before the call."""
+        return self._unbound_before(cleanup, self.removal_functions)
+
+    def _reached(self, roots: set[str], depth: int) -> set[str]:
+        """`roots` and the module's functions they call, `depth` levels down."""
+        callees: dict[str, set[str]] = {}
+        for fn, ups in self.callers.items():
+            for u in ups:
+                callees.setdefault(u, set()).add(fn)
+        out, todo = set(roots), [(r, depth) for r in roots]
+        while todo:
+            name, left = todo.pop()
+            for n in callees.get(name, set()) if left else ():
+                if n not in out:
+                    out.add(n)
+                    todo.append((n, left - 1))
+        return out
+
+    def _unbound_before(self, cleanup: Cleanup, reached: set[str]) -> bool:
+        """Whether component_unbind_all() (which releases the components' devres groups)
+        comes before the cleanup: in its function, or in a removal caller before the call."""
+        unbinds = [(r, u.function, u.line) for r, u in self.calls(["component_unbind_all"])]
+
+        def before(rel: str, function: str, line: int) -> bool:
+            return any(r == rel and f == function and n < line for r, f, n in unbinds)
+
+        if before(cleanup.site.file, cleanup.site.function, cleanup.site.line):
+            return True
+        return any(call.function in reached and before(rel, call.function, call.line)
+                   for rel, call in self.calls([cleanup.site.function]))  # fmt: skip
 
     def _on_error_path(self, rel: str, line: int) -> bool:
         """Below a label, or inside an `if` branch that returns, of a function that sets

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import re
 
-from refactor.classify import hookmodel
 from refactor.classify.classifier import Classifier
-from refactor.classify.deciders import _how, _tidy
+from refactor.classify.deciders import _how, _tidy, users_stop_at_unbind
 from refactor.classify.drm import _SCALARS, DRMM_OF, HW_TYPES
 from refactor.classify.facts import Facts, Verdict
 from refactor.cocci.results import Match
@@ -113,34 +112,7 @@ def _devm_is_right(c: Classifier, facts: Facts, m: Match, holder: str, lhs: str)
             for hit in cut.finditer(c.data(f)):
                 if c.function_at(f, c.data(f)[: hit.start()].count(b"\n") + 1) != alloc_fn:
                     return True
-    use = re.compile(rf"(->|\.)\s*{re.escape(member)}\b".encode())
-    actions = life.actions(("devm_add_action", "devm_add_action_or_reset"))
-    unplugs = bool(c.calls(facts.driver, "drm_dev_unplug"))
-    bodies, callers = c.functions(facts.driver)
-    users = [n for n, b in bodies.items() if n != alloc_fn and use.search(b)]
-    if not users:
-        return False
-
-    def guarded(name: str, depth: int = 0) -> bool:
-        if b"drm_dev_enter(" in bodies.get(name, b""):
-            return True
-        fields = life.tables.get(name, set())
-        if fields and all(hookmodel.role(f, "") == "disable" for f in fields):
-            # a disable hook runs after drm_dev_unplug() only from drm_atomic_helper_shutdown()
-            # on the removal path, while devres is still alive
-            return True
-        up = callers.get(name, set()) - {name}
-        for op in fields:  # a driver ops table: called as ->op()
-            call = re.compile(rf"(->|\.)\s*{op}\s*\(".encode())
-            up |= {n for n, b in bodies.items() if n != name and call.search(b)}
-        return depth < _CALLER_DEPTH and bool(up) and all(guarded(x, depth + 1) for x in up)
-
-    return all(u in actions or (unplugs and guarded(u)) for u in users)
-
-
-# callers followed up from a user of the memory to a drm_dev_enter() section (gud: the
-# compression buffer is used three calls below the guarded flush worker)
-_CALLER_DEPTH = 4
+    return users_stop_at_unbind(c, facts, member, {alloc_fn})
 
 
 # registrations whose callbacks get the pointer back and stop at unbind

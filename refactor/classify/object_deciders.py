@@ -137,8 +137,10 @@ def _unmanaged_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str
         if not alloc and var and _is_drm_lifetime(c, facts, m, var):
             return None  # the hook frees a part of the drm device: not this rule's shape
         message = f"{what} in {memory}, cleaned up and freed by hand in its .destroy hook {hook}()"
-        cleanups = c.calls(facts.driver, "drm_mode_config_cleanup")
-        manual = sorted({x.function + "()" for x in cleanups if x.function})
+        cleanups = c.lifetime(facts.driver).cleanups
+        manual = sorted({x.site.function + "()" for x in cleanups if x.site.function and x.path != "release"})
+        if cleanups and not manual:
+            return None  # every cleanup runs from the drm_driver.release hook: the objects live as long
         if manual:
             message += (f"; the driver calls drm_mode_config_cleanup() itself (in {', '.join(manual)}), "
                         "and the hook runs then, not at the drm_device's release")  # fmt: skip

@@ -120,7 +120,8 @@ def _fields(src: bytes, body: tree_sitter.Node, file: str, out: list[StructDef],
                 fields.extend(_fields(src, inner, file, out, prefix))
                 continue
             # `union { ... } u;`: a nested type named after where it is
-            nested = f"{tnode.type.split('_')[0]} {prefix}.{decl.start_point[0] + 1}"
+            # (`prefix` already names its kind: "struct intel_gsc_uc", not "struct struct ...")
+            nested = f"{tnode.type.split('_')[0]} {prefix.split(' ', 1)[-1]}.{decl.start_point[0] + 1}"
             out.append(
                 StructDef(
                     nested, file, decl.start_point[0] + 1, tuple(_fields(src, inner, file, out, nested))
@@ -218,6 +219,21 @@ class StructIndex:
 
     def get(self, name: str) -> StructDef | None:
         return self.structs.get(self.canonical(name))
+
+    def display(self, name: str) -> str:
+        """A struct's name as a message gives it: a nested unnamed type (`union { ... } u;`,
+        kept under an internal name with its line) is "the u member of struct parent"."""
+        m = _NESTED.match(name)
+        parent = next((self.structs[k] for k in (f"struct {m.group(1)}", f"union {m.group(1)}")
+                       if k in self.structs), None) if m else None  # fmt: skip
+        if m is None or parent is None:
+            return name
+        member = next((f.name for f in parent.fields if f.type == name), "")
+        return f"the {member} member of {self.display(parent.name)}" if member else self.display(parent.name)
+
+
+# the internal name of a nested unnamed struct or union: "struct parent.LINE"
+_NESTED = re.compile(r"^(?:struct|union) (\w+(?:\.\d+)*)\.\d+$")
 
 
 def local_types(source: bytes, tree: tree_sitter.Tree, line: int) -> dict[str, CType]:

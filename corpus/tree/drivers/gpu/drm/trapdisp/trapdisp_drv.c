@@ -88,7 +88,5 @@ static void trapdisp_remove(struct platform_device *pdev)
 	struct trapdisp_device *tdev = platform_get_drvdata(pdev);
 
 	drm_dev_unregister(&tdev->drm);
-	// expect: unmanaged-mode-config
-	drm_mode_config_cleanup(&tdev->drm);
 	trapdisp_power_down(tdev);
 }
