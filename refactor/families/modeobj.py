@@ -114,7 +114,7 @@ def _alias(p: Planning, file: str, fn: Function, init: cindex.Call) -> list[Op]:
 def _allocation(p: Planning, file: str, fn: Function, container: str, before: int) -> cindex.Call:
     """The kzalloc() of `container` in `fn` before line `before`, the only value it gets."""
     names = [*ALLOCS, "kmalloc", "kcalloc", "kmalloc_obj"]
-    found = [c for c in cindex.calls(p.c.data(file), names) if c.function == fn.name
+    found = [c for c in p.c.file_calls(file, tuple(names)) if c.function == fn.name
              and c.line < before and c.assigned_to.replace(" ", "") == container]  # fmt: skip
     if len(found) != 1:
         raise Refusal(f"{fn.name}() does not allocate {container} once before its init: convert by hand")
@@ -143,7 +143,8 @@ def _freed_only_here(p: Planning, facts: Facts, fn: Function, container: str, st
     """Refuse when the module frees memory of `struct` outside `fn` and its .destroy hooks
     (those the conversion removes), or calls a ->destroy() by hand."""
     for file in facts.driver.module.files:
-        text = p.c.data(file).decode(errors="replace")
+        data = p.c.data(file)  # a file that does not say destroy is not decoded
+        text = data.decode(errors="replace") if b"destroy" in data else ""
         for m in re.finditer(r"([\w>.-]+?)\s*->\s*funcs\s*->\s*destroy\s*\(", text):
             line = text.count("\n", 0, m.start()) + 1
             t = p.c.resolver(facts.index, file, line).type_of(m.group(1))
@@ -151,7 +152,7 @@ def _freed_only_here(p: Planning, facts: Facts, fn: Function, container: str, st
             if not t.known or facts.index.canonical(t.name) in MODE_OBJECT_TYPES:
                 raise Refusal(f"{file}:{line} calls a mode object's ->funcs->destroy() by hand: "
                               "convert by hand")  # fmt: skip
-        for call in cindex.calls(p.c.data(file), HAND_FREES):
+        for call in p.c.file_calls(file, HAND_FREES):
             if call.function == fn.name or not call.args:
                 continue
             t = p.c.resolver(facts.index, file, call.line).type_of(call.args[0])
@@ -163,7 +164,7 @@ def _freed_only_here(p: Planning, facts: Facts, fn: Function, container: str, st
 
 def _is_hook(p: Planning, facts: Facts, name: str) -> bool:
     return any(re.search(rf"\.destroy\s*=\s*&?{name}\b", p.c.data(x).decode(errors="replace"))
-               for x in facts.driver.module.files)  # fmt: skip
+               for x in facts.driver.module.files if cindex.may_name(name, p.c.data(x)))  # fmt: skip
 
 
 def _checked_args(fn: Function, alloc: cindex.Call, init: cindex.Call, container: str,
@@ -225,8 +226,7 @@ def _alloc_form(p: Planning, facts: Facts, file: str, fn: Function, alloc: cinde
 
 def _table_ops(p: Planning, facts: Facts, table: str, kind: str) -> list[Op]:
     """Remove a funcs table that held only `.destroy`, and its hook (via _hook_ops)."""
-    refs = sum(len(re.findall(rf"\b{table}\b", p.c.data(x).decode(errors="replace")))
-               for x in facts.driver.module.files)  # fmt: skip
+    refs = _uses(p, facts, table)
     if refs != 2:
         raise Refusal(f"{table} also serves other objects: convert them together by hand")
     ops = [o for o in _hook_ops(p, facts, table, kind, "") if o.kind != "destroy-entry"]
@@ -235,7 +235,8 @@ def _table_ops(p: Planning, facts: Facts, table: str, kind: str) -> list[Op]:
 
 def _table_file(p: Planning, facts: Facts, table: str) -> str:
     for file in facts.driver.module.files:
-        if re.search(rf"\b{table}\s*=\s*\{{", p.c.data(file).decode(errors="replace")):
+        if cindex.may_name(table, p.c.data(file)) and re.search(rf"\b{table}\s*=\s*\{{",
+                                                           p.c.data(file).decode(errors="replace")):
             return file
     raise Refusal(f"the tool could not find the table {table}")
 
@@ -266,11 +267,8 @@ def _drmm_form(p: Planning, facts: Facts, file: str, fn: Function, alloc: cindex
 
 
 def _only_destroy(p: Planning, facts: Facts, table: str) -> bool:
-    for file in facts.driver.module.files:
-        m = re.search(rf"\b{table}\s*=\s*\{{(.*?)\n\}};", p.c.data(file).decode(errors="replace"), re.S)
-        if m:
-            return re.findall(r"\.(\w+)\s*=", m.group(1)) == ["destroy"]
-    return False
+    found = p.c.tables(facts.driver, table)
+    return bool(found) and re.findall(r"\.(\w+)\s*=", found[0][1]) == ["destroy"]
 
 
 def _hook_ops(p: Planning, facts: Facts, table: str, kind: str, container: str,
@@ -284,11 +282,8 @@ def _hook_ops(p: Planning, facts: Facts, table: str, kind: str, container: str,
         return []
     if not re.fullmatch(r"\w+", table):
         raise Refusal(f"the funcs argument {table} is not a named table")
-    for where in facts.driver.module.files:
-        m = re.search(rf"\b{table}\s*=\s*\{{(.*?)\n\}};", p.c.data(where).decode(errors="replace"), re.S)
-        if not m:
-            continue
-        d = re.search(r"\.destroy\s*=\s*&?(\w+)\s*,?", m.group(1))
+    for where, entries in p.c.tables(facts.driver, table)[:1]:
+        d = re.search(r"\.destroy\s*=\s*&?(\w+)\s*,?", entries)
         if not d:
             return []
         hook, ops = d.group(1), [Op("destroy-entry", where, table, "")]
@@ -300,9 +295,7 @@ def _hook_ops(p: Planning, facts: Facts, table: str, kind: str, container: str,
         extras, free, problem = _hook_parts(body, CLEANUPS[kind])
         if problem:
             raise Refusal(f"the .destroy hook {hook}() also does {problem}: convert by hand")
-        uses = sum(len(re.findall(rf"\b{hook}\b", p.c.data(x).decode(errors="replace")))
-                   for x in facts.driver.module.files)  # fmt: skip
-        if uses > 2:
+        if _uses(p, facts, hook) > 2:
             raise Refusal(f"{hook}() is used outside the {table} table: convert by hand")
         if not extras:
             return ops + [Op("remove-function", p._defined_in(facts, hook), hook, "")]
@@ -337,9 +330,7 @@ def _action_ops(p: Planning, facts: Facts, hook: str, kind: str, free: str, init
                       "drmm_ action")  # fmt: skip
     name = hook.replace("destroy", "release") if "destroy" in hook else hook + "_release"
     body = _body(p, facts, hook) or ""
-    taken = any(
-        re.search(rf"\b{name}\b", p.c.data(x).decode(errors="replace")) for x in facts.driver.module.files
-    )
+    taken = _uses(p, facts, name) > 0
     if taken or {"drm", "arg"} & cindex.identifiers_in(body):
         raise Refusal(f"the .destroy hook {hook}() does more than clean up, and the names its drmm_ "
                       "action would use are taken: convert by hand")  # fmt: skip
@@ -355,9 +346,14 @@ def _action_ops(p: Planning, facts: Facts, hook: str, kind: str, free: str, init
     return [action, register]
 
 
+def _uses(p: Planning, facts: Facts, name: str) -> int:
+    """How many times the module's files name `name` (files without its bytes are not decoded)."""
+    return p.c.mentions(facts.driver, name)
+
+
 def _body(p: Planning, facts: Facts, name: str) -> str | None:
     for file in facts.driver.module.files:
-        for d in cindex.definitions(p.c.data(file)):
+        for d in p.c.definitions(file) if name.encode() in p.c.data(file) else ():
             if d.name == name and d.kind == "function":
                 return d.body.strip().removeprefix("{").removesuffix("}")
     return None
@@ -411,7 +407,7 @@ def _frees(p: Planning, file: str, fn: Function, alloc: cindex.Call, container: 
     names = {container} | {m.group(1) for m in re.finditer(rf"\b(\w+)\s*=\s*&\s*{container}\s*->", body)}
     names |= {f"&{container}->{m}" for m in re.findall(rf"&\s*{container}\s*->\s*(\w+)", body)}
     ops = []
-    for call in cindex.calls(p.c.data(file), HAND_FREES):
+    for call in p.c.file_calls(file, HAND_FREES):
         if call.function != fn.name or call.line <= alloc.line or not call.args:
             continue
         if call.args[0].replace(" ", "") not in names:

@@ -102,7 +102,7 @@ class Planner:
         return fn
 
     def call_at(self, file: str, line: int, names: Sequence[str]) -> cindex.Call:
-        for call in cindex.calls(self.c.data(file), names):
+        for call in self.c.file_calls(file, tuple(names)):
             if call.line == line:
                 return call
         raise Refusal(f"no call of {'/'.join(names)}() at {file}:{line}")
@@ -269,7 +269,7 @@ class Planner:
             if f.rule == "devm-mode-object" and dict(f.data).get("struct"):
                 out.add(dict(f.data)["struct"])
                 continue
-            for call in cindex.calls(self.c.data(f.file), DRMM_OF):
+            for call in self.c.file_calls(f.file, tuple(DRMM_OF)):
                 if call.line == f.line and call.assigned_to:
                     struct = m.struct_of(f.file, f.line, call.assigned_to)
                     if struct:
@@ -457,7 +457,7 @@ class Planner:
         function) that allocates the struct."""
         found: list[tuple[str, cindex.Call]] = []
         for file in facts.driver.module.files:
-            for call in cindex.calls(self.c.data(file), INITS[kind]):
+            for call in self.c.file_calls(file, tuple(INITS[kind])):
                 if len(call.args) > 1 and self._names_member(facts, file, call, struct, path, near, target):
                     found.append((file, call))
         if not found:
@@ -514,7 +514,7 @@ class Planner:
         helper now does it at release, and a second cleanup would corrupt the lists."""
         ops = []
         for file in facts.driver.module.files:
-            for call in cindex.calls(self.c.data(file), [CLEANUPS[kind]]):
+            for call in self.c.file_calls(file, (CLEANUPS[kind],)):
                 if call.args and self._names_member(facts, file, call, struct, path, near, target, index=0):
                     fn = self.function(file, call.line)
                     stmt = fn.statement_at(call.line)
@@ -541,12 +541,8 @@ class Planner:
             return []
         if not re.fullmatch(r"\w+", funcs):
             raise Refusal(f"the funcs argument {funcs} is not a named table")
-        for file in facts.driver.module.files:
-            text = self.c.data(file).decode(errors="replace")
-            m = re.search(rf"\b{funcs}\s*=\s*\{{(.*?)\n\}};", text, re.S)
-            if not m:
-                continue
-            d = re.search(r"\.destroy\s*=\s*(\w+)\s*,?", m.group(1))
+        for file, entries in self.c.tables(facts.driver, funcs)[:1]:
+            d = re.search(r"\.destroy\s*=\s*(\w+)\s*,?", entries)
             if not d:
                 return []
             hook = d.group(1)
@@ -559,30 +555,29 @@ class Planner:
             ):
                 raise Refusal(f"the .destroy hook {hook}() does more than {CLEANUPS[kind]}(): "
                               "drmm_ helpers forbid a destroy hook: convert by hand")  # fmt: skip
-            uses = sum(len(re.findall(rf"\b{hook}\b", self.c.data(x).decode(errors="replace")))
-                       for x in facts.driver.module.files)  # fmt: skip
-            if uses > 2:
+            if self.c.mentions(facts.driver, hook) > 2:
                 raise Refusal(f"{hook}() is used outside the {funcs} table")
             return ops + [Op("remove-function", self._defined_in(facts, hook), hook, "")]
         raise Refusal(f"the tool could not find the table {funcs}")
 
     def _function_body(self, facts: Facts, name: str) -> str | None:
         for file in facts.driver.module.files:
-            for d in cindex.definitions(self.c.data(file)):
+            for d in self.c.definitions(file) if name.encode() in self.c.data(file) else ():
                 if d.name == name and d.kind in ("function", "inline"):
                     return d.body.strip().removeprefix("{").removesuffix("}")
         return None
 
     def _defined_in(self, facts: Facts, name: str) -> str:
         for file in facts.driver.module.files:
-            if any(d.name == name and d.kind == "function" for d in cindex.definitions(self.c.data(file))):
+            if name.encode() in self.c.data(file) and any(d.name == name and d.kind == "function"
+                                                          for d in self.c.definitions(file)):
                 return file
         raise Refusal(f"no definition of {name}()")
 
     def _no_devm_kfree(self, facts: Facts, lhs: str) -> None:
         target = norm(lhs).replace(" ", "")
         for file in facts.driver.module.files:
-            for call in cindex.calls(self.c.data(file), ["devm_kfree"]):
+            for call in self.c.file_calls(file, ("devm_kfree",)):
                 if len(call.args) == 2 and call.args[1].replace(" ", "") == target:
                     raise Refusal(
                         f"{lhs} is freed early with devm_kfree() at {file}:{call.line}: convert by hand"
@@ -643,9 +638,7 @@ class Planner:
             for o in ops:
                 if o.kind != "destroy-entry":
                     continue
-                refs = sum(len(re.findall(rf"\b{o.name}\b", self.c.data(x).decode(errors="replace")))
-                           for x in driver.module.files)  # fmt: skip
-                if refs > 1 + users.get(o.name, 0):
+                if self.c.mentions(driver, o.name) > 1 + users.get(o.name, 0):
                     why = (f"{o.name} also serves objects this patch does not convert, and drmm_ "
                            "inits need a table without .destroy: convert by hand")  # fmt: skip
                     out.append((fid, why))
@@ -725,7 +718,7 @@ class Planner:
             for orel, obj in managed:
                 early = orel == rel and obj.function == init.function and obj.line < init.line
                 if not early and obj.function in called and obj.function != init.function:
-                    early = any(c.line < init.line for c in cindex.calls(self.c.data(rel), [obj.function])
+                    early = any(c.line < init.line for c in self.c.file_calls(rel, (obj.function,))
                                 if c.function == init.function)  # fmt: skip
                 if early:
                     raise Refusal(f"{obj.name}() at {orel}:{obj.line} runs before {init.name}() at "
