@@ -11,6 +11,7 @@ patch.  Answers are conservative: what cannot be told is reported as "unknown".
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -105,6 +106,11 @@ class Lock:
     container: str  # the expression of the holding object
 
 
+# The trees a Module parsing its own files keeps, by the bytes of their sources (the
+# semantic stage holds a driver's before and after models across its checks).
+TREES_BYTES = 8 << 20
+
+
 class Parsed(Protocol):
     """Where a Module gets a file's declarations and tree when it does not parse them itself
     (classify's Classifier, named here so that this module does not import it)."""
@@ -127,7 +133,8 @@ class Module:
         self._parsed = parsed
         for rel, data in sorted(self.files.items()):
             self.index.add(parsed.decls(rel) if parsed else structs.declarations(data, rel), rel)
-        self._trees: dict[str, tree_sitter.Tree] = {}
+        self._trees: OrderedDict[str, tree_sitter.Tree] = OrderedDict()  # the last parsed, by rel
+        self._trees_size = 0  # bytes of source whose trees _trees holds
         self._calls: dict[tuple[str, ...], list[tuple[str, cindex.Call]]] = {}
         self._texts: dict[str, str] = {}
         self._destroy: dict[str, str] = {}
@@ -136,9 +143,15 @@ class Module:
     def tree(self, rel: str) -> tree_sitter.Tree:
         if self._parsed is not None:
             return self._parsed.tree(rel)
-        if rel not in self._trees:
-            self._trees[rel] = cindex.parse(self.files[rel])
-        return self._trees[rel]
+        tree = self._trees.get(rel)
+        if tree is not None:
+            self._trees.move_to_end(rel)
+            return tree
+        tree = self._trees[rel] = cindex.parse(self.files[rel])
+        self._trees_size += len(self.files[rel])
+        while self._trees_size > TREES_BYTES and len(self._trees) > 1:  # a tree is ~20x its source
+            self._trees_size -= len(self.files[self._trees.popitem(last=False)[0]])
+        return tree
 
     def calls(self, names: Iterable[str]) -> list[tuple[str, cindex.Call]]:
         """(file, call) of every call of `names` in the module's files, by file; once per
