@@ -108,7 +108,7 @@ class Lock:
 
 # The trees a Module parsing its own files keeps, by the bytes of their sources (the
 # semantic stage holds a driver's before and after models across its checks).
-TREES_BYTES = 8 << 20
+TREES_BYTES = 1 << 20
 
 
 class Parsed(Protocol):
