@@ -10,6 +10,8 @@ that tear down drm state.  It also chooses the fix, only from helpers the tree d
 from __future__ import annotations
 
 import os
+import re
+from collections import OrderedDict
 from collections.abc import Callable
 
 import tree_sitter
@@ -20,6 +22,11 @@ from refactor.cocci.results import Match
 from refactor.csrc import cindex, structs
 from refactor.csrc.structs import CType, Resolver, StructIndex, member_of
 from refactor.model.tree import Driver, TreeModel, read_source
+
+# The trees kept, by the bytes of their sources: a tree takes about 20 times its source's
+# memory, and a whole-tree sweep reads some 150 MB of source; the sweep classifies a driver
+# at a time, so the trees of the driver at hand are what is asked for again.
+SOURCES_BYTES = 24 << 20
 
 
 class Classifier:
@@ -34,11 +41,15 @@ class Classifier:
         self._data: dict[str, bytes] = {}
         self._lines: dict[str, list[str]] = {}
         self._decls: dict[str, structs.FileDecls] = {}
-        self._sources: dict[str, tuple[bytes, tree_sitter.Tree]] = {}
+        self._sources: OrderedDict[str, tuple[bytes, tree_sitter.Tree]] = OrderedDict()
+        self._sources_size = 0  # bytes of source whose trees _sources holds
         self._spans: dict[str, list[tuple[int, int, str]]] = {}
         self._facts: dict[str, Facts] = {}
         self._core: StructIndex | None = None
         self._calls: dict[tuple[str, str], list[cindex.Call]] = {}
+        self._file_calls: dict[tuple[str, tuple[str, ...]], tuple[cindex.Call, ...]] = {}
+        self._definitions: dict[str, tuple[cindex.Definition, ...]] = {}
+        self._tables: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         self.guards: dict[str, guards.Analysis] = {}  # guards.analyse() per module
         self._called: dict[str, dict[str, set[str]]] = {}
         self._lifetimes: dict[str, lifetime.Module] = {}
@@ -66,17 +77,72 @@ class Classifier:
 
     def source(self, rel: str) -> tuple[bytes, tree_sitter.Tree]:
         """A file's bytes and its tree-sitter tree, parsed once per sweep."""
-        if rel not in self._sources:
+        self._asked(rel)
+        hit = self._sources.get(rel)
+        if hit is not None:
+            self._sources.move_to_end(rel)
+            return hit
+        data = self.data(rel)
+        hit = self._sources[rel] = (data, cindex.parse(data))
+        self._sources_size += len(data)
+        while self._sources_size > SOURCES_BYTES and len(self._sources) > 1:
+            self._sources_size -= len(self._sources.popitem(last=False)[1][0])
+        return hit
+
+    def tree(self, rel: str) -> tree_sitter.Tree:
+        """A file's tree-sitter tree (`source()`'s)."""
+        return self.source(rel)[1]
+
+    def file_calls(self, rel: str, names: tuple[str, ...]) -> tuple[cindex.Call, ...]:
+        """`cindex.calls()` of `names` in `rel`, on its parsed tree, once per sweep (the
+        planner and the deciders ask the same question once per finding)."""
+        key = (rel, names)
+        self._asked(rel)
+        if key not in self._file_calls:
             data = self.data(rel)
-            self._sources[rel] = (data, cindex.parse(data))
-        return self._sources[rel]
+            wanted = any(n.encode() in data for n in names)  # cindex.calls' own test, before parsing
+            self._file_calls[key] = tuple(cindex.calls(data, names, self.source(rel)[1])) if wanted else ()
+        return self._file_calls[key]
+
+    def definitions(self, rel: str) -> tuple[cindex.Definition, ...]:
+        """`cindex.definitions()` of `rel`, on its parsed tree, once per sweep."""
+        self._asked(rel)
+        if rel not in self._definitions:
+            self._definitions[rel] = tuple(cindex.definitions(*self.source(rel)))
+        return self._definitions[rel]
+
+    def mentions(self, driver: Driver, name: str) -> int:
+        """How many times the driver's module files name `name` (`\\bname\\b`; a file
+        without its bytes is not decoded)."""
+        return sum(len(re.findall(rf"\b{name}\b", self.data(x).decode(errors="replace")))
+                   for x in driver.module.files if cindex.may_name(name, self.data(x)))  # fmt: skip
+
+    def tables(self, driver: Driver, name: str) -> tuple[tuple[str, str], ...]:
+        """(file, text between the braces) of the first `name = { ... };` initialiser (an ops
+        table) in each of the driver's module files that has one, in the module's order;
+        once per sweep."""
+        key = (driver.module.path, name)
+        if key not in self._tables:
+            pattern = re.compile(rf"\b{name}\s*=\s*\{{(.*?)\n\}};", re.S)
+            found = []
+            for rel in driver.module.files:
+                if not cindex.may_name(name, self.data(rel)):
+                    continue
+                m = pattern.search(self.data(rel).decode(errors="replace"))
+                if m:
+                    found.append((rel, m.group(1)))
+            self._tables[key] = tuple(found)
+        for rel in driver.module.files:  # the files the answer depends on
+            self._asked(rel)
+        return self._tables[key]
 
     def decls(self, rel: str) -> structs.FileDecls:
         self._asked(rel)
         if rel not in self._decls:
             found = self._memo(rel) if self._memo else None
-            if found is None:
-                found = structs.declarations(read_source(self.root, rel), rel)
+            if found is None:  # parsed here, the tree kept for the other questions on the file
+                data, tree = self.source(rel)
+                found = structs.declarations(data, rel, tree)
                 if self._remember:
                     self._remember(rel, found)
             self._decls[rel] = found
@@ -182,7 +248,7 @@ class Classifier:
                 except OSError:
                     names = []
                 files.update({f"{d}/{n}": self.data(f"{d}/{n}") for n in names if f"{d}/{n}" not in others})
-            self._lifetimes[key] = lifetime.Module(files, self.core_index())
+            self._lifetimes[key] = lifetime.Module(files, self.core_index(), self)
         return self._lifetimes[key]
 
     def functions(self, driver: Driver) -> tuple[dict[str, bytes], dict[str, set[str]]]:

@@ -173,8 +173,9 @@ def _destroys(c: Classifier, facts: Facts, call: cindex.Call, member: str, holde
     container, name = member_of(call.args[0].lstrip("&").strip())
     if name != member:
         return False
-    file = next((f for f in facts.driver.module.files if call.function and
-                 c.function_at(f, call.line) == call.function), "")  # fmt: skip
+    # the files that do not name the function cannot define it: their spans are not needed
+    file = next((f for f in facts.driver.module.files if call.function and call.function.encode() in c.data(f)
+                 and c.function_at(f, call.line) == call.function), "")  # fmt: skip
     if not file or not container:
         return True
     struct, _ = c.resolver(facts.index, file, call.line).struct_of(container)

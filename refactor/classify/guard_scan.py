@@ -88,12 +88,16 @@ class Entry:
 
 @dataclass
 class Body:
-    """What the analysis needs of one function definition."""
+    """What the analysis needs of one function definition.  It holds the definition's
+    place, not its tree-sitter node: a node keeps its whole tree alive, and the analyses of
+    every module outlive the parse cache (`node_in()` finds the node again)."""
 
     name: str
     file: str
-    node: tree_sitter.Node
     src: bytes
+    start_byte: int
+    end_byte: int
+    first_line: int  # 1-based
     accesses: list[tuple[int, str, str]] = field(default_factory=list)  # line, call, hw expression
     calls: list[tuple[int, str]] = field(default_factory=list)  # line, callee
     guards: list[tuple[int, int]] = field(default_factory=list)  # drm_dev_enter .. last exit
@@ -101,8 +105,25 @@ class Body:
     book_args: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # line -> (call, args)
     events: list[tuple[int, str, tuple[str, ...]]] = field(default_factory=list)  # line, call, args
 
+    @classmethod
+    def of(cls, name: str, file: str, node: tree_sitter.Node, src: bytes) -> Body:
+        return cls(name, file, src, node.start_byte, node.end_byte, node.start_point[0] + 1)
+
     def guarded(self, line: int) -> bool:
         return any(a <= line <= b for a, b in self.guards)
+
+    def text(self) -> str:
+        """The definition's text."""
+        return self.src[self.start_byte : self.end_byte].decode(errors="replace")
+
+    def node_in(self, tree: tree_sitter.Tree) -> tree_sitter.Node:
+        """The definition's node in `tree`, the file's parse."""
+        node = tree.root_node.descendant_for_byte_range(self.start_byte, self.end_byte)
+        while node is not None and node.type != "function_definition":
+            node = node.parent
+        if node is None or (node.start_byte, node.end_byte) != (self.start_byte, self.end_byte):
+            raise ValueError(f"{self.file}: no definition of {self.name}() at byte {self.start_byte}")
+        return node
 
 
 def tables(src: bytes, node: tree_sitter.Node, entries: dict[str, list[Entry]]) -> None:
@@ -129,12 +150,15 @@ def tables(src: bytes, node: tree_sitter.Node, entries: dict[str, list[Entry]]) 
 
 
 def scan(
-    body: Body, unplug: list[tuple[str, int, str, str]], shutdown: dict[tuple[str, str], list[int]]
-) -> None:
+    body: Body, node: tree_sitter.Node, unplug: list[tuple[str, int, str, str]],
+    shutdown: dict[tuple[str, str], list[int]],
+) -> None:  # fmt: skip
+    """Record the calls of the definition `node` (`body`'s) in `body`, its unplug and
+    shutdown calls in `unplug` and `shutdown`."""
     src = body.src
     enters: list[int] = []
     exits: list[int] = []
-    for n in cindex.walk(body.node):
+    for n in cindex.walk(node):
         if n.type != "call_expression":
             continue
         fn = n.child_by_field_name("function")

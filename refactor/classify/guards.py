@@ -191,8 +191,7 @@ class Analysis:
             body = self.bodies.get(name)
             if body is None:
                 continue
-            text = body.src[body.node.start_byte : body.node.end_byte].decode(errors="replace")
-            first = body.node.start_point[0] + 1
+            text, first = body.text(), body.first_line
             for m in hookmodel.UNSAFE_TEARDOWN.finditer(text):
                 what = "drm_mode_config_cleanup()" if "cleanup" in m.group(0) else "dev_private = NULL"
                 out.append(f"{what} in {name}() ({body.file}:{first + text.count(chr(10), 0, m.start())})")
@@ -206,8 +205,7 @@ class Analysis:
         if allocs and all(x.api not in MANAGED_ALLOC for x in allocs):
             for x in allocs:
                 body = self.bodies.get(x.function)
-                text = "" if body is None else body.src[body.node.start_byte : body.node.end_byte].decode(
-                    errors="replace")  # fmt: skip
+                text = "" if body is None else body.text()
                 if re.search(r"\bdevm_k[mz]alloc\s*\(", text):
                     out.append(f"a devm_ private struct beside {x.call}() in {x.function}() "
                                "(freed at unbind, not with the drm device)")  # fmt: skip
@@ -225,8 +223,7 @@ class Analysis:
                and hookmodel.EARLY_TEARDOWN.match(call)]  # fmt: skip
         out += [(line, call) for line, call in self.books(function) if line < lines[0]
                 and hookmodel.EARLY_TEARDOWN.match(call)]  # fmt: skip
-        text = body.src[body.node.start_byte : body.node.end_byte].decode(errors="replace")
-        first = body.node.start_point[0] + 1
+        text, first = body.text(), body.first_line
         for m in re.finditer(r"\b(free_irq|devm_free_irq|drm_irq_uninstall)\s*\(", text):
             line = first + text.count("\n", 0, m.start())
             if line < lines[0]:
@@ -298,11 +295,10 @@ def analyse(c: Sources, facts: DriverFacts) -> Analysis:
             if node.type == "function_definition":
                 name = cindex._declarator_name(node.child_by_field_name("declarator"), src)
                 if name and name not in bodies:
-                    bodies[name] = Body(name, rel, node, src)
+                    bodies[name] = Body.of(name, rel, node, src)
+                    scan(bodies[name], node, unplug, shutdown)
             elif node.type == "declaration" and rel in files:
                 _tables(src, node, entries)
-    for body in bodies.values():
-        scan(body, unplug, shutdown)
     for rel in files:
         src, _ = c.source(rel)
         for call in cindex.calls(src, _getters(src)):

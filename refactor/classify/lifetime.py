@@ -11,9 +11,11 @@ patch.  Answers are conservative: what cannot be told is reported as "unknown".
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 import tree_sitter
 
@@ -111,30 +113,64 @@ class Lock:
     container: str  # the expression of the holding object
 
 
+# The trees a Module parsing its own files keeps, by the bytes of their sources (the
+# semantic stage holds a driver's before and after models across its checks).
+TREES_BYTES = 1 << 20
+
+
+class Parsed(Protocol):
+    """Where a Module gets a file's declarations and tree when it does not parse them itself
+    (classify's Classifier, named here so that this module does not import it)."""
+
+    def decls(self, rel: str) -> structs.FileDecls: ...
+
+    def tree(self, rel: str) -> tree_sitter.Tree: ...
+
+
 class Module:
     """A driver's files (relative path -> bytes), parsed once."""
 
-    def __init__(self, files: Mapping[str, bytes], index: StructIndex | None = None) -> None:
+    def __init__(self, files: Mapping[str, bytes], index: StructIndex | None = None,
+                 parsed: Parsed | None = None) -> None:  # fmt: skip
+        """`parsed`, when given, gives the declarations and the tree of a file of `files`
+        (the sweep's, parsed once for every question); else each file is parsed here."""
         self.files = dict(files)
         self.index = StructIndex(dict(index.structs), dict(index.typedefs), dict(index.returns), {}) if (
             index is not None) else StructIndex()  # fmt: skip
+        self._parsed = parsed
         for rel, data in sorted(self.files.items()):
-            self.index.add(structs.declarations(data, rel), rel)
-        self._trees: dict[str, tree_sitter.Tree] = {}
+            self.index.add(parsed.decls(rel) if parsed else structs.declarations(data, rel), rel)
+        self._trees: OrderedDict[str, tree_sitter.Tree] = OrderedDict()  # the last parsed, by rel
+        self._trees_size = 0  # bytes of source whose trees _trees holds
+        self._calls: dict[tuple[str, ...], list[tuple[str, cindex.Call]]] = {}
+        self._texts: dict[str, str] = {}
+        self._destroy: dict[str, str] = {}
 
     # -- parsing --------------------------------------------------------------------------
     def tree(self, rel: str) -> tree_sitter.Tree:
-        if rel not in self._trees:
-            self._trees[rel] = cindex.parse(self.files[rel])
-        return self._trees[rel]
+        if self._parsed is not None:
+            return self._parsed.tree(rel)
+        tree = self._trees.get(rel)
+        if tree is not None:
+            self._trees.move_to_end(rel)
+            return tree
+        tree = self._trees[rel] = cindex.parse(self.files[rel])
+        self._trees_size += len(self.files[rel])
+        while self._trees_size > TREES_BYTES and len(self._trees) > 1:  # a tree is ~20x its source
+            self._trees_size -= len(self.files[self._trees.popitem(last=False)[0]])
+        return tree
 
     def calls(self, names: Iterable[str]) -> list[tuple[str, cindex.Call]]:
+        """(file, call) of every call of `names` in the module's files, by file; once per
+        set of names (the planner asks for the same calls once per finding)."""
         wanted = tuple(names)
-        out = []
-        for rel in sorted(self.files):
-            if rel.endswith((".c", ".h")) and any(n.encode() in self.files[rel] for n in wanted):
-                out += [(rel, c) for c in cindex.calls(self.files[rel], wanted, self.tree(rel))]
-        return out
+        if wanted not in self._calls:
+            out = []
+            for rel in sorted(self.files):
+                if rel.endswith((".c", ".h")) and any(n.encode() in self.files[rel] for n in wanted):
+                    out += [(rel, c) for c in cindex.calls(self.files[rel], wanted, self.tree(rel))]
+            self._calls[wanted] = out
+        return list(self._calls[wanted])
 
     def site(self, rel: str, call: cindex.Call) -> Site:
         return Site(rel, call.line, call.function, f"{call.name}({', '.join(call.args)})")
@@ -148,7 +184,9 @@ class Module:
         return self.index.canonical(t.name) if t.known and t.name.startswith("struct") else ""
 
     def text(self, rel: str) -> str:
-        return self.files[rel].decode(errors="replace")
+        if rel not in self._texts:
+            self._texts[rel] = self.files[rel].decode(errors="replace")
+        return self._texts[rel]
 
     # -- structs and their memory ---------------------------------------------------------
     @cached_property
@@ -213,12 +251,17 @@ class Module:
     def destroy_hook(self, table: str) -> str:
         if not re.fullmatch(r"\w+", table):
             return ""
-        for rel in sorted(self.files):
-            m = re.search(rf"\b{table}\s*=\s*\{{(.*?)\n\}};", self.text(rel), re.S)
-            if m:
-                d = re.search(r"\.destroy\s*=\s*(\w+)", m.group(1))
-                return d.group(1) if d else ""
-        return ""
+        if table not in self._destroy:
+            self._destroy[table] = ""
+            for rel in sorted(self.files):
+                if table.encode() not in self.files[rel]:  # the pattern's name: nothing to decode
+                    continue
+                m = re.search(rf"\b{table}\s*=\s*\{{(.*?)\n\}};", self.text(rel), re.S)
+                if m:
+                    d = re.search(r"\.destroy\s*=\s*(\w+)", m.group(1))
+                    self._destroy[table] = d.group(1) if d else ""
+                    break
+        return self._destroy[table]
 
     def blocker(self, obj: ModeObject) -> str:
         """Why `obj` keeps the driver from dropping its manual drm_mode_config_cleanup()

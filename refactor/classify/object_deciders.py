@@ -67,13 +67,10 @@ def _object_memory(c: Classifier, m: Match, call: cindex.Call) -> tuple[str, str
 def _funcs_hook(c: Classifier, facts: Facts, funcs: str) -> str:
     """The `.destroy` of the named funcs table(s) (each of `cond ? &a : &b`), "" for none."""
     for table in re.findall(r"&?\s*(\w+)", funcs):
-        for file in facts.driver.module.files:
-            text = c.data(file).decode(errors="replace")
-            found = re.search(rf"\b{table}\s*=\s*\{{(.*?)\n\}};", text, re.S)
-            if found:
-                hook = re.search(r"\.destroy\s*=\s*(\w+)", found.group(1))
-                if hook:
-                    return hook.group(1)
+        for _, body in c.tables(facts.driver, table):
+            hook = re.search(r"\.destroy\s*=\s*(\w+)", body)
+            if hook:
+                return hook.group(1)
     return ""
 
 
@@ -162,12 +159,8 @@ def _unmanaged_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str
 
 def _only_destroy(c: Classifier, facts: Facts, funcs: str) -> bool:
     table = re.fullmatch(r"&?\s*(\w+)", funcs.strip())
-    for file in facts.driver.module.files if table else ():
-        text = c.data(file).decode(errors="replace")
-        found = re.search(rf"\b{table.group(1)}\s*=\s*\{{(.*?)\n\}};", text, re.S)  # type: ignore[union-attr]
-        if found:
-            return re.findall(r"\.(\w+)\s*=", found.group(1)) == ["destroy"]
-    return False
+    found = c.tables(facts.driver, table.group(1)) if table else ()
+    return bool(found) and re.findall(r"\.(\w+)\s*=", found[0][1]) == ["destroy"]
 
 
 def _is_drm_lifetime(c: Classifier, facts: Facts, m: Match, var: str) -> bool:
@@ -185,10 +178,7 @@ def _freed_elsewhere(c: Classifier, facts: Facts, m: Match, var: str, init_fn: s
         return ""
     removal = guards.analyse(c, facts).removal()
     for file in facts.driver.module.files:
-        if b"kfree" not in c.data(file):
-            continue
-        src, tree = c.source(file)
-        for x in cindex.calls(src, ["kfree"], tree):
+        for x in c.file_calls(file, ("kfree",)):
             if x.function in (init_fn, hook, "") or x.function not in removal or not x.args:
                 continue
             t = c.resolver(facts.index, file, x.line).type_of(x.args[0])

@@ -9,6 +9,7 @@ the rest of the file.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -178,10 +179,11 @@ def calls(source: bytes, names: Iterable[str], tree: tree_sitter.Tree | None = N
     return out
 
 
-def definitions(source: bytes) -> list[Definition]:
-    """Function definitions, prototypes and macros at file scope (and inside #if blocks)."""
+def definitions(source: bytes, tree: tree_sitter.Tree | None = None) -> list[Definition]:
+    """Function definitions, prototypes and macros at file scope (and inside #if blocks);
+    `tree`: `source` parsed already."""
     out = []
-    for node in walk(parse(source).root_node):
+    for node in walk((tree or parse(source)).root_node):
         t = node.type
         if t == "function_definition":
             name = _declarator_name(node.child_by_field_name("declarator"), source)
@@ -210,6 +212,12 @@ def definitions(source: bytes) -> list[Definition]:
                     )
                 )
     return out
+
+
+def may_name(name: str, data: bytes) -> bool:
+    """False when a pattern made of the identifier `name` cannot match `data`: its bytes are
+    not there (so the file need not be decoded and searched); True for any other `name`."""
+    return name.encode() in data or not re.fullmatch(r"\w+", name)
 
 
 def identifiers_in(text: str) -> set[str]:
@@ -317,9 +325,10 @@ def top_nodes(root: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
             yield node
 
 
-def toplevel_spans(source: bytes) -> list[tuple[int, int]]:
-    """(first line, last line), 1-based, of every top-level item."""
-    return sorted((n.start_point[0] + 1, n.end_point[0] + 1) for n in top_nodes(parse(source).root_node))
+def toplevel_spans(source: bytes, tree: tree_sitter.Tree | None = None) -> list[tuple[int, int]]:
+    """(first line, last line), 1-based, of every top-level item (`tree`: `source` parsed)."""
+    root = (tree or parse(source)).root_node
+    return sorted((n.start_point[0] + 1, n.end_point[0] + 1) for n in top_nodes(root))
 
 
 def function_at(spans: list[tuple[int, int, str]], line: int) -> str:

@@ -148,9 +148,10 @@ def _struct(src: bytes, node: tree_sitter.Node, file: str, out: list[StructDef],
     return name
 
 
-def declarations(source: bytes, file: str) -> FileDecls:
-    """The struct definitions, typedefs, function return types and globals of one file."""
-    root = cindex.parse(source).root_node
+def declarations(source: bytes, file: str, tree: tree_sitter.Tree | None = None) -> FileDecls:
+    """The struct definitions, typedefs, function return types and globals of one file
+    (`tree`: `source` parsed already)."""
+    root = (tree or cindex.parse(source)).root_node
     structs: list[StructDef] = []
     typedefs: list[tuple[str, str]] = []
     returns: list[tuple[str, CType]] = []

@@ -64,7 +64,7 @@ def plan_alloc(p: Planning, facts: Facts, f: Finding) -> list[Op]:
 def _no_devm_kfree(p: Planning, facts: Facts, lhs: str) -> None:
     target = norm(lhs).replace(" ", "")
     for file in facts.driver.module.files:
-        for call in cindex.calls(p.c.data(file), ["devm_kfree"]):
+        for call in p.c.file_calls(file, ("devm_kfree",)):
             if len(call.args) == 2 and call.args[1].replace(" ", "") == target:
                 raise Refusal(
                     f"{lhs} is freed early with devm_kfree() at {file}:{call.line}: convert by hand"
@@ -127,9 +127,7 @@ def _shared_tables(p: Planning, driver: Driver, planned: dict[str, list[Op]]) ->
         for o in ops:
             if o.kind != "destroy-entry":
                 continue
-            refs = sum(len(re.findall(rf"\b{o.name}\b", p.c.data(x).decode(errors="replace")))
-                       for x in driver.module.files)  # fmt: skip
-            if refs > 1 + users.get(o.name, 0):
+            if p.c.mentions(driver, o.name) > 1 + users.get(o.name, 0):
                 why = (f"{o.name} also serves objects this patch does not convert, and drmm_ "
                        "inits need a table without .destroy: convert by hand")  # fmt: skip
                 out.append((fid, why))

@@ -126,7 +126,7 @@ def _plan_hook(p: Planning, facts: Facts, a: guards.Analysis, hook: guards.Hook)
     if body.guards:
         raise Refusal(f"{name}() already has a drm_dev_enter() section that does not cover every "
                       "register access: widen it by hand")  # fmt: skip
-    fn = Function(body.src, body.node)
+    fn = Function(body.src, body.node_in(p.c.tree(body.file)))
     (decls,), rest = _statements(fn)
     regs = a.register_lines(name)
     if decls and any(line in regs for d in decls for line in _lines(d)):
@@ -199,7 +199,7 @@ def _whole(p: Planning, facts: Facts, a: guards.Analysis, hook: guards.Hook, fn:
     first = rest[0]
     if first.type == "labeled_statement":
         raise Refusal(f"{name}() starts with a label")
-    text = body.src[body.node.start_byte : body.node.end_byte].decode(errors="replace")
+    text = body.text()
     idx = _idx(fn)
     top = first.start_point[0] + 1
     drm = _drm_expr(facts, fn, top)

@@ -79,7 +79,7 @@ def _managed_first(p: Planning, driver: Driver, m: lifetime.Module) -> None:
         for orel, obj in managed:
             early = orel == rel and obj.function == init.function and obj.line < init.line
             if not early and obj.function in called and obj.function != init.function:
-                early = any(c.line < init.line for c in cindex.calls(p.c.data(rel), [obj.function])
+                early = any(c.line < init.line for c in p.c.file_calls(rel, (obj.function,))
                             if c.function == init.function)  # fmt: skip
             if early:
                 raise Refusal(f"{obj.name}() at {orel}:{obj.line} runs before {init.name}() at "

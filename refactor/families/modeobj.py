@@ -115,7 +115,7 @@ def _alias(p: Planning, file: str, fn: Function, init: cindex.Call) -> list[Op]:
 def _allocation(p: Planning, file: str, fn: Function, container: str, before: int) -> cindex.Call:
     """The kzalloc() of `container` in `fn` before line `before`, the only value it gets."""
     names = [*ALLOCS, "kmalloc", "kcalloc", "kmalloc_obj"]
-    found = [c for c in cindex.calls(p.c.data(file), names) if c.function == fn.name
+    found = [c for c in p.c.file_calls(file, tuple(names)) if c.function == fn.name
              and c.line < before and c.assigned_to.replace(" ", "") == container]  # fmt: skip
     if len(found) != 1:
         raise Refusal(f"{fn.name}() does not allocate {container} once before its init: convert by hand")
@@ -147,7 +147,8 @@ def _freed_only_here(p: Planning, facts: Facts, fn: Function, container: str, st
     one of the `kinds` the conversion moves to drm lifetime (whose hook it removes)."""
     converted = {t for t, k in MODE_OBJECTS.items() if k in kinds}
     for file in facts.driver.module.files:
-        text = p.c.data(file).decode(errors="replace")
+        data = p.c.data(file)  # a file that does not say destroy is not decoded
+        text = data.decode(errors="replace") if b"destroy" in data else ""
         for m in re.finditer(r"([\w>.-]+?)\s*->\s*funcs\s*->\s*destroy\s*\(", text):
             line = text.count("\n", 0, m.start()) + 1
             t = p.c.resolver(facts.index, file, line).type_of(m.group(1))
@@ -156,7 +157,7 @@ def _freed_only_here(p: Planning, facts: Facts, fn: Function, container: str, st
             if not t.known or facts.index.canonical(t.name) in converted:
                 raise Refusal(f"{file}:{line} calls a mode object's ->funcs->destroy() by hand: "
                               "convert by hand")  # fmt: skip
-        for call in cindex.calls(p.c.data(file), HAND_FREES):
+        for call in p.c.file_calls(file, HAND_FREES):
             if call.function == fn.name or not call.args:
                 continue
             t = p.c.resolver(facts.index, file, call.line).type_of(call.args[0])
@@ -168,7 +169,7 @@ def _freed_only_here(p: Planning, facts: Facts, fn: Function, container: str, st
 
 def _is_hook(p: Planning, facts: Facts, name: str) -> bool:
     return any(re.search(rf"\.destroy\s*=\s*&?{name}\b", p.c.data(x).decode(errors="replace"))
-               for x in facts.driver.module.files)  # fmt: skip
+               for x in facts.driver.module.files if cindex.may_name(name, p.c.data(x)))  # fmt: skip
 
 
 def _checked_args(fn: Function, alloc: cindex.Call, init: cindex.Call, container: str,
@@ -225,8 +226,7 @@ def _alloc_form(p: Planning, facts: Facts, file: str, fn: Function, alloc: cinde
 
 def _table_ops(p: Planning, facts: Facts, table: str, kind: str) -> list[Op]:
     """Remove a funcs table that held only `.destroy`, and its hook (via _hook_ops)."""
-    refs = sum(len(re.findall(rf"\b{table}\b", p.c.data(x).decode(errors="replace")))
-               for x in facts.driver.module.files)  # fmt: skip
+    refs = _uses(p, facts, table)
     if refs != 2:
         raise Refusal(f"{table} also serves other objects: convert them together by hand")
     ops = [o for o in hooks.hook_ops(p, facts, table, kind, "") if o.kind != "destroy-entry"]
@@ -235,7 +235,8 @@ def _table_ops(p: Planning, facts: Facts, table: str, kind: str) -> list[Op]:
 
 def _table_file(p: Planning, facts: Facts, table: str) -> str:
     for file in facts.driver.module.files:
-        if re.search(rf"\b{table}\s*=\s*\{{", p.c.data(file).decode(errors="replace")):
+        if cindex.may_name(table, p.c.data(file)) and re.search(rf"\b{table}\s*=\s*\{{",
+                                                           p.c.data(file).decode(errors="replace")):
             return file
     raise Refusal(f"the tool could not find the table {table}")
 
@@ -266,11 +267,8 @@ def _drmm_form(p: Planning, facts: Facts, file: str, fn: Function, alloc: cindex
 
 
 def _only_destroy(p: Planning, facts: Facts, table: str) -> bool:
-    for file in facts.driver.module.files:
-        m = re.search(rf"\b{table}\s*=\s*\{{(.*?)\n\}};", p.c.data(file).decode(errors="replace"), re.S)
-        if m:
-            return re.findall(r"\.(\w+)\s*=", m.group(1)) == ["destroy"]
-    return False
+    found = p.c.tables(facts.driver, table)
+    return bool(found) and re.findall(r"\.(\w+)\s*=", found[0][1]) == ["destroy"]
 
 
 def _frees(p: Planning, file: str, fn: Function, alloc: cindex.Call, container: str,
@@ -287,7 +285,7 @@ def _frees(p: Planning, file: str, fn: Function, alloc: cindex.Call, container: 
     names = {container} | {m.group(1) for m in re.finditer(rf"\b(\w+)\s*=\s*&\s*{container}\s*->", body)}
     names |= {f"&{container}->{m}" for m in re.findall(rf"&\s*{container}\s*->\s*(\w+)", body)}
     ops = []
-    for call in cindex.calls(p.c.data(file), HAND_FREES):
+    for call in p.c.file_calls(file, HAND_FREES):
         if call.function != fn.name or call.line <= alloc.line or not call.args:
             continue
         if call.args[0].replace(" ", "") not in names:

@@ -44,9 +44,7 @@ def hook_ops(p: Planning, facts: Facts, table: str, kind: str, container: str,
         extras, free, problem = hook_parts(body, CLEANUPS[kind])
         if problem:
             raise Refusal(f"the .destroy hook {hook}() also does {problem}: convert by hand")
-        uses = sum(len(re.findall(rf"\b{hook}\b", p.c.data(x).decode(errors="replace")))
-                   for x in facts.driver.module.files)  # fmt: skip
-        if uses > 2:
+        if p.c.mentions(facts.driver, hook) > 2:
             raise Refusal(f"{hook}() is used outside the {table} table: convert by hand")
         if not extras:
             return ops + [Op("remove-function", p.defined_in(facts, hook), hook, "")]
@@ -101,7 +99,7 @@ def action_ops(p: Planning, facts: Facts, hook: str, kind: str, free: str, init:
 
 def hook_body(p: Planning, facts: Facts, name: str) -> str | None:
     for file in facts.driver.module.files:
-        for d in cindex.definitions(p.c.data(file)):
+        for d in p.c.definitions(file) if name.encode() in p.c.data(file) else ():
             if d.name == name and d.kind == "function":
                 return d.body.strip().removeprefix("{").removesuffix("}")
     return None

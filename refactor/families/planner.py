@@ -46,7 +46,7 @@ class Planner:
         return fn
 
     def call_at(self, file: str, line: int, names: Sequence[str]) -> cindex.Call:
-        for call in cindex.calls(self.c.data(file), names):
+        for call in self.c.file_calls(file, tuple(names)):
             if call.line == line:
                 return call
         raise Refusal(f"no call of {'/'.join(names)}() at {file}:{line}")
@@ -138,7 +138,7 @@ class Planner:
         function) that allocates the struct."""
         found: list[tuple[str, cindex.Call]] = []
         for file in facts.driver.module.files:
-            for call in cindex.calls(self.c.data(file), INITS[kind]):
+            for call in self.c.file_calls(file, tuple(INITS[kind])):
                 if len(call.args) > 1 and self._names_member(facts, file, call, struct, path, near, target):
                     found.append((file, call))
         if not found:
@@ -195,7 +195,7 @@ class Planner:
         helper now does it at release, and a second cleanup would corrupt the lists."""
         ops = []
         for file in facts.driver.module.files:
-            for call in cindex.calls(self.c.data(file), [CLEANUPS[kind]]):
+            for call in self.c.file_calls(file, (CLEANUPS[kind],)):
                 if call.args and self._names_member(facts, file, call, struct, path, near, target, index=0):
                     fn = self.function(file, call.line)
                     stmt = fn.statement_at(call.line)
@@ -240,22 +240,21 @@ class Planner:
             ):
                 raise Refusal(f"the .destroy hook {hook}() does more than {CLEANUPS[kind]}(): "
                               "drmm_ helpers forbid a destroy hook: convert by hand")  # fmt: skip
-            uses = sum(len(re.findall(rf"\b{hook}\b", self.c.data(x).decode(errors="replace")))
-                       for x in facts.driver.module.files)  # fmt: skip
-            if uses > 2:
+            if self.c.mentions(facts.driver, hook) > 2:
                 raise Refusal(f"{hook}() is used outside the {funcs} table")
             return ops + [Op("remove-function", self.defined_in(facts, hook), hook, "")]
         raise Refusal(f"the tool could not find the table {funcs}")
 
     def _function_body(self, facts: Facts, name: str) -> str | None:
         for file in facts.driver.module.files:
-            for d in cindex.definitions(self.c.data(file)):
+            for d in self.c.definitions(file) if name.encode() in self.c.data(file) else ():
                 if d.name == name and d.kind in ("function", "inline"):
                     return d.body.strip().removeprefix("{").removesuffix("}")
         return None
 
     def defined_in(self, facts: Facts, name: str) -> str:
         for file in facts.driver.module.files:
-            if any(d.name == name and d.kind == "function" for d in cindex.definitions(self.c.data(file))):
+            if name.encode() in self.c.data(file) and any(d.name == name and d.kind == "function"
+                                                          for d in self.c.definitions(file)):
                 return file
         raise Refusal(f"no definition of {name}()")

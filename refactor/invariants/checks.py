@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from refactor.invariants import drmm_checks
 from refactor.invariants.drmm_checks import DRMM_CHECKS
 from refactor.invariants.guard_invariants import GUARD_CHECKS
 from refactor.invariants.types import Change, Check, Violation
@@ -29,8 +30,9 @@ CHECKS: tuple[Check, ...] = (*DRMM_CHECKS, *GUARD_CHECKS)
 def check(change: Change, checks: Sequence[Check] = CHECKS) -> list[Violation]:
     """Every violation the patch makes, in the order of `checks`, then by file and line."""
     found: list[Violation] = []
-    for c in checks:
-        found += sorted(c(change), key=lambda v: (v.file, v.line, v.invariant))
+    with drmm_checks.held(change):  # the drmm_ checks share one before/after model
+        for c in checks:
+            found += sorted(c(change), key=lambda v: (v.file, v.line, v.invariant))
     return found
 
 

@@ -9,9 +9,11 @@ that a mode-config patch must also leave no manual cleanup behind that calls the
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 
 from refactor.classify.lifetime import Module, Site
 from refactor.csrc import cindex
@@ -24,8 +26,31 @@ _TEARDOWN = re.compile(r"(_cleanup|_fini|_takedown|_destroy|_uninit|_release|_re
 Key = tuple[str, ...]
 
 
+_held = threading.local()  # the models of the change being checked, per thread (see held())
+
+
+@contextlib.contextmanager
+def held(change: Change) -> Iterator[None]:
+    """Build the before/after models of `change` once for every check run inside (each
+    model parses every file of the driver's directories), and drop them after."""
+    _held.change, _held.models = change, None
+    try:
+        yield
+    finally:
+        _held.change = _held.models = None
+
+
 def modules(change: Change) -> tuple[Module, Module]:
-    """The driver's files before and after the patch."""
+    """The driver's files before and after the patch (once per change inside `held()`)."""
+    if getattr(_held, "change", None) is change:
+        if _held.models is None:
+            _held.models = _modules(change)
+        models: tuple[Module, Module] = _held.models
+        return models
+    return _modules(change)
+
+
+def _modules(change: Change) -> tuple[Module, Module]:
     after: dict[str, bytes] = {}
     for d in change.paths:
         base = change.root / d

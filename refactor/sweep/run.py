@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import tree_sitter
+
 from refactor.classify import dispatch
 from refactor.classify.classifier import Classifier
 from refactor.classify.findings import Finding, Skipped, finding_id
@@ -127,11 +129,16 @@ def sweep(
     _record_runs(to_run, runs, results, owner, keys, cache)
     for d in pending:
         done[d.name] = ([], [])
-    placed: dict[str, set[tuple[str, str, int]]] = {d.name: set() for d in pending}
+    # a driver at a time (its rules in order), so the parse cache holds the trees it asks for
+    mine: dict[str, list[tuple[Rule, str]]] = {d.name: [] for d in pending}
     for rule, candidates in work:
         for f in candidates:
-            found, skipped = done[owner[f].name]
-            _classify(classifier, rule, owner[f], results[rule.id, f], found, skipped, placed[owner[f].name])
+            mine[owner[f].name].append((rule, f))
+    for d in pending:
+        found, skipped = done[d.name]
+        placed: set[tuple[str, str, int]] = set()  # (rule, file, line) of the driver's findings
+        for rule, f in mine[d.name]:
+            _classify(classifier, rule, d, results[rule.id, f], found, skipped, placed)
     if cache is not None:
         _store(cache, pending, keys, done, bool(rejected))
     findings, skipped = _ordered(rules, drivers, done, noted, len(unread))
@@ -239,9 +246,8 @@ def _classify(
 ) -> None:  # fmt: skip
     """The findings and skipped entries one rule's result on one file gives; `placed` holds
     the (rule, file, line) of the driver's findings so far."""
-    if res.status is FileStatus.PARSE_ERROR and not _hides_match(
-        rule, classifier.data(res.file), res.unparsed
-    ):
+    unparsed = res.status is FileStatus.PARSE_ERROR
+    if unparsed and not _hides_match(rule, *classifier.source(res.file), res.unparsed):
         pass  # the code spatch could not parse cannot hold what the rule looks for
     elif res.status is not FileStatus.OK:
         skipped.append(Skipped(res.file, rule.id, res.status.value, res.detail))
@@ -309,12 +315,12 @@ class _Tracker:
             self._emit(rule)
 
 
-def _hides_match(rule: Rule, source: bytes, lines: Sequence[int]) -> bool:
+def _hides_match(rule: Rule, source: bytes, tree: tree_sitter.Tree, lines: Sequence[int]) -> bool:
     """Whether a top-level definition spatch failed to parse mentions the rule's keywords
     (without keywords, or without line numbers, assume it may)."""
     if not rule.keywords or not lines:
         return True
-    spans = cindex.toplevel_spans(source)
+    spans = cindex.toplevel_spans(source, tree)
     text = source.splitlines()
     for line in lines:
         first, last = next(((a, b) for a, b in spans if a <= line <= b), (line, line))
