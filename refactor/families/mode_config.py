@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 from refactor.classify import lifetime
 from refactor.classify.findings import Finding
-from refactor.csrc import cindex
 from refactor.families.family import Family
 from refactor.families.ops import Op, Plan, Planning, Refusal, Refused
 from refactor.model.tree import Driver

@@ -226,7 +226,7 @@ def _alloc_form(p: Planning, facts: Facts, file: str, fn: Function, alloc: cinde
 
 def _table_ops(p: Planning, facts: Facts, table: str, kind: str) -> list[Op]:
     """Remove a funcs table that held only `.destroy`, and its hook (via _hook_ops)."""
-    refs = _uses(p, facts, table)
+    refs = p.c.mentions(facts.driver, table)
     if refs != 2:
         raise Refusal(f"{table} also serves other objects: convert them together by hand")
     ops = [o for o in hooks.hook_ops(p, facts, table, kind, "") if o.kind != "destroy-entry"]
