@@ -137,8 +137,18 @@ def sweep(
         from refactor import pipeline  # in go(): a signal while it loads unwinds as any other
 
         config = pipeline.SweepConfig(
-            tree, paths, tuple(n for n in (rule_names or "").split(",") if n), rules_dir, jobs, timeout,
-            include_tests, not no_patches, do_verify, arch, not no_cache, baseline,
+            tree,
+            paths,
+            tuple(n for n in (rule_names or "").split(",") if n),
+            rules_dir,
+            jobs,
+            timeout,
+            include_tests,
+            not no_patches,
+            do_verify,
+            arch,
+            not no_cache,
+            baseline,
         )
         line = output.ProgressLine()
         hooks = pipeline.Hooks(_sweep_progress(line) if line.enabled else None,
@@ -192,6 +202,7 @@ def check(
 ) -> None:
     """Verify PATCH files (unified diffs, -p1 at the tree root) in a scratch worktree:
     applies, builds, checkpatch, and adds no finding.  Exit 0 when all are verified."""
+
     def go() -> int:
         from refactor import pipeline  # in go(): a signal while it loads unwinds as any other
 
@@ -257,6 +268,7 @@ def prove(tree: str | None, drivers: tuple[str, ...], fmt: str, out: Path | None
     """Run each patch of the DRIVERs at run time: build TREE's kernel with KASAN and lockdep,
     boot it under QEMU with the driver's device, unbind it under an open fd, and compare the
     kernel's reports before and after the patch.  Exit 0 when no patch gives report-after."""
+
     def go() -> int:
         from refactor import pipeline  # in go(): a signal while it loads unwinds as any other
         from refactor.model import tree as model

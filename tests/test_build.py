@@ -48,8 +48,15 @@ def test_a_hunk_under_an_ifdef_that_is_off_is_not_built_naming_it(linux_7_2_git:
                          "#ifdef CONFIG_KASAN_HW_TAGS\n/* only with hardware tags */\n#endif")  # fmt: skip
     on = _comment_after(text, "#include <linux/delay.h>", "#ifdef CONFIG_SPI\n/* always here */\n#endif")
     cands = [
-        Candidate(name, "repaper", unified(REPAPER, text, new), (), ("drivers/gpu/drm/tiny",),
-                  "CONFIG_TINYDRM_REPAPER", stack=name)  # fmt: skip
+        Candidate(
+            name,
+            "repaper",
+            unified(REPAPER, text, new),
+            (),
+            ("drivers/gpu/drm/tiny",),
+            "CONFIG_TINYDRM_REPAPER",
+            stack=name,
+        )  # fmt: skip
         for name, new in (("off", off), ("on", on))
     ]
     checks = {c.patch: c for c in verify(tree, cands)[0]}
@@ -107,7 +114,7 @@ def test_a_failure_of_make_itself_is_not_cached(tmp_path: Path, monkeypatch: pyt
     (work / "drivers").mkdir(parents=True)
     (work / "drivers/a.c").write_text("int a;\n")
     fake = bin_dir / "make"
-    fake.write_text("#!/bin/sh\necho \"$MSG\"; exit 2\n")
+    fake.write_text('#!/bin/sh\necho "$MSG"; exit 2\n')
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     build = Build(tmp_path / "o", "x86_64", {}, "k")

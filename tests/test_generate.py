@@ -62,8 +62,10 @@ def _res(rel: str) -> Path:
 
 def _refusals(result: SweepResult, gen: Generated) -> str:
     by_id = {f.id: f for f in result.findings}
-    rows = sorted(f"{by_id[o.finding].file}:{by_id[o.finding].line}: {by_id[o.finding].rule}: {o.reason}"
-                  for o in gen.refused)
+    rows = sorted(
+        f"{by_id[o.finding].file}:{by_id[o.finding].line}: {by_id[o.finding].rule}: {o.reason}"
+        for o in gen.refused
+    )
     return "\n".join(rows) + "\n"
 
 
@@ -251,8 +253,10 @@ def test_a_driver_with_one_unguardable_hook_gets_no_guard(fixed) -> None:  # typ
 
 def test_unplug_is_refused_with_what_the_teardown_does(fixed) -> None:  # type: ignore[no-untyped-def]
     result, gen, _ = fixed
-    freed = ("the teardown still frees what open files reach: dev_private = NULL in freedisp_remove() "
-             "(drivers/gpu/drm/lifedisp/freedisp.c:63); make it drm-lifetime safe first")
+    freed = (
+        "the teardown still frees what open files reach: dev_private = NULL in freedisp_remove() "
+        "(drivers/gpu/drm/lifedisp/freedisp.c:63); make it drm-lifetime safe first"
+    )
     assert _why(result, gen, "lifedisp/freedisp.c", "unregister-without-unplug") == {freed}
     assert _why(result, gen, "lifedisp/freedisp.c", "unguarded-hw-access") == {
         "no guard would ever fail, since removal cannot switch to drm_dev_unplug(): " + freed
@@ -299,11 +303,15 @@ def test_a_guard_block_keeps_the_comments_and_braces_it_wraps() -> None:
     """spatch re-indents the statements a span guard wraps but not the comments between
     them, and a brace after a comment stays one level too deep: the tidy pass re-indents
     the original lines by one tab instead."""
-    old = ("\tv = 1;\n\twritel(v, base);\n\n\t/* Signals */\n\tif (x) {\n\t\t/* why */\n\t\tv |= 2;\n\t}\n"
-           "\twritel(v, base + 4);\n\tdrm_crtc_vblank_on(crtc);\n")
-    spatched = ("\tv = 1;\n\tif (drm_dev_enter(crtc->dev, &idx)) {\n\t\twritel(v, base);\n\n\t/* Signals */\n"
-                "\t\tif (x) {\n\t\t/* why */\n\t\t\tv |= 2;\n\t\t\t}\n\t\t\twritel(v, base + 4);\n"
-                "\t\tdrm_dev_exit(idx);\n\t}\n\tdrm_crtc_vblank_on(crtc);\n")
+    old = (
+        "\tv = 1;\n\twritel(v, base);\n\n\t/* Signals */\n\tif (x) {\n\t\t/* why */\n\t\tv |= 2;\n\t}\n"
+        "\twritel(v, base + 4);\n\tdrm_crtc_vblank_on(crtc);\n"
+    )
+    spatched = (
+        "\tv = 1;\n\tif (drm_dev_enter(crtc->dev, &idx)) {\n\t\twritel(v, base);\n\n\t/* Signals */\n"
+        "\t\tif (x) {\n\t\t/* why */\n\t\t\tv |= 2;\n\t\t\t}\n\t\t\twritel(v, base + 4);\n"
+        "\t\tdrm_dev_exit(idx);\n\t}\n\tdrm_crtc_vblank_on(crtc);\n"
+    )
     assert tidy_guards(old, spatched) == (
         "\tv = 1;\n\tif (drm_dev_enter(crtc->dev, &idx)) {\n\t\twritel(v, base);\n\n\t\t/* Signals */\n"
         "\t\tif (x) {\n\t\t\t/* why */\n\t\t\tv |= 2;\n\t\t}\n\t\twritel(v, base + 4);\n"
@@ -327,9 +335,11 @@ def test_unplug_is_refused_while_a_component_encoder_is_devm(fixed) -> None:  # 
     """dsidisp's DSI output keeps its encoder in probe-time devm_ memory: the unplug (and so
     the guards) are refused with that object, not emitted (review v2, sprd)."""
     result, gen, _ = fixed
-    devm = ("the teardown still frees what open files reach: the encoder dsi->encoder in struct dsidisp_dsi "
-            "(drivers/gpu/drm/scopedisp/dsidisp_dsi.c:46) lives in devm_ memory, freed at unbind; make it "
-            "drm-lifetime safe first")
+    devm = (
+        "the teardown still frees what open files reach: the encoder dsi->encoder in struct dsidisp_dsi "
+        "(drivers/gpu/drm/scopedisp/dsidisp_dsi.c:46) lives in devm_ memory, freed at unbind; make it "
+        "drm-lifetime safe first"
+    )
     assert _why(result, gen, "scopedisp/dsidisp_drv.c", "unregister-without-unplug") == {devm}
     assert _why(result, gen, "scopedisp/dsidisp_drv.c", "unguarded-hw-access") == {
         "no guard would ever fail, since removal cannot switch to drm_dev_unplug(): " + devm
@@ -384,7 +394,8 @@ def test_unbound_parent_through_the_module_function(fixed) -> None:  # type: ign
     result, _, _ = fixed
     found = [f for f in result.findings if f.rule == "unbound-parent" and "scopedisp/" in f.file]
     assert [(f.file, f.line, f.function) for f in found] == [
-        ("drivers/gpu/drm/scopedisp/npudisp_drv.c", 27, "npudisp_core_probe")]
+        ("drivers/gpu/drm/scopedisp/npudisp_drv.c", 27, "npudisp_core_probe")
+    ]
     assert "handed to npudisp_dev_init(), which calls devm_drm_dev_alloc() on it" in found[0].message
 
 
@@ -401,7 +412,9 @@ def test_no_unplug_while_other_hardware_hooks_stay_open(fixed) -> None:  # type:
     would make that guard work alone is refused with the enable's reason (review v3, hibmc)."""
     result, gen, _ = fixed
     (why,) = _why(result, gen, "lifedisp/halfdisp.c", "unregister-without-unplug")
-    assert why.startswith("the driver's other hardware hooks cannot be guarded, and an unplug that leaves "
-                          "them open is a partial guard set: halfdisp_crtc_atomic_enable() (.atomic_enable) "
-                          "cannot")
+    assert why.startswith(
+        "the driver's other hardware hooks cannot be guarded, and an unplug that leaves "
+        "them open is a partial guard set: halfdisp_crtc_atomic_enable() (.atomic_enable) "
+        "cannot"
+    )
     assert not [p for p in gen.patches if p.driver == "halfdisp"]

@@ -63,25 +63,33 @@ def _driver(enable: str, extra: str = "", hooks: str = "") -> str:
 
 
 UNGUARDED = "\n\tclk_prepare_enable(inv->clk);\n\twritel(1, inv->mmio);\n"
-WHOLE = ("\tint idx;\n\n\tif (!drm_dev_enter(&inv->drm, &idx))\n\t\treturn;\n"
-         "\tclk_prepare_enable(inv->clk);\n\twritel(1, inv->mmio);\n\tdrm_dev_exit(idx);\n")
-SPAN = ("\tint idx;\n\n\tclk_prepare_enable(inv->clk);\n\tif (drm_dev_enter(&inv->drm, &idx)) {\n"
-        "\t\twritel(1, inv->mmio);\n\t\tdrm_dev_exit(idx);\n\t}\n")
+WHOLE = (
+    "\tint idx;\n\n\tif (!drm_dev_enter(&inv->drm, &idx))\n\t\treturn;\n"
+    "\tclk_prepare_enable(inv->clk);\n\twritel(1, inv->mmio);\n\tdrm_dev_exit(idx);\n"
+)
+SPAN = (
+    "\tint idx;\n\n\tclk_prepare_enable(inv->clk);\n\tif (drm_dev_enter(&inv->drm, &idx)) {\n"
+    "\t\twritel(1, inv->mmio);\n\t\tdrm_dev_exit(idx);\n\t}\n"
+)
 
 
 def test_guard_skipping_an_acquire_is_caught(tmp_path: Path) -> None:
     bad = _change(tmp_path, _driver(UNGUARDED), _driver(WHOLE))
     [v] = guard_skips_acquire(bad)
     assert (v.invariant, v.line) == ("guard-skips-acquire", 16)
-    assert v.reason == ("inv_enable() skips clk_prepare_enable() when drm_dev_enter() fails, but "
-                        "clk_disable_unprepare() in inv_disable() still runs unguarded")
+    assert v.reason == (
+        "inv_enable() skips clk_prepare_enable() when drm_dev_enter() fails, but "
+        "clk_disable_unprepare() in inv_disable() still runs unguarded"
+    )
     assert guard_skips_acquire(_change(tmp_path, _driver(UNGUARDED), _driver(SPAN))) == []
 
 
 def test_acquire_and_release_skipped_together_pass(tmp_path: Path) -> None:
-    pair = ("\tint idx;\n\n\tif (!drm_dev_enter(&inv->drm, &idx))\n\t\treturn;\n"
-            "\tclk_prepare_enable(inv->clk);\n"
-            "\twritel(1, inv->mmio);\n\tclk_disable_unprepare(inv->clk);\n\tdrm_dev_exit(idx);\n")
+    pair = (
+        "\tint idx;\n\n\tif (!drm_dev_enter(&inv->drm, &idx))\n\t\treturn;\n"
+        "\tclk_prepare_enable(inv->clk);\n"
+        "\twritel(1, inv->mmio);\n\tclk_disable_unprepare(inv->clk);\n\tdrm_dev_exit(idx);\n"
+    )
     assert guard_skips_acquire(_change(tmp_path, _driver(UNGUARDED), _driver(pair))) == []
 
 
@@ -103,8 +111,10 @@ def test_guarded_release_path_is_caught(tmp_path: Path) -> None:
     bad = _change(tmp_path, _driver(UNGUARDED, plain), _driver(SPAN, guarded))
     [v] = guarded_release_path(bad)
     assert v.invariant == "guarded-release-path"
-    assert v.reason == ("inv_postclose() (.postclose) is a release path, which must free unconditionally: "
-                        "it must not be guarded")
+    assert v.reason == (
+        "inv_postclose() (.postclose) is a release path, which must free unconditionally: "
+        "it must not be guarded"
+    )
     assert guarded_release_path(_change(tmp_path, _driver(UNGUARDED, plain), _driver(SPAN, plain))) == []
 
 
@@ -123,11 +133,13 @@ FLUSH = """static void inv_flush(struct drm_crtc *crtc, struct drm_atomic_state 
 
 """
 SKIP = "\tif (!drm_dev_enter(crtc->dev, &idx))\n\t\treturn;\n"
-SEND = ("\tif (!drm_dev_enter(crtc->dev, &idx)) {\n\t\tif (crtc->state->event) {\n"
-        "\t\t\tspin_lock_irq(&crtc->dev->event_lock);\n"
-        "\t\t\tdrm_crtc_send_vblank_event(crtc, crtc->state->event);\n"
-        "\t\t\tcrtc->state->event = NULL;\n\t\t\tspin_unlock_irq(&crtc->dev->event_lock);\n\t\t}\n"
-        "\t\treturn;\n\t}\n")
+SEND = (
+    "\tif (!drm_dev_enter(crtc->dev, &idx)) {\n\t\tif (crtc->state->event) {\n"
+    "\t\t\tspin_lock_irq(&crtc->dev->event_lock);\n"
+    "\t\t\tdrm_crtc_send_vblank_event(crtc, crtc->state->event);\n"
+    "\t\t\tcrtc->state->event = NULL;\n\t\t\tspin_unlock_irq(&crtc->dev->event_lock);\n\t\t}\n"
+    "\t\treturn;\n\t}\n"
+)
 
 
 def test_event_not_delivered_is_caught(tmp_path: Path) -> None:
@@ -156,8 +168,10 @@ def test_unplug_with_unsafe_teardown_is_caught(tmp_path: Path) -> None:
     bad = _change(tmp_path, old, new)
     [v] = unplug_unsafe_teardown(bad)
     assert (v.invariant, v.line) == ("unplug-unsafe-teardown", 13)
-    assert v.reason == ("drm_dev_unplug() in inv_remove() while inv_remove() still does dev_private = NULL: "
-                        "open files reach what the teardown frees")
+    assert v.reason == (
+        "drm_dev_unplug() in inv_remove() while inv_remove() still does dev_private = NULL: "
+        "open files reach what the teardown frees"
+    )
     old, new = HEAD + REMOVE % ("drm_dev_unregister", ""), HEAD + REMOVE % ("drm_dev_unplug", "")
     good = _change(tmp_path, old, new)
     assert unplug_unsafe_teardown(good) == []
@@ -182,8 +196,10 @@ def test_hardware_hook_left_unguarded_is_caught(tmp_path: Path) -> None:
     bad = _change(tmp_path, before, _driver(SPAN, UPDATE % ("", "")))
     [v] = partial_guard_coverage(bad)
     assert v.invariant == "partial-guard-coverage"
-    assert v.reason == ("inv_update() (.atomic_update) reaches writel() unguarded while the patch guards "
-                        "inv_enable(): a partial guard set is not a fix")
+    assert v.reason == (
+        "inv_update() (.atomic_update) reaches writel() unguarded while the patch guards "
+        "inv_enable(): a partial guard set is not a fix"
+    )
     enter = "\tint idx;\n\n\tif (!drm_dev_enter(plane->dev, &idx))\n\t\treturn;"
     guarded = UPDATE % (enter, "\tdrm_dev_exit(idx);\n")
     assert partial_guard_coverage(_change(tmp_path, before, _driver(SPAN, guarded))) == []

@@ -153,5 +153,6 @@ def test_the_stage_says_unsafe(tmp_path: Path, corpus_tree: Path) -> None:
     assert not stage.ok and stage.name == "semantic"
     verdict, reason = _verdict([stage])
     assert verdict == "unsafe"
-    assert reason.startswith("drmm-freed-by-hand: drivers/gpu/drm/lockdisp/lockdisp.c:43: "
-                             "lockdisp_session_start()")
+    assert reason.startswith(
+        "drmm-freed-by-hand: drivers/gpu/drm/lockdisp/lockdisp.c:43: lockdisp_session_start()"
+    )

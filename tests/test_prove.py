@@ -40,7 +40,7 @@ def test_recorded_run_steps_in_order_and_no_report() -> None:
     assert names.index("unbind") < names.index("getresources") < names.index("close") < names.index("bind")
     steps = dict(log.steps)
     assert steps["unbind"] == "done" and steps["bind"] == "ok" and steps["rebound-getresources"] == "ok"
-    after = log.steps[names.index("phase", names.index("unbind")) + 1:names.index("close")]
+    after = log.steps[names.index("phase", names.index("unbind")) + 1 : names.index("close")]
     assert all(o.startswith("errno 19 (ENODEV") for s, o in after if s != "touch-old-mapping"), after
     assert log.reports == () and log.refusal() is None
 
@@ -135,10 +135,12 @@ def test_scenario_structures_match_the_uapi_headers(linux_7_2: Path, tmp_path: P
              "drm_mode_crtc_page_flip": g.PageFlip, "drm_mode_fb_dirty_cmd": g.DirtyFb,
              "drm_gem_close": g.Handle}  # fmt: skip
     src = tmp_path / "sizes.c"
-    src.write_text("#include <stdio.h>\n#include <drm/drm.h>\n#include <drm/drm_mode.h>\n"
-                   "int main(void) {\n"
-                   + "".join(f'printf("{n} %zu\\n", sizeof(struct {n}));\n' for n in names)
-                   + "return 0;\n}\n")
+    src.write_text(
+        "#include <stdio.h>\n#include <drm/drm.h>\n#include <drm/drm_mode.h>\n"
+        "int main(void) {\n"
+        + "".join(f'printf("{n} %zu\\n", sizeof(struct {n}));\n' for n in names)
+        + "return 0;\n}\n"
+    )
     exe = tmp_path / "sizes"
     # the tree's uapi headers as they are, not installed: __user is still in them
     inc = ["-I", str(linux_7_2 / "include/uapi"), "-I", str(linux_7_2 / "arch/x86/include/uapi")]

@@ -81,8 +81,13 @@ def checked(linux_7_2_git: Path, spatch: Spatch):  # type: ignore[no-untyped-def
             ),
         ),  # fmt: skip
         # drmm_ memory freed by hand: the semantic stage stops it before the build
-        cand("unsafe", base.replace(ROW, ROW.replace("devm_kzalloc(dev,", "drmm_kzalloc(&smd->drm,")
-                                    + "\tkfree(smd->tx_buffer);\n")),
+        cand(
+            "unsafe",
+            base.replace(
+                ROW,
+                ROW.replace("devm_kzalloc(dev,", "drmm_kzalloc(&smd->drm,") + "\tkfree(smd->tx_buffer);\n",
+            ),
+        ),
     ]
     # tilcdc (ARM) uses __iowmb(), which x86 lacks: its files fail to build on x86_64
     # with or without a patch; without --arch, the next architecture is tried

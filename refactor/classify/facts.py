@@ -76,8 +76,12 @@ class Facts:
                 continue
             inner = self.index.get(f.type) if f.pointer <= 1 else None
             # embedded, or a pointer to another hardware unit's struct (imx/dc's dc_pe)
-            if inner is not None and inner is not s and depth < 4 and self.hardware_only(inner, depth + 1,
-                                                                                         devm_units):
+            if (
+                inner is not None
+                and inner is not s
+                and depth < 4
+                and self.hardware_only(inner, depth + 1, devm_units)
+            ):
                 continue
             return False
         return True

@@ -70,9 +70,7 @@ _FAMILY = re.compile(r"^(pm_runtime_put|pm_runtime_get|pm_runtime_resume_and_get
 EVENT = frozenset({"drm_crtc_send_vblank_event", "drm_crtc_arm_vblank_event"})
 
 # what a removal path frees while userspace may still hold the drm device open
-UNSAFE_TEARDOWN = re.compile(
-    r"\bdrm_mode_config_cleanup\s*\(|(->|\.)\s*dev_private\s*=\s*NULL\b"
-)
+UNSAFE_TEARDOWN = re.compile(r"\bdrm_mode_config_cleanup\s*\(|(->|\.)\s*dev_private\s*=\s*NULL\b")
 # a removal path that gates clocks, powers off or frees IRQs before the shutdown commit
 EARLY_TEARDOWN = re.compile(
     r"^(clk_(bulk_)?(disable_unprepare|disable|unprepare)|free_irq|devm_free_irq|disable_irq|"

@@ -48,8 +48,19 @@ ALLOC_KIND = {
     **{f: "drmm" for f in ("drmm_kzalloc", "drmm_kmalloc", "drmm_kcalloc", "drmm_kmalloc_array")},
     **{f: "devm" for f in ("devm_kzalloc", "devm_kmalloc", "devm_kcalloc", "devm_kmalloc_array")},
     # kzalloc_obj()/kmalloc_obj(): Linux 7.x's typed forms of kzalloc()/kmalloc()
-    **{f: "kmalloc" for f in ("kzalloc", "kmalloc", "kcalloc", "kmalloc_array", "kvzalloc", "kvmalloc",
-                              "kzalloc_obj", "kmalloc_obj")},
+    **{
+        f: "kmalloc"
+        for f in (
+            "kzalloc",
+            "kmalloc",
+            "kcalloc",
+            "kmalloc_array",
+            "kvzalloc",
+            "kvmalloc",
+            "kzalloc_obj",
+            "kmalloc_obj",
+        )
+    },
 }
 FREES = ("kfree", "kvfree", "kfree_sensitive", "devm_kfree", "drmm_kfree")
 MUTEX_INITS = ("mutex_init", "drmm_mutex_init", "devm_mutex_init")

@@ -29,8 +29,12 @@ def _drm_memory(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> 
     target = facts.index.get(elem.name) if elem.known and not elem.pointer else None
     if target is not None:
         units = _devm_units(c, facts) - {target.name}
-        if facts.holds(target.name) or target.name in facts.private or facts.hardware_only(target, 0, units) \
-                or _register_handle(facts, target):
+        if (
+            facts.holds(target.name)
+            or target.name in facts.private
+            or facts.hardware_only(target, 0, units)
+            or _register_handle(facts, target)
+        ):
             return None  # devm-mode-object or devm-drm-private own those; hardware is devm_'s
     elif elem.known and elem.pointer == 0 and elem.name.startswith(_SCALARS):
         if facts.index.canonical(elem.name) in HW_TYPES:
@@ -78,8 +82,14 @@ def _devm_units(c: Classifier, facts: Facts) -> frozenset[str]:
         s = facts.index.get(todo.pop())
         for f in s.fields if s else ():
             t = facts.index.canonical(f.type)
-            if f.pointer == 0 and not f.function and t.startswith("struct ") and t not in units \
-                    and t not in life.allocations and facts.index.get(t) is not None:
+            if (
+                f.pointer == 0
+                and not f.function
+                and t.startswith("struct ")
+                and t not in units
+                and t not in life.allocations
+                and facts.index.get(t) is not None
+            ):
                 units.add(t)
                 todo.append(t)
     return frozenset(units)

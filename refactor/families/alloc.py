@@ -52,9 +52,7 @@ def plan_alloc(p: Planning, facts: Facts, f: Finding) -> list[Op]:
     drm = p.drm_at(facts, f.file, f.line, avoid=call.assigned_to, device=call.args[0])
     ops = [p.op("object-alloc", f.file, f.line, Args(drm=drm, helper=helper))]
     for path, kind in members:
-        file, init, funcs = p.init_of(
-            facts, struct, path, kind, (f.file, f.function), call.assigned_to
-        )
+        file, init, funcs = p.init_of(facts, struct, path, kind, (f.file, f.function), call.assigned_to)
         ops.append(p.op("init-" + init.name, file, init.line, Args(funcs=funcs)))
         ops.extend(p.destroy_ops(facts, funcs, kind))
         ops.extend(p.cleanup_ops(facts, struct, path, kind, (f.file, f.function), call.assigned_to))
@@ -91,9 +89,7 @@ def _plane_alloc(p: Planning, facts: Facts, f: Finding, call: cindex.Call, struc
     uses = f"the plane's init arguments use {target}, which does not exist yet"
     check_args_set(fn, f.line, init.line, (init.args[0], *rest), target, uses)
     stmt = fn.statement_at(init.line)
-    text = (
-        norm(fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace")) if stmt is not None else ""
-    )
+    text = norm(fn.src[stmt.start_byte : stmt.end_byte].decode(errors="replace")) if stmt is not None else ""
     shape = "return" if text.startswith("return ") else "checked"
     if shape == "checked" and not re.match(r"^\w+ = drm_universal_plane_init\(", text):
         raise Refusal("the drm_universal_plane_init() result is not checked in a form the tool knows")
@@ -159,7 +155,6 @@ def _mode_config_cleanup(p: Planning, driver: Driver, findings: Sequence[Finding
                     f"inits, but {refusal}")  # fmt: skip
 
 
-
 def _stmt_lines(fn: Function, line: int) -> int:
     stmt = fn.statement_at(line)
     return 1 if stmt is None else stmt.end_point[0] - stmt.start_point[0] + 1
@@ -186,7 +181,8 @@ def settle(p: Planning, driver: Driver, findings: Sequence[Finding], planned: di
 
 def _what(rules: Sequence[str], findings: int) -> str:
     return ("mode objects" if set(MODE_OBJECT_RULES) & set(rules) else "driver memory") + (
-        " and locks" if "unmanaged-mutex" in rules else "")
+        " and locks" if "unmanaged-mutex" in rules else ""
+    )
 
 
 FAMILY = Family(

@@ -105,4 +105,3 @@ def _converted_structs(planner: Planning, driver: Driver, findings: Sequence[Fin
                 if struct:
                     out.add(struct)
     return out
-

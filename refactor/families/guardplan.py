@@ -81,8 +81,9 @@ def _driver_plan(p: Planning, facts: Facts, a: guards.Analysis) -> dict[str, lis
             plan[hook.function] = _plan_hook(p, facts, a, hook)
         except Refusal as refusal:
             where = f"ioctl {hook.entry.hook}" if hook.entry.table == "ioctl" else f".{hook.entry.hook}"
-            others = (f"; its {len(hooks) - 1} other hardware hook(s) stay unguarded too"
-                      if len(hooks) > 1 else "")
+            others = (
+                f"; its {len(hooks) - 1} other hardware hook(s) stay unguarded too" if len(hooks) > 1 else ""
+            )
             raise Refusal(f"{hook.function}() ({where}) cannot be guarded safely: {refusal}{others} "
                           "(a partial guard set is not a fix)") from None  # fmt: skip
     return plan
@@ -255,8 +256,10 @@ def _deliver(fn: Function, name: str, drm: str, top: int, events: list[tuple[int
             raise Refusal(f"{name}() delivers the pending event ({event}) with names not valid at its top: "
                           "send it when drm_dev_enter() fails by hand")  # fmt: skip
     lock = f"&{drm[1:]}.event_lock" if drm.startswith("&") else f"&{drm}->event_lock"
-    return (f"{{ if ({event}) {{ spin_lock_irq({lock}); drm_crtc_send_vblank_event({crtc}, {event}); "
-            f"{clear} = NULL; spin_unlock_irq({lock}); }} {ret} }}")
+    return (
+        f"{{ if ({event}) {{ spin_lock_irq({lock}); drm_crtc_send_vblank_event({crtc}, {event}); "
+        f"{clear} = NULL; spin_unlock_irq({lock}); }} {ret} }}"
+    )
 
 
 def _span(p: Planning, facts: Facts, a: guards.Analysis, hook: guards.Hook, fn: Function,

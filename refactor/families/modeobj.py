@@ -235,8 +235,9 @@ def _table_ops(p: Planning, facts: Facts, table: str, kind: str) -> list[Op]:
 
 def _table_file(p: Planning, facts: Facts, table: str) -> str:
     for file in facts.driver.module.files:
-        if cindex.may_name(table, p.c.data(file)) and re.search(rf"\b{table}\s*=\s*\{{",
-                                                           p.c.data(file).decode(errors="replace")):
+        if cindex.may_name(table, p.c.data(file)) and re.search(
+            rf"\b{table}\s*=\s*\{{", p.c.data(file).decode(errors="replace")
+        ):
             return file
     raise Refusal(f"the tool could not find the table {table}")
 

@@ -90,8 +90,9 @@ def action_ops(p: Planning, facts: Facts, hook: str, kind: str, free: str, init:
     code = p.code(file, init.line).replace(init.name + "(", managed + "(", 1)
     if init.name == "drm_connector_init" and code.endswith(");"):
         code = code[:-2] + ", NULL);"
-    register = Op("hook-register", file, init.function, code,
-                  Args(drm=init.args[0], action=name, obj=init.args[1]))
+    register = Op(
+        "hook-register", file, init.function, code, Args(drm=init.args[0], action=name, obj=init.args[1])
+    )
     action = Op("hook-action", p.defined_in(facts, hook), hook, "",
                 Args(name=name, cleanup=CLEANUPS[kind], free=free))  # fmt: skip
     return [action, register]

@@ -93,8 +93,7 @@ def _destroy_ops(p: Planning, m: lifetime.Module, lock: lifetime.Lock) -> list[O
         fn = p.function(rel, call.line)
         stmt = fn.statement_at(call.line)
         if stmt is None or stmt.type != "expression_statement":
-            raise Refusal(f"its mutex_destroy() at {rel}:{call.line} is not a statement the "
-                          f"patch can drop")
+            raise Refusal(f"its mutex_destroy() at {rel}:{call.line} is not a statement the patch can drop")
         ops.append(p.op("mutex-destroy", rel, call.line))
     return ops
 
@@ -113,7 +112,6 @@ def _mutex_ops(p: Planning, facts: Facts, file: str, line: int) -> list[Op]:
     var, exit_, declare = p.error_handling(file, line)
     kind = "mutex" if call.name == "mutex_init" else "devm-mutex-checked"
     return [p.op(kind, file, line, Args(drm=drm, var=var, exit=exit_)), *declare]
-
 
 
 def _what(rules: Sequence[str], findings: int) -> str:

@@ -254,7 +254,8 @@ class Planner:
 
     def defined_in(self, facts: Facts, name: str) -> str:
         for file in facts.driver.module.files:
-            if name.encode() in self.c.data(file) and any(d.name == name and d.kind == "function"
-                                                          for d in self.c.definitions(file)):
+            if name.encode() in self.c.data(file) and any(
+                d.name == name and d.kind == "function" for d in self.c.definitions(file)
+            ):
                 return file
         raise Refusal(f"no definition of {name}()")

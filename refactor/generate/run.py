@@ -92,6 +92,7 @@ def generate(
     drivers = {d.name: d for d in result.drivers}
     done: dict[str, _Made] = {}
     keys: dict[str, str] = {}
+
     def dirs(d: Driver) -> set[str]:
         return {os.path.dirname(f) for f in d.module.files}
 
@@ -235,8 +236,9 @@ def _apply(
     if missing:
         op = missing[0]
         where = f"{op.file}: {op.name}" + (f": {op.code}" if op.code else "")
-        return Failure(Why.NOT_MADE, f"the semantic patch could not make the planned {op.kind} edit "
-                       f"({where})")
+        return Failure(
+            Why.NOT_MADE, f"the semantic patch could not make the planned {op.kind} edit ({where})"
+        )
     return None
 
 

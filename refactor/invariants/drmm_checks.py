@@ -165,10 +165,15 @@ def _unwinds_later(rel: str, fn: Function, at: int, label: str) -> list[Violatio
                 and not _TEARDOWN.search(x.name) and x.line < first]  # fmt: skip
         if sets and all(x.line > at for x in sets):
             init = sets[0]
-            out.append(Violation(
-                "goto-unwinds-uninitialised", rel, at,
-                f"the goto {label} in {fn.name}() runs {c.name}({c.args[0]}) (line {c.line}), but "
-                f"{init.name}({init.args[0]}) only sets it up at line {init.line}, after the goto"))
+            out.append(
+                Violation(
+                    "goto-unwinds-uninitialised",
+                    rel,
+                    at,
+                    f"the goto {label} in {fn.name}() runs {c.name}({c.args[0]}) (line {c.line}), but "
+                    f"{init.name}({init.args[0]}) only sets it up at line {init.line}, after the goto",
+                )
+            )
     return out
 
 

@@ -133,6 +133,7 @@ def _module(change: Change, after: bool) -> tuple[dict[str, _Fn], dict[str, list
 def _new_guards(change: Change) -> tuple[dict[str, _Fn], dict[str, list[guard_scan.Entry]], list[_Fn]]:
     fns, entries = _module(change, after=True)
     old, _ = _module(change, after=False)
+
     def enters(f: _Fn | None) -> int:
         return 0 if f is None else f.text().count("drm_dev_enter(")
 
@@ -216,8 +217,10 @@ def event_not_delivered(change: Change) -> list[Violation]:
                 continue
             failure = "" if fail is None else fn.src[fail.start_byte : fail.end_byte].decode(errors="replace")
             if "drm_crtc_send_vblank_event" not in failure:
-                why = (f"{fn.name}() skips {events[0][1]}() when drm_dev_enter() fails and never sends "
-                       "the pending event: the commit waits for it forever")
+                why = (
+                    f"{fn.name}() skips {events[0][1]}() when drm_dev_enter() fails and never sends "
+                    "the pending event: the commit waits for it forever"
+                )
                 out.append(Violation("event-not-delivered", fn.file, events[0][0], why))
     return out
 
@@ -236,8 +239,9 @@ def unplug_unsafe_teardown(change: Change) -> list[Violation]:
             for g in reach:
                 text = g.text()
                 m = hookmodel.UNSAFE_TEARDOWN.search(text)
-                private = set(re.findall(r"\b(\w+)\s*=\s*[^;]*(?:_get_drvdata\s*\(|->\s*dev_private\b)",
-                                         text))
+                private = set(
+                    re.findall(r"\b(\w+)\s*=\s*[^;]*(?:_get_drvdata\s*\(|->\s*dev_private\b)", text)
+                )
                 freed = [a for a in re.findall(r"\bkfree\s*\(\s*([^;]*?)\s*\)\s*;", text)
                          if a in private or re.search(r"->\s*dev_private$", a)]  # fmt: skip
                 what = f"kfree({freed[0]})" if freed else ""
@@ -266,8 +270,10 @@ def partial_guard_coverage(change: Change) -> list[Violation]:
             continue
         for line, call, args in _open_accesses(fns, fn):
             if register.match(call) and not hookmodel.BOOKKEEPING.match(call) and "->" in args:
-                why = (f"{name}() (.{es[0].hook}) reaches {call}() unguarded while the patch guards "
-                       f"{added[0].name}(): a partial guard set is not a fix")
+                why = (
+                    f"{name}() (.{es[0].hook}) reaches {call}() unguarded while the patch guards "
+                    f"{added[0].name}(): a partial guard set is not a fix"
+                )
                 out.append(Violation("partial-guard-coverage", fn.file, line, why))
                 break
     return out

@@ -301,4 +301,3 @@ def read_kbuild(root: Path, top: str = "drivers") -> KbuildMap:
     orphans = sorted({p.parent for name in ("Kbuild", "Makefile") for p in start.rglob(name)} - visited)
     walk(orphans)
     return KbuildMap(tuple(modules), tuple(read))
-

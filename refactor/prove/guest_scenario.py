@@ -38,23 +38,57 @@ def _iowr(nr: int, size: int) -> int:
 class ModeInfo(ctypes.Structure):
     _fields_ = [
         ("clock", u32),
-        ("hdisplay", u16), ("hsync_start", u16), ("hsync_end", u16), ("htotal", u16), ("hskew", u16),
-        ("vdisplay", u16), ("vsync_start", u16), ("vsync_end", u16), ("vtotal", u16), ("vscan", u16),
-        ("vrefresh", u32), ("flags", u32), ("type", u32), ("name", ctypes.c_char * 32),
+        ("hdisplay", u16),
+        ("hsync_start", u16),
+        ("hsync_end", u16),
+        ("htotal", u16),
+        ("hskew", u16),
+        ("vdisplay", u16),
+        ("vsync_start", u16),
+        ("vsync_end", u16),
+        ("vtotal", u16),
+        ("vscan", u16),
+        ("vrefresh", u32),
+        ("flags", u32),
+        ("type", u32),
+        ("name", ctypes.c_char * 32),
     ]
 
 
 class CardRes(ctypes.Structure):
     _fields_ = [(n, u64) for n in ("fb_id_ptr", "crtc_id_ptr", "connector_id_ptr", "encoder_id_ptr")] + [
-        (n, u32) for n in ("count_fbs", "count_crtcs", "count_connectors", "count_encoders",
-                           "min_width", "max_width", "min_height", "max_height")]
+        (n, u32)
+        for n in (
+            "count_fbs",
+            "count_crtcs",
+            "count_connectors",
+            "count_encoders",
+            "min_width",
+            "max_width",
+            "min_height",
+            "max_height",
+        )
+    ]
 
 
 class GetConnector(ctypes.Structure):
     _fields_ = [(n, u64) for n in ("encoders_ptr", "modes_ptr", "props_ptr", "prop_values_ptr")] + [
-        (n, u32) for n in ("count_modes", "count_props", "count_encoders", "encoder_id", "connector_id",
-                           "connector_type", "connector_type_id", "connection", "mm_width",
-                           "mm_height", "subpixel", "pad")]
+        (n, u32)
+        for n in (
+            "count_modes",
+            "count_props",
+            "count_encoders",
+            "encoder_id",
+            "connector_id",
+            "connector_type",
+            "connector_type_id",
+            "connection",
+            "mm_width",
+            "mm_height",
+            "subpixel",
+            "pad",
+        )
+    ]
 
 
 class CreateDumb(ctypes.Structure):
@@ -70,9 +104,11 @@ class FbCmd(ctypes.Structure):
 
 
 class Crtc(ctypes.Structure):
-    _fields_ = [("set_connectors_ptr", u64)] + [
-        (n, u32) for n in ("count_connectors", "crtc_id", "fb_id", "x", "y", "gamma_size", "mode_valid")] + [
-        ("mode", ModeInfo)]
+    _fields_ = (
+        [("set_connectors_ptr", u64)]
+        + [(n, u32) for n in ("count_connectors", "crtc_id", "fb_id", "x", "y", "gamma_size", "mode_valid")]
+        + [("mode", ModeInfo)]
+    )
 
 
 class PageFlip(ctypes.Structure):
@@ -169,8 +205,12 @@ def resources(fd: int) -> tuple[list[int], list[int]]:
     crtcs = (u32 * max(res.count_crtcs, 1))()
     conns = (u32 * max(res.count_connectors, 1))()
     n_crtcs, n_conns = res.count_crtcs, res.count_connectors
-    res = CardRes(crtc_id_ptr=ctypes.addressof(crtcs), connector_id_ptr=ctypes.addressof(conns),
-                  count_crtcs=n_crtcs, count_connectors=n_conns)
+    res = CardRes(
+        crtc_id_ptr=ctypes.addressof(crtcs),
+        connector_id_ptr=ctypes.addressof(conns),
+        count_crtcs=n_crtcs,
+        count_connectors=n_conns,
+    )
     ioctl(fd, GETRESOURCES, res)
     return list(crtcs)[:n_crtcs], list(conns)[:n_conns]
 
@@ -266,8 +306,10 @@ def main() -> int:
             connector = c
             break
     if not crtcs or mode is None:
-        say("not-runnable", f"no CRTC or no connector with a mode ({len(crtcs)} CRTCs, "
-            f"{len(conns)} connectors)")
+        say(
+            "not-runnable",
+            f"no CRTC or no connector with a mode ({len(crtcs)} CRTCs, {len(conns)} connectors)",
+        )
         return 3
     w, h = mode.hdisplay, mode.vdisplay
     say("mode", f"{w}x{h} on CRTC {crtcs[0]} connector {connector}")

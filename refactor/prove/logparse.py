@@ -20,8 +20,13 @@ _STAMP = re.compile(r"^\s*\[\s*\d+\.\d+\]\s?")
 # (kind, pattern of the first line); the first match wins, so the specific forms come first
 _STARTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("kasan", re.compile(r"^BUG: KASAN: ")),
-    ("lockdep", re.compile(r"^WARNING: (possible .*(locking|lock).*|.*lock.*held.*|suspicious RCU usage|"
-                           r"bad unlock balance detected!|held lock freed!|lock held when returning.*)")),
+    (
+        "lockdep",
+        re.compile(
+            r"^WARNING: (possible .*(locking|lock).*|.*lock.*held.*|suspicious RCU usage|"
+            r"bad unlock balance detected!|held lock freed!|lock held when returning.*)"
+        ),
+    ),
     ("lockdep", re.compile(r"^(DEBUG_LOCKS_WARN_ON|INFO: trying to register non-static key)")),
     ("odebug", re.compile(r"^ODEBUG: ")),
     ("bug", re.compile(r"^(BUG: |kernel BUG at )")),

@@ -51,15 +51,19 @@ MODELS = {
     m.driver: m
     for m in (
         DeviceModel("bochs", ("drivers/gpu/drm/tiny/bochs.c",), "bochs-drm", ("-device", "bochs-display")),
-        DeviceModel("cirrus-qemu", ("drivers/gpu/drm/tiny/cirrus-qemu.c",), "cirrus-qemu",
-                    ("-device", "cirrus-vga")),  # fmt: skip
+        DeviceModel(
+            "cirrus-qemu", ("drivers/gpu/drm/tiny/cirrus-qemu.c",), "cirrus-qemu", ("-device", "cirrus-vga")
+        ),  # fmt: skip
         DeviceModel("qxl", ("drivers/gpu/drm/qxl",), "qxl", ("-device", "qxl-vga")),
         DeviceModel("virtio-gpu", ("drivers/gpu/drm/virtio",), "virtio_gpu", ("-device", "virtio-gpu-pci")),
         # a faux device created by the module itself: no QEMU device
         DeviceModel("vkms", ("drivers/gpu/drm/vkms",), "faux_driver"),
-        DeviceModel("simpledrm", ("drivers/gpu/drm/sysfb",),
-                    reason="needs a firmware framebuffer no other built-in driver takes over "
-                    "(bochs claims -vga std's); not set up"),  # fmt: skip
+        DeviceModel(
+            "simpledrm",
+            ("drivers/gpu/drm/sysfb",),
+            reason="needs a firmware framebuffer no other built-in driver takes over "
+            "(bochs claims -vga std's); not set up",
+        ),  # fmt: skip
     )
 }
 

@@ -20,7 +20,6 @@ from refactor.infra.git import ok as git_ok
 _PREFIX = re.compile(r"^((?:drm|gpu|accel|fbdev)/[\w.+/-]+):\s+(?:([\w.+-]+):\s)?")
 
 
-
 def identity(tree: Path) -> tuple[str, str]:
     name = git(tree, "config", "user.name", check=False).strip()
     email = git(tree, "config", "user.email", check=False).strip()

@@ -76,8 +76,11 @@ def checked_text(check: Checked | None, arch: str = "") -> str:
     proof = check.proof
     seen = ""
     if proof is not None and proof.hunks:
-        seen = (f", a marker put in each of its {proof.hunks} hunks appears in the preprocessed source"
-                if proof.hunks > 1 else ", a marker put in its hunk appears in the preprocessed source")
+        seen = (
+            f", a marker put in each of its {proof.hunks} hunks appears in the preprocessed source"
+            if proof.hunks > 1
+            else ", a marker put in its hunk appears in the preprocessed source"
+        )
     if check.verdict == "verified":
         return (f"It applies, breaks none of the lifetime invariants drmm-refactor checks, the files it "
                 f"touches build under {arch} allmodconfig with W=1 and no new warning{seen}, checkpatch.pl "

@@ -210,8 +210,13 @@ def prove(work: Path, build: Build, diff: str, cache: ResultCache) -> Proof:
     why = ""
     if missing:
         first = missing[0]
-        why = _why(texts[first.file], first.line, build, file_seen=any(
-            r.marker in seen for r in regs if r.file == first.file), error=hit["errors"].get(first.file, ""))
+        why = _why(
+            texts[first.file],
+            first.line,
+            build,
+            file_seen=any(r.marker in seen for r in regs if r.file == first.file),
+            error=hit["errors"].get(first.file, ""),
+        )
     return Proof(build.arch, len(hunks), len(hunks) - len(bad_hunks),
                  tuple(dict.fromkeys(f"{r.file}:{r.line}" for r in missing)), why)  # fmt: skip
 
