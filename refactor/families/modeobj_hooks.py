@@ -28,11 +28,8 @@ def hook_ops(p: Planning, facts: Facts, table: str, kind: str, container: str,
         return []
     if not re.fullmatch(r"\w+", table):
         raise Refusal(f"the funcs argument {table} is not a named table")
-    for where in facts.driver.module.files:
-        m = re.search(rf"\b{table}\s*=\s*\{{(.*?)\n\}};", p.c.data(where).decode(errors="replace"), re.S)
-        if not m:
-            continue
-        d = re.search(r"\.destroy\s*=\s*&?(\w+)\s*,?", m.group(1))
+    for where, entries in p.c.tables(facts.driver, table)[:1]:
+        d = re.search(r"\.destroy\s*=\s*&?(\w+)\s*,?", entries)
         if not d:
             return []
         hook, ops = d.group(1), [Op("destroy-entry", where, table, "")]
@@ -79,10 +76,7 @@ def action_ops(p: Planning, facts: Facts, hook: str, kind: str, free: str, init:
                       "drmm_ action")  # fmt: skip
     name = hook.replace("destroy", "release") if "destroy" in hook else hook + "_release"
     body = hook_body(p, facts, hook) or ""
-    taken = any(
-        re.search(rf"\b{name}\b", p.c.data(x).decode(errors="replace")) for x in facts.driver.module.files
-    )
-    if taken or {"drm", "arg"} & cindex.identifiers_in(body):
+    if p.c.mentions(facts.driver, name) > 0 or {"drm", "arg"} & cindex.identifiers_in(body):
         raise Refusal(f"the .destroy hook {hook}() does more than clean up, and the names its drmm_ "
                       "action would use are taken: convert by hand")  # fmt: skip
     managed = INITS[kind][init.name][0]

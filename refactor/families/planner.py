@@ -222,12 +222,8 @@ class Planner:
             return []
         if not re.fullmatch(r"\w+", funcs):
             raise Refusal(f"the funcs argument {funcs} is not a named table")
-        for file in facts.driver.module.files:
-            text = self.c.data(file).decode(errors="replace")
-            m = re.search(rf"\b{funcs}\s*=\s*\{{(.*?)\n\}};", text, re.S)
-            if not m:
-                continue
-            d = re.search(r"\.destroy\s*=\s*(\w+)\s*,?", m.group(1))
+        for file, entries in self.c.tables(facts.driver, funcs)[:1]:
+            d = re.search(r"\.destroy\s*=\s*(\w+)\s*,?", entries)
             if not d:
                 return []
             hook = d.group(1)
