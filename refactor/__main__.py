@@ -9,13 +9,15 @@ def _early(signum: int, frame: object) -> None:
 
 
 def run() -> None:
-    """The console entry point: a signal while the modules load ends the run quietly with
-    128 + signal; from then on the CLI turns signals into a clean unwinding."""
+    """The console entry point: a signal while the modules load or click parses the options
+    ends the run quietly with 128 + signal (nothing has started); a command's body
+    (cli._run) turns signals into a clean unwinding.  SIGINT does not go back to Python's
+    default handler in between: click would turn that KeyboardInterrupt into "Aborted!"
+    and exit status 1."""
     signal.signal(signal.SIGINT, _early)
     signal.signal(signal.SIGTERM, _early)
     from refactor.cli import main
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     main()
 
 
