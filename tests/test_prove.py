@@ -180,3 +180,35 @@ def test_prove_bochs_on_linux_7_2(linux_7_2_git: Path) -> None:
             # bochs's remove calls drm_dev_unplug(): the old fd's ioctls are refused
             assert steps["getresources"].startswith("errno 19"), run.steps
     assert result.builds[0].ok and all(b.ok for b in result.builds)
+
+
+def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def test_a_worktree_left_by_an_interrupted_add_is_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prove stopped inside `git worktree add` leaves a locked entry and a partial
+    directory; the next run clears both and adds the worktree, instead of failing with
+    git's 'missing but locked worktree'."""
+    from refactor.prove import kernel
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "Makefile").write_text("all:\n")
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.setenv(var, "t@t")
+    assert _git(tree, "init", "-q").returncode == 0
+    assert _git(tree, "add", "Makefile").returncode == 0
+    assert _git(tree, "commit", "-q", "-m", "base").returncode == 0
+    commit = _git(tree, "rev-parse", "HEAD").stdout.strip()
+    source = tmp_path / "ws" / "src"
+    assert _git(tree, "worktree", "add", "--lock", "--detach", str(source), commit).returncode == 0
+    (source / ".git").unlink()  # the partial checkout of a killed add
+    again = _git(tree, "worktree", "add", "--detach", str(source), commit)
+    assert again.returncode != 0  # what git alone says: the state the fix must clear
+    kernel.add_worktree(tree, source, commit)
+    assert (source / "Makefile").read_text() == "all:\n"
+    listed = _git(tree, "worktree", "list", "--porcelain").stdout
+    assert str(source) in listed and "locked" not in listed

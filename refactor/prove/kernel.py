@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,11 +90,22 @@ def workspace(tree: Path) -> Workspace:
     ws = Workspace(tree, commit, base / "src", base / f"build-{digest}", fragment)
     base.mkdir(parents=True, exist_ok=True)
     if not (ws.source / ".git").exists():
-        done = proc.run(["git", "worktree", "add", "--detach", str(ws.source), commit], cwd=tree, timeout=600)
-        if not done.ok:
-            raise ToolError(f"git worktree add failed: {done.stderr.strip()[:200]}")
+        add_worktree(tree, ws.source, commit)
     reset(ws)
     return ws
+
+
+def add_worktree(tree: Path, source: Path, commit: str) -> None:
+    """`git worktree add` of `commit` at `source`, after clearing what an interrupted add
+    leaves behind (git locks a worktree while it adds it: a run stopped there leaves a
+    'missing but locked' entry, and a partial checkout without its .git file)."""
+    if source.exists():
+        shutil.rmtree(source)
+    proc.run(["git", "worktree", "unlock", str(source)], cwd=tree, timeout=60)  # fails when not locked
+    proc.run(["git", "worktree", "prune"], cwd=tree, timeout=60)
+    done = proc.run(["git", "worktree", "add", "--detach", str(source), commit], cwd=tree, timeout=600)
+    if not done.ok:
+        raise ToolError(f"git worktree add failed: {done.stderr.strip()[:200]}")
 
 
 def reset(ws: Workspace) -> None:
