@@ -7,7 +7,10 @@ minutes); later runs reuse it, and compile results are cached by file contents.
 
 from __future__ import annotations
 
+import fcntl
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -130,12 +133,23 @@ def test_each_stage_catches_its_fault(checked, name: str, verdict: str, reason: 
 def tree_without_git(linux_7_2_git: Path) -> Path:
     """The 7.2 tree without its .git: a hard-linked copy at a fixed place in the cache (so
     its build directory is prepared once)."""
-    dest = linux_7_2_git.parent.parent / "linux-7.2-nogit" / linux_7_2_git.name
-    if not (dest / "Makefile").is_file():
-        dest.mkdir(parents=True, exist_ok=True)
-        for entry in linux_7_2_git.iterdir():
-            if entry.name != ".git":
-                subprocess.run(["cp", "-al", str(entry), str(dest)], check=True)
+    top = linux_7_2_git.parent.parent / "linux-7.2-nogit"
+    dest = top / linux_7_2_git.name
+    top.parent.mkdir(parents=True, exist_ok=True)
+    # several test runs may share the cache: one copies (under a lock, into a temporary
+    # directory renamed into place), the others wait and reuse it
+    with open(top.parent / ".linux-7.2-nogit.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (top / "complete").is_file():
+            if top.exists():
+                shutil.rmtree(top)  # a copy an earlier run left half done
+            work = Path(tempfile.mkdtemp(dir=top.parent, prefix=".linux-7.2-nogit-"))
+            (work / dest.name).mkdir()
+            for entry in linux_7_2_git.iterdir():
+                if entry.name != ".git":
+                    subprocess.run(["cp", "-al", str(entry), str(work / dest.name)], check=True)
+            (work / "complete").touch()
+            work.rename(top)
     return dest
 
 
