@@ -262,3 +262,25 @@ def test_series_on_linux_7_2(linux_7_2_git: Path, tmp_path: Path) -> None:
         refs = _git(tree, "for-each-ref", "--format=%(refname)", "refs/drmm-refactor/").split()
         for ref in refs:
             subprocess.run(["git", "update-ref", "-d", ref], cwd=tree, capture_output=True)
+
+
+def test_cover_letter_says_what_the_series_families_do() -> None:
+    """A series of guard patches alone does not claim to move resources to drmm_ helpers;
+    one of several families lists each family's clause once."""
+    from refactor.generate.run import Patch
+    from refactor.series.commits import Commit
+    from refactor.series.messages import cover_text
+
+    def commit(driver: str, family: str, rule: str) -> Commit:
+        patch = Patch(f"{driver}-{family}", driver, family, (rule,), ("f1",), (f"{driver}.c",), "")
+        return Commit(patch, f"drm/{driver}: Fix", "", "verified", "", (), ())
+
+    guards = cover_text([commit("a", "drm-guards", "unguarded-hw-access")], "1.3", "x86_64", "")
+    assert "This series, in 1 driver, guards the hardware access" in guards
+    assert "drmm_" not in guards.split("driver  fix")[0].split("\n\n", 1)[1]
+    mixed = cover_text(
+        [commit("a", "drm-guards", "unguarded-hw-access"), commit("b", "drmm-mutex", "unmanaged-mutex"),
+         commit("c", "drmm-mutex", "unmanaged-mutex")], "1.3", "x86_64", "",
+    )  # fmt: skip
+    assert "In 3 drivers, this series:" in mixed
+    assert mixed.count("- initialises the locks") == 1 and mixed.count("- guards the hardware") == 1

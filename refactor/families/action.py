@@ -20,6 +20,10 @@ FAMILY = Family(
     rules=("devm-action-on-drm",),
     subjects=("Fix drmm-action",),
     cover="drm: Tie driver resources to the drm_device lifetime",
+    summary=(
+        "moves teardown actions on the drm_device from devm_add_action_or_reset() to "
+        "drmm_add_action_or_reset()"
+    ),
     template="",  # it makes no patch
     plan=plan_action,
 )

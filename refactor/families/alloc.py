@@ -190,6 +190,10 @@ FAMILY = Family(
     rules=("devm-mode-object", "devm-drm-memory", "unmanaged-mode-object"),
     subjects=("Allocate {what} with drmm_ helpers", "Use drmm_ allocations"),
     cover="drm: Tie driver resources to the drm_device lifetime",
+    summary=(
+        "moves memory and mode objects that the drm_device still reaches to the drm-managed "
+        "helpers (drmm_*()), so that they are released with the drm_device"
+    ),
     template="families/drmm-alloc.txt.j2",
     plan=plan_alloc,
     settle=settle,

@@ -23,6 +23,7 @@ FAMILY = Family(
     rules=("double-put",),
     subjects=("Drop the drm_dev_put() that devres already does", "Drop a double drm_dev_put()"),
     cover="drm: Drop drm_dev_put() of devres-managed drm devices",
+    summary="drops a second drm_dev_put() of drm devices that devres already puts",
     template="families/double-put.txt.j2",
     plan=plan_put,
 )

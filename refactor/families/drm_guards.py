@@ -87,6 +87,11 @@ FAMILY = Family(
         "Use drm_dev_enter() guards",
     ),
     cover="drm: Guard hardware access from DRM callbacks with drm_dev_enter()",
+    summary=(
+        "guards the hardware access of DRM callbacks with drm_dev_enter() and drm_dev_exit(), "
+        "which fail once drm_dev_unplug() has run on removal (called instead of "
+        "drm_dev_unregister() where the driver only unregisters)"
+    ),
     template="families/drm-guards.txt.j2",
     plan=plan_guards,
     headers={

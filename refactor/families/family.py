@@ -48,6 +48,8 @@ class Family:
     # devm-mode-object's hook, table and cleanup edits)
     patch_rules: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     what: Callable[[Sequence[str], int], str] | None = None  # the subject's {what}: (rules, findings)
+    # what its patches do, as a clause of the cover letter's "This series, in N drivers:" list
+    summary: str = ""
 
     @property
     def deciders(self) -> dict[str, dispatch.Decider | None]:

@@ -107,6 +107,10 @@ FAMILY = Family(
     rules=("unmanaged-mode-config",),
     subjects=("Drop the manual drm_mode_config_cleanup()", "Drop manual mode config cleanup"),
     cover="drm: Drop manual drm_mode_config_cleanup() calls",
+    summary=(
+        "drops the manual drm_mode_config_cleanup() that tears the mode objects down before "
+        "the drm_device is released"
+    ),
     template="families/drmm-mode-config.txt.j2",
     plan_driver=plan_mode_config,
 )

@@ -123,6 +123,10 @@ FAMILY = Family(
     rules=("unmanaged-mutex",),
     subjects=("Initialise {what} with drmm_mutex_init()", "Use drmm_mutex_init()"),
     cover="drm: Initialise drm-lifetime mutexes with drmm_mutex_init()",
+    summary=(
+        "initialises the locks that the drm_device still takes with drmm_mutex_init(), so "
+        "that they are destroyed with it"
+    ),
     template="families/drmm-mutex.txt.j2",
     plan=plan_mutex,
     headers=MANAGED_H,

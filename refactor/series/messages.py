@@ -136,8 +136,10 @@ def cover_text(series_commits: Sequence[Commit], spatch: str, arch: str, prerequ
     unverified = [f"{c.patch.driver} ({c.verdict}{': ' + c.reason if c.verdict == 'unsafe' else ''})"
                   for c in series_commits if c.verdict != "verified"]  # fmt: skip
     rules = sorted({r for c in series_commits for r in c.patch.rules})
+    present = {c.patch.family for c in series_commits}
+    summaries = [f.summary for name, f in FAMILIES.items() if name in present and f.summary]
     text = _env().get_template("cover.txt.j2").render(
-        drivers=drivers, table=[" " + row for row in table], version=__version__,
+        drivers=drivers, summaries=summaries, table=[" " + row for row in table], version=__version__,
         cocci=[f"{r}.cocci" for r in rules], spatch=spatch, arch=" or ".join(arches), unverified=unverified,
         prerequisite=prerequisite, built=built, several=len(arches) > 1,
     )  # fmt: skip
