@@ -109,10 +109,14 @@ def _unmanaged_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str
     if call is None or len(call.args) < 2:
         return None
     alloc, var = _object_memory(c, m, call)
-    if alloc.startswith(("devm_", "drmm_")):
-        return None  # devm-mode-object's, or drm-lifetime memory
     funcs = call.args[slot] if 0 <= slot < len(call.args) else ""
     hook = _funcs_hook(c, facts, funcs) if funcs else ""
+    if not alloc.startswith("devm_"):
+        embedded = _embedded(c, facts, m, name, kind, hook)
+        if embedded is not None:
+            return embedded
+    if alloc.startswith(("devm_", "drmm_")):
+        return None  # devm-mode-object's, or drm-lifetime memory
     # a funcs table with .destroy alone is a simple encoder's (drmm_simple_encoder_alloc())
     simple = name == "drm_simple_encoder_init" or (
         kind == "encoder" and bool(hook) and _only_destroy(c, facts, funcs)
@@ -155,6 +159,44 @@ def _unmanaged_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str
     drop = f"; drop .destroy = {hook} from the funcs table (drmm_ objects must not have one)" if hook else ""
     detail = (("kind", kind), ("hook", hook), ("alloc", alloc))
     return Verdict(message + _how(facts), fix + drop, detail)
+
+
+# the drmm_ init that takes the same arguments (drm_simple_encoder_init(): funcs NULL)
+_DRMM_INIT = {"drm_crtc_init_with_planes": "drmm_crtc_init_with_planes", "drm_encoder_init": "drmm_encoder_init",
+              "drm_simple_encoder_init": "drmm_encoder_init", "drm_connector_init": "drmm_connector_init",
+              "drm_connector_init_with_ddc": "drmm_connector_init"}  # fmt: skip
+
+
+def _embedded(c: Classifier, facts: Facts, m: Match, name: str, kind: str, hook: str) -> Verdict | None:
+    """A mode object embedded in the struct that embeds the drm_device (drm-lifetime
+    memory), set up with drm_*_init() and a `.destroy` that is only drm_*_cleanup() (or
+    drm_simple_encoder_init()'s): the mode config calls the hook, at the final put when it
+    is managed, at unbind when the driver cleans it up by hand; the drmm_ init of the same
+    arguments registers the cleanup with the drm_device itself (what upstream converted
+    vkms, hibmc, malidp to).  Low: nothing is freed early while the config is managed."""
+    init = _DRMM_INIT.get(name, "")
+    cleanup = _OBJECT_CLEANUP[kind]
+    if not init or not c.api(init) or (hook or (cleanup if name == "drm_simple_encoder_init" else "")) != cleanup:
+        return None
+    life = c.lifetime(facts.driver)
+    obj = next((o for o in life.mode_objects if o.site.file == m.file and o.site.line == m.line), None)
+    if obj is None or obj.memory != "drm-device" or not obj.struct:
+        return None
+    what = ("an " if kind[0] in "aeiou" else "a ") + kind
+    by = "drm_simple_encoder_init()'s funcs" if name == "drm_simple_encoder_init" else "its .destroy hook"
+    manual = sorted({x.site.function + "()" for x in life.cleanups if x.path != "release"})
+    message = (f"{what} embedded in {obj.struct}, which lives as long as the drm_device, set up with {name}() "
+               f"and cleaned up only by {by} {cleanup}()")  # fmt: skip
+    if manual:
+        message += (f", which the driver's own drm_mode_config_cleanup() (in {', '.join(manual)}) runs "
+                    "before the final drm_dev_put()")  # fmt: skip
+    else:
+        message += (": right while the mode config is cleaned up at the final drm_dev_put(); "
+                    f"{init}() registers that cleanup with the drm_device itself")  # fmt: skip
+    drop = f"; drop .destroy = {hook} from the funcs table (drmm_ objects must not have one)" if hook else ""
+    args = ", with the funcs NULL" if name == "drm_simple_encoder_init" else ""
+    detail = (("kind", kind), ("hook", hook), ("alloc", ""), ("shape", "embedded"))
+    return Verdict(message + _how(facts), f"initialise with {init}(){args}{drop}", detail)
 
 
 def _only_destroy(c: Classifier, facts: Facts, funcs: str) -> bool:
