@@ -180,10 +180,12 @@ def _embedded(c: Classifier, facts: Facts, m: Match, name: str, kind: str, hook:
         return None
     life = c.lifetime(facts.driver)
     obj = next((o for o in life.mode_objects if o.site.file == m.file and o.site.line == m.line), None)
-    if obj is None or obj.memory != "drm-device" or not obj.struct:
+    # `&x->y->obj` lives in *x->y, not in x: only objects right inside the struct are this shape
+    if obj is None or obj.memory != "drm-device" or not obj.struct or obj.expr.count("->") > 1:
         return None
     what = ("an " if kind[0] in "aeiou" else "a ") + kind
-    by = "drm_simple_encoder_init()'s funcs" if name == "drm_simple_encoder_init" else "its .destroy hook"
+    by = "the .destroy of drm_simple_encoder_init()'s funcs," if name == "drm_simple_encoder_init" else \
+        "its .destroy hook"
     manual = sorted({x.site.function + "()" for x in life.cleanups if x.path != "release"})
     message = (f"{what} embedded in {obj.struct}, which lives as long as the drm_device, set up with {name}() "
                f"and cleaned up only by {by} {cleanup}()")  # fmt: skip
