@@ -212,8 +212,8 @@ def _wraps_managed(tree: Path) -> bool:
     registers is the same); only a manual drm_mode_config_cleanup() dropped is."""
     header = tree / "include/drm/drm_mode_config.h"
     text = " ".join(header.read_text(errors="replace").split()) if header.is_file() else ""
-    return re.search(r"drm_mode_config_init\(struct drm_device \*dev\) \{ return drmm_mode_config_init\(", text) \
-        is not None
+    wrapper = r"drm_mode_config_init\(struct drm_device \*dev\) \{ return drmm_mode_config_init\("
+    return re.search(wrapper, text) is not None
 
 
 def _hunks(old_lines: list[str], new_lines: list[str], o0: int, n0: int) -> list[_Hunk]:

@@ -208,8 +208,8 @@ def users_stop_at_unbind(c: Classifier, facts: Facts, member: str, skip: set[str
     # (a helper called only from a skipped function, the probe's buffer allocator, is set-up
     # too, unless it is also a devm_ action: simpledrm's detach_genpd, called on the probe's
     # error path and registered for unbind, is a user, a device-lifetime one)
-    users = [n for n, b in bodies.items()
-             if n not in skip and use.search(b) and (n in actions or not life.only_from(n, skip))]  # fmt: skip
+    users = [n for n, b in bodies.items() if n not in skip and use.search(b)
+             and (n in actions or not life.only_from(n, skip))]  # fmt: skip
     if not users:
         return False
 

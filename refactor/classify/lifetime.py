@@ -223,8 +223,8 @@ class Module:
         kinds = set(self.allocations.get(struct, frozenset()))
         if not kinds and depth < 3 and struct.startswith("struct "):
             for name, s in self.index.structs.items():
-                if name != struct and any(f.pointer == 0 and not f.function
-                                          and self.index.canonical(f.type) == struct for f in s.fields):  # fmt: skip
+                embeds = [f for f in s.fields if f.pointer == 0 and not f.function]
+                if name != struct and any(self.index.canonical(f.type) == struct for f in embeds):
                     kinds.add(self.memory_of(name, depth + 1))
         for k in ("devm", "kmalloc", "drmm", "drm-device"):  # the shortest-lived wins
             if k in kinds:

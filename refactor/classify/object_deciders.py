@@ -162,8 +162,9 @@ def _unmanaged_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str
 
 
 # the drmm_ init that takes the same arguments (drm_simple_encoder_init(): funcs NULL)
-_DRMM_INIT = {"drm_crtc_init_with_planes": "drmm_crtc_init_with_planes", "drm_encoder_init": "drmm_encoder_init",
-              "drm_simple_encoder_init": "drmm_encoder_init", "drm_connector_init": "drmm_connector_init",
+_DRMM_INIT = {"drm_crtc_init_with_planes": "drmm_crtc_init_with_planes",
+              "drm_encoder_init": "drmm_encoder_init", "drm_simple_encoder_init": "drmm_encoder_init",
+              "drm_connector_init": "drmm_connector_init",
               "drm_connector_init_with_ddc": "drmm_connector_init"}  # fmt: skip
 
 
@@ -176,7 +177,8 @@ def _embedded(c: Classifier, facts: Facts, m: Match, name: str, kind: str, hook:
     vkms, hibmc, malidp to).  Low: nothing is freed early while the config is managed."""
     init = _DRMM_INIT.get(name, "")
     cleanup = _OBJECT_CLEANUP[kind]
-    if not init or not c.api(init) or (hook or (cleanup if name == "drm_simple_encoder_init" else "")) != cleanup:
+    implicit = cleanup if name == "drm_simple_encoder_init" else ""  # its funcs' .destroy
+    if not init or not c.api(init) or (hook or implicit) != cleanup:
         return None
     life = c.lifetime(facts.driver)
     obj = next((o for o in life.mode_objects if o.site.file == m.file and o.site.line == m.line), None)
@@ -184,11 +186,11 @@ def _embedded(c: Classifier, facts: Facts, m: Match, name: str, kind: str, hook:
     if obj is None or obj.memory != "drm-device" or not obj.struct or obj.expr.count("->") > 1:
         return None
     what = ("an " if kind[0] in "aeiou" else "a ") + kind
-    by = "the .destroy of drm_simple_encoder_init()'s funcs," if name == "drm_simple_encoder_init" else \
-        "its .destroy hook"
+    simple = name == "drm_simple_encoder_init"
+    by = "the .destroy of drm_simple_encoder_init()'s funcs," if simple else "its .destroy hook"
     manual = sorted({x.site.function + "()" for x in life.cleanups if x.path != "release"})
-    message = (f"{what} embedded in {obj.struct}, which lives as long as the drm_device, set up with {name}() "
-               f"and cleaned up only by {by} {cleanup}()")  # fmt: skip
+    message = (f"{what} embedded in {obj.struct}, which lives as long as the drm_device, set up with "
+               f"{name}() and cleaned up only by {by} {cleanup}()")  # fmt: skip
     if manual:
         message += (f", which the driver's own drm_mode_config_cleanup() (in {', '.join(manual)}) runs "
                     "before the final drm_dev_put()")  # fmt: skip

@@ -103,7 +103,8 @@ def _embedded_form(p: Planning, facts: Facts, f: Finding) -> list[Op]:
                               "which the drmm_ init does at release: convert by hand")  # fmt: skip
     mode_config.managed_first(p, facts.driver, p.c.lifetime(facts.driver), [(f.file, init)])
     table = init.args[slot].lstrip("&").strip() if 0 <= slot < len(init.args) else ""
-    return [p.op("init-" + init.name, f.file, init.line, Args(funcs=table)), *p.destroy_ops(facts, table, kind)]
+    ops = [p.op("init-" + init.name, f.file, init.line, Args(funcs=table))]
+    return ops + p.destroy_ops(facts, table, kind)
 
 
 def _object(fn: Function, init: cindex.Call) -> tuple[str, str]:
