@@ -7,8 +7,13 @@
 /// does that by hand, and memory freed outside the hook goes while the
 /// drm_device still lists the object; the drmm_ allocators and inits tie the
 /// cleanup and the memory to the drm_device's final release, as drm_drv.c
-/// asks.  Objects in devm_ memory are devm-mode-object's; objects in
-/// drm-lifetime memory whose hook only cleans up are right as they are.
+/// asks.  Objects in devm_ memory are devm-mode-object's.  An object embedded
+/// in the struct that embeds the drm_device, whose .destroy is only the
+/// drm_*_cleanup() (or drm_simple_encoder_init()'s), is right while the mode
+/// config is cleaned up at the final drm_dev_put(), and torn down at unbind
+/// when the driver cleans it up by hand: drmm-refactor reports it (low) with
+/// the drmm_ init of the same arguments and no hook, as upstream converted
+/// vkms, hibmc and malidp.
 /// Fix: use drmm_crtc_alloc_with_planes(), drmm_universal_plane_alloc(),
 /// drmm_encoder_alloc(), or drmm_kzalloc() and drmm_connector_init() /
 /// drmm_writeback_connector_init(), and drop the .destroy hook.

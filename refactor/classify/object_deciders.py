@@ -8,8 +8,8 @@ import re
 
 from refactor.classify import guards
 from refactor.classify.classifier import Classifier
-from refactor.classify.deciders import _how
-from refactor.classify.drm import DRMM_OF
+from refactor.classify.deciders import _component_bind_memory, _how
+from refactor.classify.drm import ALLOC_HELPERS, DRMM_OF
 from refactor.classify.facts import Facts, Verdict
 from refactor.cocci.results import Match
 from refactor.csrc import cindex
@@ -111,10 +111,9 @@ def _unmanaged_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str
     alloc, var = _object_memory(c, m, call)
     funcs = call.args[slot] if 0 <= slot < len(call.args) else ""
     hook = _funcs_hook(c, facts, funcs) if funcs else ""
-    if not alloc.startswith("devm_"):
-        embedded = _embedded(c, facts, m, name, kind, hook)
-        if embedded is not None:
-            return embedded
+    other = _other_shape(c, facts, m, name, kind, alloc, hook)
+    if other is not None:
+        return other
     if alloc.startswith(("devm_", "drmm_")):
         return None  # devm-mode-object's, or drm-lifetime memory
     # a funcs table with .destroy alone is a simple encoder's (drmm_simple_encoder_alloc())
@@ -201,6 +200,52 @@ def _embedded(c: Classifier, facts: Facts, m: Match, name: str, kind: str, hook:
     args = ", with the funcs NULL" if name == "drm_simple_encoder_init" else ""
     detail = (("kind", kind), ("hook", hook), ("alloc", ""), ("shape", "embedded"))
     return Verdict(message + _how(facts), f"initialise with {init}(){args}{drop}", detail)
+
+
+def _other_shape(c: Classifier, facts: Facts, m: Match, name: str, kind: str, alloc: str,
+                 hook: str) -> Verdict | None:  # fmt: skip
+    """The object embedded in the drm_device's struct, or in devm_ memory of a driver that
+    tears its mode config down by hand at removal."""
+    embedded = None if alloc.startswith("devm_") else _embedded(c, facts, m, name, kind, hook)
+    return embedded or _torn_down(c, facts, m, name, kind)
+
+
+_DEVM_ALLOCS = ("devm_kzalloc", "devm_kmalloc", "devm_kcalloc", "devm_kmalloc_array")
+
+
+def _torn_down(c: Classifier, facts: Facts, m: Match, name: str, kind: str) -> Verdict | None:
+    """A mode object in devm_ memory of a driver whose removal path destroys every mode
+    object by hand (a drm_mode_config_cleanup() in remove/unbind/.unload) before devres
+    frees that memory: nothing is freed under the object today, so devm-mode-object stays
+    silent, but that manual cleanup (itself unmanaged-mode-config's finding) can only go
+    once the object is drm-lifetime.  Memory of a component's bind, which its error path
+    frees first, is devm-mode-object's."""
+    life = c.lifetime(facts.driver)
+    teardown = life.removal_teardown
+    obj = next((o for o in life.mode_objects if o.site.file == m.file and o.site.line == m.line), None)
+    if teardown is None or obj is None or obj.memory != "devm" or not obj.struct:
+        return None
+    allocs = [(rel, a) for rel, a in life.calls(_DEVM_ALLOCS)
+              if a.assigned_to and life.struct_of(rel, a.line, a.assigned_to) == obj.struct]  # fmt: skip
+    if not allocs or any(_component_bind_memory(c, facts, Match(rel, a.line, 0, 0, ""), a.name)
+                         for rel, a in allocs):  # fmt: skip
+        return None
+    rel, first = allocs[0]
+    what = ("an " if kind[0] in "aeiou" else "a ") + kind
+    message = (f"{what} in devm_ memory ({obj.struct}, {first.name}() in {first.function}()), set up with "
+               f"{name}(): {teardown.where()} destroys it before devres frees that memory, but this "
+               "manual drm_mode_config_cleanup() tears the mode objects down while an open file can "
+               "still reach them, and it can only go once the object is drm-lifetime")  # fmt: skip
+    alloc_helper, init_helper = ALLOC_HELPERS.get(kind, ("", ""))
+    if alloc_helper and obj.struct.startswith("struct drm_") and c.api(alloc_helper):
+        fix = f"allocate its container with {alloc_helper}()"
+    elif init_helper and c.api(init_helper) and c.api("drmm_kzalloc"):
+        fix = f"allocate {obj.struct} with drmm_kzalloc() and initialise with {init_helper}()"
+    else:
+        return None
+    fix += ", then drop the manual drm_mode_config_cleanup()"
+    detail = (("kind", kind), ("hook", obj.destroy), ("alloc", first.name), ("shape", "torn-down"))
+    return Verdict(message + _how(facts), fix, detail)
 
 
 def _only_destroy(c: Classifier, facts: Facts, funcs: str) -> bool:

@@ -45,6 +45,10 @@ def plan_unmanaged(p: Planning, facts: Facts, f: Finding) -> list[Op]:
     the init where its arguments are known)."""
     if dict(f.data).get("shape") == "embedded":
         return _embedded_form(p, facts, f)
+    if dict(f.data).get("shape") == "torn-down":
+        raise Refusal("the object's memory is devm_ and the removal path destroys it by hand: the "
+                      "memory, the init and the manual drm_mode_config_cleanup() change together, "
+                      "by hand")  # fmt: skip
     first = Refusal("")
     if "writeback" in dict(f.data).get("kind", ""):
         raise Refusal("drmm_writeback_connector_init() takes the encoder and the formats the "
