@@ -427,6 +427,31 @@ q << ktt.q;
 @@
 applied("kalloc-table", q, F)
 
+// An encoder embedded in drm-lifetime memory whose funcs table only held .destroy:
+// drmm_encoder_init() with NULL funcs (the table goes with kalloc-table).
+@ken depends on patch@
+expression D, O, F, T, N;
+position p;
+@@
+ drm_encoder_init@p(D, O, F, T, N)
+
+@script:python depends on ken@
+p << ken.p;
+@@
+want("init-null-encoder", p)
+
+@kent depends on patch@
+expression ken.D, ken.O, ken.F, ken.T, ken.N;
+position ken.p, q;
+@@
+- drm_encoder_init@p@q(D, O, F, T, N)
++ drmm_encoder_init(D, O, NULL, T, N)
+
+@script:python depends on kent@
+q << kent.q;
+@@
+applied("init-null-encoder", q)
+
 // A hook that also released other state keeps doing that as a drmm_ release action,
 // registered right after the object's drmm_ init, sharing the init's error exit.
 @ha depends on patch@

@@ -107,6 +107,9 @@ def _embedded_form(p: Planning, facts: Facts, f: Finding) -> list[Op]:
                               "which the drmm_ init does at release: convert by hand")  # fmt: skip
     mode_config.managed_first(p, facts.driver, p.c.lifetime(facts.driver), [(f.file, init)])
     table = init.args[slot].lstrip("&").strip() if 0 <= slot < len(init.args) else ""
+    if init.name == "drm_encoder_init" and table and _only_destroy(p, facts, table):
+        # drmm_encoder_init()'s funcs are optional: the table that held only .destroy goes
+        return [p.op("init-null-encoder", f.file, init.line), *_table_ops(p, facts, table, kind)]
     ops = [p.op("init-" + init.name, f.file, init.line, Args(funcs=table))]
     return ops + p.destroy_ops(facts, table, kind)
 
