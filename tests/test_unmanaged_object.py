@@ -30,7 +30,7 @@ def test_messages_name_the_hook_and_the_free(corpus_tree: Path, spatch: Spatch) 
     mine = [f for f, _ in found if "/kz" not in f]  # kzdisp and kzhook: the patch cases below
     tear = ["drivers/gpu/drm/tearcomp/tearcomp_out.c", "drivers/gpu/drm/teardisp/teardisp.c",
             "drivers/gpu/drm/teardisp/tearioctl.c"]  # fmt: skip
-    assert sorted(mine) == [kms] * 4 + ["drivers/gpu/drm/oldcrtc/oldcrtc.c", *tear]
+    assert sorted(mine) == [kms] * 5 + ["drivers/gpu/drm/oldcrtc/oldcrtc.c", *tear]
     assert len(found) - len(mine) == 7
     encoder = next(v for (f, _), v in found.items() if f == kms and "encoder" in v[0])
     assert "handobj_encoder_destroy()" in encoder[0]
@@ -44,7 +44,8 @@ def test_messages_name_the_hook_and_the_free(corpus_tree: Path, spatch: Spatch) 
     # embedded in the drm device with a hook that only cleans up: the drmm_ init of the same arguments
     embedded = [v for (f, _), v in found.items() if f == kms and "embedded in struct handobj_device" in v[0]]
     assert sorted(v[1].split(";")[0] for v in embedded) == [
-        "initialise with drmm_connector_init()", "initialise with drmm_crtc_init_with_planes()"]  # fmt: skip
+        "initialise with drmm_connector_init()", "initialise with drmm_crtc_init_with_planes()",
+        "initialise with drmm_encoder_init()"]  # fmt: skip
     # devm_ memory destroyed by remove's own drm_mode_config_cleanup() first: low, no UAF claimed
     torn = found[("drivers/gpu/drm/teardisp/teardisp.c", _line(TEAR, "drm_crtc_init_with_planes"))]
     assert "teardisp_remove() on the removal path destroys it before devres frees" in torn[0]

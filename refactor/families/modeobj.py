@@ -99,10 +99,11 @@ def _embedded_form(p: Planning, facts: Facts, f: Finding) -> list[Op]:
     managed, slot = INITS[kind][init.name]
     if not p.c.api(managed):
         raise Refusal(f"the tree does not declare {managed}()")
-    hook = dict(f.data).get("hook", "")
+    # a .destroy hook cleans up its own object, not this one
+    hooks_of = {fn for fn, fields in p.c.lifetime(facts.driver).tables.items() if "destroy" in fields}
     for file in facts.driver.module.files:
         for call in p.c.file_calls(file, (CLEANUPS[kind],)):
-            if call.function and call.function != hook:
+            if call.function and call.function not in hooks_of:
                 raise Refusal(f"{call.function}() calls {CLEANUPS[kind]}() by hand ({file}:{call.line}), "
                               "which the drmm_ init does at release: convert by hand")  # fmt: skip
     mode_config.managed_first(p, facts.driver, p.c.lifetime(facts.driver), [(f.file, init)])

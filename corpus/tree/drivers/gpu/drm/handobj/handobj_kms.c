@@ -45,6 +45,11 @@ static const struct drm_connector_funcs handobj_connector_funcs = {
 	.destroy = drm_connector_cleanup,
 };
 
+/* only .destroy: drmm_encoder_init() takes NULL funcs, and the table goes */
+static const struct drm_encoder_funcs handobj_tmds_funcs = {
+	.destroy = drm_encoder_cleanup,
+};
+
 static struct drm_encoder *handobj_encoder_create(struct handobj_device *hdev, int port)
 {
 	struct handobj_encoder *henc;
@@ -132,6 +137,10 @@ int handobj_kms_init(struct handobj_device *hdev)
 
 	// expect: unmanaged-mode-object
 	ret = drm_crtc_init_with_planes(drm, &hdev->crtc, NULL, NULL, &handobj_crtc_funcs, NULL);
+	if (ret)
+		return ret;
+	// expect: unmanaged-mode-object
+	ret = drm_encoder_init(drm, &hdev->tmds, &handobj_tmds_funcs, DRM_MODE_ENCODER_TMDS, NULL);
 	if (ret)
 		return ret;
 	// expect: unmanaged-mode-object
