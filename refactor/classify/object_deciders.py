@@ -230,8 +230,11 @@ def _torn_down(c: Classifier, facts: Facts, m: Match, name: str, kind: str) -> V
     if not allocs or any(_component_bind_memory(c, facts, Match(rel, a.line, 0, 0, ""), a.name)
                          for rel, a in allocs):  # fmt: skip
         return None
-    if any(struct == obj.struct for _, _, struct in life.frees):
-        return None  # freed by hand (kirin's devm_kfree() before its cleanup): not "destroyed first"
+    # freed by hand outside its allocation's and init's error paths (kirin's devm_kfree() before
+    # its cleanup): not "destroyed first"
+    setup = {a.function for _, a in allocs} | {obj.site.function}
+    if any(struct == obj.struct and site.function not in setup for site, _, struct in life.frees):
+        return None
     rel, first = allocs[0]
     what = ("an " if kind[0] in "aeiou" else "a ") + kind
     message = (f"{what} in devm_ memory ({obj.struct}, {first.name}() in {first.function}()), set up with "
