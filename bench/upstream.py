@@ -8,7 +8,8 @@
    with the same path in NEW (or, when it moved, the one NEW file of that name that OLD
    lacks); functions are paired by name, never by line number.  Each pair of function
    bodies is diffed line by line, and the changed lines are grouped in hunks (changes at
-   most GAP unchanged lines apart).  A site is a call the hunk removes, paired with the
+   most GAP unchanged lines apart), comments blanked first (a call a comment names was
+   not made).  A site is a call the hunk removes, paired with the
    replacement the same hunk adds:
 
    | kind             | removed                               | added                      |
@@ -19,7 +20,8 @@
    |                  | it replaces; the funcs table's        |                            |
    |                  | .destroy, when upstream dropped it)   |                            |
    | drmm-mutex       | mutex_init, devm_mutex_init           | drmm_mutex_init            |
-   | drmm-mode-config | drm_mode_config_init                  | drmm_mode_config_init      |
+   | drmm-mode-config | drm_mode_config_init (only where OLD's | drmm_mode_config_init     |
+   |                  | is not the inline wrapper of drmm_)   |                            |
    |                  | drm_mode_config_cleanup (the file has | (nothing)                  |
    |                  | fewer of them in NEW)                 |                            |
    | unplug           | drm_dev_unregister                    | drm_dev_unplug             |
@@ -193,6 +195,27 @@ def _calls(line: str) -> list[str]:
     return _CALL.findall(code)
 
 
+def _uncomment(text: str) -> list[str]:
+    """The lines of `text` with its comments blanked (a block comment keeps its line
+    breaks): a call a comment names was not made, and upstream's edit of a comment is
+    not a conversion."""
+
+    def blank(m: re.Match[str]) -> str:
+        return "\n" * m.group(0).count("\n")
+
+    return re.sub(r"/\*.*?\*/|//[^\n]*", blank, text, flags=re.S).splitlines()
+
+
+def _wraps_managed(tree: Path) -> bool:
+    """Whether the tree's drm_mode_config_init() is the inline wrapper of
+    drmm_mode_config_init(): then its rename is no lifetime change (the cleanup it
+    registers is the same); only a manual drm_mode_config_cleanup() dropped is."""
+    header = tree / "include/drm/drm_mode_config.h"
+    text = " ".join(header.read_text(errors="replace").split()) if header.is_file() else ""
+    wrapper = r"drm_mode_config_init\(struct drm_device \*dev\) \{ return drmm_mode_config_init\("
+    return re.search(wrapper, text) is not None
+
+
 def _hunks(old_lines: list[str], new_lines: list[str], o0: int, n0: int) -> list[_Hunk]:
     """The changed lines of one function, grouped; o0/n0 are the first lines' numbers."""
     sm = difflib.SequenceMatcher(None, [_norm(x) for x in old_lines], [_norm(x) for x in new_lines],
@@ -300,10 +323,13 @@ def _has_destroy(text: str, table: str) -> bool | None:
     return re.search(r"\.destroy\s*=", text[m.end() : end if end >= 0 else None]) is not None
 
 
-def _file_sites(old_rel: str, new_rel: str, old_text: bytes, new_text: bytes) -> list[Site]:
+def _file_sites(old_rel: str, new_rel: str, old_text: bytes, new_text: bytes, wrapper: bool = False
+                ) -> list[Site]:  # fmt: skip
+    """The sites of one file pair; with `wrapper` (OLD's drm_mode_config_init() wraps the
+    managed one), a drm_mode_config_init() renamed to drmm_mode_config_init() is none."""
     old_fns, new_fns = _functions(old_text), _functions(new_text)
-    old_lines = old_text.decode(errors="replace").splitlines()
-    new_lines = new_text.decode(errors="replace").splitlines()
+    old_lines = _uncomment(old_text.decode(errors="replace"))
+    new_lines = _uncomment(new_text.decode(errors="replace"))
     text = ("\n".join(old_lines), "\n".join(new_lines))
     cleanups_dropped = text[0].count("drm_mode_config_cleanup(") > text[1].count("drm_mode_config_cleanup(")
     sites: list[Site] = []
@@ -320,6 +346,8 @@ def _file_sites(old_rel: str, new_rel: str, old_text: bytes, new_text: bytes) ->
         for (hi, i), removed in sorted(_pair(hunks).items()):
             helper, nline = hunks[hi].added[i]
             kind = _kind([c for c, _ in removed], helper)
+            if wrapper and [c for c, _ in removed] == ["drm_mode_config_init"]:
+                continue
             sites.append(_site(kind, (old_rel, new_rel, name), removed, helper, nline, old_lines, text))
     return sites
 
@@ -393,11 +421,12 @@ def _may_convert(a: bytes, b: bytes) -> bool:
 def extract(old: Path, new: Path) -> list[Site]:
     """Upstream's lifetime conversions from OLD to NEW, sorted by file and line."""
     sites: list[Site] = []
+    wrapper = _wraps_managed(old)
     for old_rel, new_rel in pair_files(old, new):
         a, b = (old / old_rel).read_bytes(), (new / new_rel).read_bytes()
         if a == b or not _may_convert(a, b):
             continue
-        sites += _file_sites(old_rel, new_rel, a, b)
+        sites += _file_sites(old_rel, new_rel, a, b, wrapper)
     return sorted(sites, key=lambda s: (s.file, s.lines, s.kind))
 
 

@@ -7,8 +7,13 @@
 /// does that by hand, and memory freed outside the hook goes while the
 /// drm_device still lists the object; the drmm_ allocators and inits tie the
 /// cleanup and the memory to the drm_device's final release, as drm_drv.c
-/// asks.  Objects in devm_ memory are devm-mode-object's; objects in
-/// drm-lifetime memory whose hook only cleans up are right as they are.
+/// asks.  Objects in devm_ memory are devm-mode-object's.  An object embedded
+/// in the struct that embeds the drm_device, whose .destroy is only the
+/// drm_*_cleanup() (or drm_simple_encoder_init()'s), is right while the mode
+/// config is cleaned up at the final drm_dev_put(), and torn down at unbind
+/// when the driver cleans it up by hand: drmm-refactor reports it (low) with
+/// the drmm_ init of the same arguments and no hook, as upstream converted
+/// vkms, hibmc and malidp.
 /// Fix: use drmm_crtc_alloc_with_planes(), drmm_universal_plane_alloc(),
 /// drmm_encoder_alloc(), or drmm_kzalloc() and drmm_connector_init() /
 /// drmm_writeback_connector_init(), and drop the .destroy hook.
@@ -421,6 +426,31 @@ F << kt.F;
 q << ktt.q;
 @@
 applied("kalloc-table", q, F)
+
+// An encoder embedded in drm-lifetime memory whose funcs table only held .destroy:
+// drmm_encoder_init() with NULL funcs (the table goes with kalloc-table).
+@ken depends on patch@
+expression D, O, F, T, N;
+position p;
+@@
+ drm_encoder_init@p(D, O, F, T, N)
+
+@script:python depends on ken@
+p << ken.p;
+@@
+want("init-null-encoder", p)
+
+@kent depends on patch@
+expression ken.D, ken.O, ken.F, ken.T, ken.N;
+position ken.p, q;
+@@
+- drm_encoder_init@p@q(D, O, F, T, N)
++ drmm_encoder_init(D, O, NULL, T, N)
+
+@script:python depends on kent@
+q << kent.q;
+@@
+applied("init-null-encoder", q)
 
 // A hook that also released other state keeps doing that as a drmm_ release action,
 // registered right after the object's drmm_ init, sharing the init's error exit.

@@ -12,6 +12,11 @@ from refactor.model.tree import load_tree
 from refactor.sweep.run import load_rules, sweep
 
 RULE = "unmanaged-mode-object"
+TEAR = Path(__file__).resolve().parent.parent / "corpus/tree/drivers/gpu/drm/teardisp/teardisp.c"
+
+
+def _line(path: Path, needle: str) -> int:
+    return next(i for i, x in enumerate(path.read_text().splitlines(), 1) if needle in x)
 
 
 def _sweep(tree: Path, spatch: Spatch) -> dict[tuple[str, int], tuple[str, str]]:
@@ -23,7 +28,9 @@ def test_messages_name_the_hook_and_the_free(corpus_tree: Path, spatch: Spatch) 
     found = _sweep(corpus_tree, spatch)
     kms = "drivers/gpu/drm/handobj/handobj_kms.c"
     mine = [f for f, _ in found if "/kz" not in f]  # kzdisp and kzhook: the patch cases below
-    assert sorted(mine) == [kms, kms, "drivers/gpu/drm/oldcrtc/oldcrtc.c"]
+    tear = ["drivers/gpu/drm/tearcomp/tearcomp_out.c", "drivers/gpu/drm/teardisp/teardisp.c",
+            "drivers/gpu/drm/teardisp/tearioctl.c"]  # fmt: skip
+    assert sorted(mine) == [kms] * 5 + ["drivers/gpu/drm/oldcrtc/oldcrtc.c", *tear]
     assert len(found) - len(mine) == 7
     encoder = next(v for (f, _), v in found.items() if f == kms and "encoder" in v[0])
     assert "handobj_encoder_destroy()" in encoder[0]
@@ -34,6 +41,15 @@ def test_messages_name_the_hook_and_the_free(corpus_tree: Path, spatch: Spatch) 
     crtc = next(v for (f, _), v in found.items() if f.endswith("oldcrtc.c"))
     # oldcrtc tears its mode config down by hand: the message says where
     assert "drm_mode_config_cleanup() itself (in oldcrtc_mode_config_fini())" in crtc[0]
+    # embedded in the drm device with a hook that only cleans up: the drmm_ init of the same arguments
+    embedded = [v for (f, _), v in found.items() if f == kms and "embedded in struct handobj_device" in v[0]]
+    assert sorted(v[1].split(";")[0] for v in embedded) == [
+        "initialise with drmm_connector_init()", "initialise with drmm_crtc_init_with_planes()",
+        "initialise with drmm_encoder_init()"]  # fmt: skip
+    # devm_ memory destroyed by remove's own drm_mode_config_cleanup() first: low, no UAF claimed
+    torn = found[("drivers/gpu/drm/teardisp/teardisp.c", _line(TEAR, "drm_crtc_init_with_planes"))]
+    assert "teardisp_remove() on the removal path destroys it before devres frees" in torn[0]
+    assert torn[1].endswith("then drop the manual drm_mode_config_cleanup()")
 
 
 def test_silent_without_the_drmm_helpers(corpus_tree: Path, spatch: Spatch, tmp_path: Path) -> None:

@@ -202,6 +202,32 @@ def test_extract_finds_each_kind(tmp_path: Path) -> None:
     assert upstream.extract(old, new) == sites  # deterministic
 
 
+WRAPPER_H = """\
+int __must_check drmm_mode_config_init(struct drm_device *dev);
+
+static inline int drm_mode_config_init(struct drm_device *dev)
+{
+	return drmm_mode_config_init(dev);
+}
+"""
+
+
+def test_extract_skips_the_wrapper_rename_and_comments(tmp_path: Path) -> None:
+    """Where OLD's drm_mode_config_init() wraps drmm_mode_config_init(), the rename is no
+    site (the dropped manual cleanups still are); a call named in a dropped comment is none."""
+    old, new = _trees(tmp_path)
+    for root in (old, new):
+        (root / "include/drm").mkdir(parents=True)
+        (root / "include/drm/drm_mode_config.h").write_text(WRAPPER_H)
+    commented = OLD_BAR.replace("{\n", "{\n\t/*\n\t * drm_mode_config_cleanup() frees it\n\t */\n", 1)
+    (old / "drivers/gpu/drm/bar/bar.c").write_text(commented)
+    sites = upstream.extract(old, new)
+    kinds = [(s.kind, s.function, s.removed) for s in sites]
+    assert ("drmm-mode-config", "foo_probe", ("drm_mode_config_init",)) not in kinds
+    assert ("drmm-mode-config", "foo_remove", ("drm_mode_config_cleanup",)) in kinds
+    assert [k for k in kinds if k[1] == "bar_init"] == [("drmm-mutex", "bar_init", ("mutex_init",))]
+
+
 def test_score_recall_patched_and_same_fix(tmp_path: Path) -> None:
     old, new = _trees(tmp_path)
     sites = upstream.extract(old, new)

@@ -205,9 +205,11 @@ def users_stop_at_unbind(c: Classifier, facts: Facts, member: str, skip: set[str
     actions = life.actions(("devm_add_action", "devm_add_action_or_reset"))
     unplugs = bool(c.calls(facts.driver, "drm_dev_unplug"))
     bodies, callers = c.functions(facts.driver)
-    # (a helper called only from a skipped function, the probe's buffer allocator, is set-up too)
-    users = [n for n, b in bodies.items()
-             if n not in skip and use.search(b) and not life.only_from(n, skip)]  # fmt: skip
+    # (a helper called only from a skipped function, the probe's buffer allocator, is set-up
+    # too, unless it is also a devm_ action: simpledrm's detach_genpd, called on the probe's
+    # error path and registered for unbind, is a user, a device-lifetime one)
+    users = [n for n, b in bodies.items() if n not in skip and use.search(b)
+             and (n in actions or not life.only_from(n, skip))]  # fmt: skip
     if not users:
         return False
 

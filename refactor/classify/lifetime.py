@@ -216,8 +216,16 @@ class Module:
                 out.setdefault(struct, set()).add(ALLOC_KIND[call.name])
         return {k: frozenset(v) for k, v in out.items()}
 
-    def memory_of(self, struct: str) -> str:
-        kinds = self.allocations.get(struct, frozenset())
+    def memory_of(self, struct: str, depth: int = 0) -> str:
+        """How the memory of `struct` is allocated; a struct the driver never allocates on
+        its own lives where the structs embedding it by value live (vkms_output inside
+        vkms_device)."""
+        kinds = set(self.allocations.get(struct, frozenset()))
+        if not kinds and depth < 3 and struct.startswith("struct "):
+            for name, s in self.index.structs.items():
+                embeds = [f for f in s.fields if f.pointer == 0 and not f.function]
+                if name != struct and any(self.index.canonical(f.type) == struct for f in embeds):
+                    kinds.add(self.memory_of(name, depth + 1))
         for k in ("devm", "kmalloc", "drmm", "drm-device"):  # the shortest-lived wins
             if k in kinds:
                 return k
@@ -253,11 +261,34 @@ class Module:
             if len(call.args) <= obj or not call.function:
                 continue
             _, struct = self.base(rel, call.line, call.args[obj])
+            if struct.startswith("struct drm_"):  # a bare object: where its callers' live
+                struct = self._passed_in(rel, call, call.args[obj]) or struct
             table = call.args[funcs].lstrip("&").strip() if 0 <= funcs < len(call.args) else ""
             memory = self.memory_of(struct) if struct else "unknown"
             out.append(ModeObject(kind, self.site(rel, call), call.args[obj], struct, memory,
                                   self.destroy_hook(table)))  # fmt: skip
         return tuple(out)
+
+    def _passed_in(self, rel: str, call: cindex.Call, arg: str) -> str:
+        """The struct holding the object a parameter `arg` of the init's function points to,
+        when every caller in the module passes a member of the same struct (vkms_crtc_init()
+        gets `&output->crtc`), "" otherwise."""
+        name = " ".join(arg.split()).lstrip("&").strip()
+        fn = cindex.function_node_at(self.tree(rel).root_node, call.line)
+        decl = fn.child_by_field_name("declarator") if fn is not None else None
+        params = decl.child_by_field_name("parameters") if decl is not None else None
+        names = [self.files[rel][p.start_byte : p.end_byte].decode(errors="replace") for p in
+                 (params.named_children if params is not None else [])]  # fmt: skip
+        index = next((i for i, t in enumerate(names) if re.search(rf"\b{name}\s*$", t)), -1)
+        if index < 0 or not re.fullmatch(r"\w+", name):
+            return ""
+        found = set()
+        for orel, caller in self.calls([call.function]):
+            if len(caller.args) <= index or not caller.function:
+                return ""
+            found.add(self.base(orel, caller.line, caller.args[index])[1])
+        one = found.pop() if len(found) == 1 else ""
+        return "" if one.startswith("struct drm_") else one
 
     def destroy_hook(self, table: str) -> str:
         if not re.fullmatch(r"\w+", table):

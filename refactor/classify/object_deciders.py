@@ -8,8 +8,8 @@ import re
 
 from refactor.classify import guards
 from refactor.classify.classifier import Classifier
-from refactor.classify.deciders import _how
-from refactor.classify.drm import DRMM_OF
+from refactor.classify.deciders import _component_bind_memory, _how
+from refactor.classify.drm import ALLOC_HELPERS, DRMM_OF
 from refactor.classify.facts import Facts, Verdict
 from refactor.cocci.results import Match
 from refactor.csrc import cindex
@@ -109,10 +109,13 @@ def _unmanaged_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str
     if call is None or len(call.args) < 2:
         return None
     alloc, var = _object_memory(c, m, call)
-    if alloc.startswith(("devm_", "drmm_")):
-        return None  # devm-mode-object's, or drm-lifetime memory
     funcs = call.args[slot] if 0 <= slot < len(call.args) else ""
     hook = _funcs_hook(c, facts, funcs) if funcs else ""
+    other = _other_shape(c, facts, m, name, kind, alloc, hook)
+    if other is not None:
+        return other
+    if alloc.startswith(("devm_", "drmm_")):
+        return None  # devm-mode-object's, or drm-lifetime memory
     # a funcs table with .destroy alone is a simple encoder's (drmm_simple_encoder_alloc())
     simple = name == "drm_simple_encoder_init" or (
         kind == "encoder" and bool(hook) and _only_destroy(c, facts, funcs)
@@ -155,6 +158,99 @@ def _unmanaged_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str
     drop = f"; drop .destroy = {hook} from the funcs table (drmm_ objects must not have one)" if hook else ""
     detail = (("kind", kind), ("hook", hook), ("alloc", alloc))
     return Verdict(message + _how(facts), fix + drop, detail)
+
+
+# the drmm_ init that takes the same arguments (drm_simple_encoder_init(): funcs NULL)
+_DRMM_INIT = {"drm_crtc_init_with_planes": "drmm_crtc_init_with_planes",
+              "drm_encoder_init": "drmm_encoder_init", "drm_simple_encoder_init": "drmm_encoder_init",
+              "drm_connector_init": "drmm_connector_init",
+              "drm_connector_init_with_ddc": "drmm_connector_init"}  # fmt: skip
+
+
+def _embedded(c: Classifier, facts: Facts, m: Match, name: str, kind: str, hook: str) -> Verdict | None:
+    """A mode object embedded in the struct that embeds the drm_device (drm-lifetime
+    memory), set up with drm_*_init() and a `.destroy` that is only drm_*_cleanup() (or
+    drm_simple_encoder_init()'s): the mode config calls the hook, at the final put when it
+    is managed, at unbind when the driver cleans it up by hand; the drmm_ init of the same
+    arguments registers the cleanup with the drm_device itself (what upstream converted
+    vkms, hibmc, malidp to).  Low: nothing is freed early while the config is managed."""
+    init = _DRMM_INIT.get(name, "")
+    cleanup = _OBJECT_CLEANUP[kind]
+    implicit = cleanup if name == "drm_simple_encoder_init" else ""  # its funcs' .destroy
+    if not init or not c.api(init) or (hook or implicit) != cleanup:
+        return None
+    life = c.lifetime(facts.driver)
+    obj = next((o for o in life.mode_objects if o.site.file == m.file and o.site.line == m.line), None)
+    # `&x->y->obj` lives in *x->y, not in x: only objects right inside the struct are this shape
+    if obj is None or obj.memory != "drm-device" or not obj.struct or obj.expr.count("->") > 1:
+        return None
+    what = ("an " if kind[0] in "aeiou" else "a ") + kind
+    simple = name == "drm_simple_encoder_init"
+    by = "the .destroy of drm_simple_encoder_init()'s funcs," if simple else "its .destroy hook"
+    manual = sorted({x.site.function + "()" for x in life.cleanups if x.path != "release"})
+    message = (f"{what} embedded in {obj.struct}, which lives as long as the drm_device, set up with "
+               f"{name}() and cleaned up only by {by} {cleanup}()")  # fmt: skip
+    if manual:
+        message += (f", which the driver's own drm_mode_config_cleanup() (in {', '.join(manual)}) runs "
+                    "before the final drm_dev_put()")  # fmt: skip
+    else:
+        message += (": right while the mode config is cleaned up at the final drm_dev_put(); "
+                    f"{init}() registers that cleanup with the drm_device itself")  # fmt: skip
+    drop = f"; drop .destroy = {hook} from the funcs table (drmm_ objects must not have one)" if hook else ""
+    args = ", with the funcs NULL" if name == "drm_simple_encoder_init" else ""
+    detail = (("kind", kind), ("hook", hook), ("alloc", ""), ("shape", "embedded"))
+    return Verdict(message + _how(facts), f"initialise with {init}(){args}{drop}", detail)
+
+
+def _other_shape(c: Classifier, facts: Facts, m: Match, name: str, kind: str, alloc: str,
+                 hook: str) -> Verdict | None:  # fmt: skip
+    """The object embedded in the drm_device's struct, or in devm_ memory of a driver that
+    tears its mode config down by hand at removal."""
+    embedded = None if alloc.startswith("devm_") else _embedded(c, facts, m, name, kind, hook)
+    return embedded or _torn_down(c, facts, m, name, kind)
+
+
+_DEVM_ALLOCS = ("devm_kzalloc", "devm_kmalloc", "devm_kcalloc", "devm_kmalloc_array")
+
+
+def _torn_down(c: Classifier, facts: Facts, m: Match, name: str, kind: str) -> Verdict | None:
+    """A mode object in devm_ memory of a driver whose removal path destroys every mode
+    object by hand (a drm_mode_config_cleanup() in remove/unbind/.unload) before devres
+    frees that memory: nothing is freed under the object today, so devm-mode-object stays
+    silent, but that manual cleanup (itself unmanaged-mode-config's finding) can only go
+    once the object is drm-lifetime.  Memory of a component's bind, which its error path
+    frees first, is devm-mode-object's."""
+    life = c.lifetime(facts.driver)
+    teardown = life.removal_teardown
+    obj = next((o for o in life.mode_objects if o.site.file == m.file and o.site.line == m.line), None)
+    if teardown is None or obj is None or obj.memory != "devm" or not obj.struct:
+        return None
+    allocs = [(rel, a) for rel, a in life.calls(_DEVM_ALLOCS)
+              if a.assigned_to and life.struct_of(rel, a.line, a.assigned_to) == obj.struct]  # fmt: skip
+    if not allocs or any(_component_bind_memory(c, facts, Match(rel, a.line, 0, 0, ""), a.name)
+                         for rel, a in allocs):  # fmt: skip
+        return None
+    # freed by hand outside its allocation's and init's error paths (kirin's devm_kfree() before
+    # its cleanup): not "destroyed first"
+    setup = {a.function for _, a in allocs} | {obj.site.function}
+    if any(struct == obj.struct and site.function not in setup for site, _, struct in life.frees):
+        return None
+    rel, first = allocs[0]
+    what = ("an " if kind[0] in "aeiou" else "a ") + kind
+    message = (f"{what} in devm_ memory ({obj.struct}, {first.name}() in {first.function}()), set up with "
+               f"{name}(): {teardown.where()} destroys it before devres frees that memory, but this "
+               "manual drm_mode_config_cleanup() tears the mode objects down while an open file can "
+               "still reach them, and it can only go once the object is drm-lifetime")  # fmt: skip
+    alloc_helper, init_helper = ALLOC_HELPERS.get(kind, ("", ""))
+    if alloc_helper and obj.struct.startswith("struct drm_") and c.api(alloc_helper):
+        fix = f"allocate its container with {alloc_helper}()"
+    elif init_helper and c.api(init_helper) and c.api("drmm_kzalloc"):
+        fix = f"allocate {obj.struct} with drmm_kzalloc() and initialise with {init_helper}()"
+    else:
+        return None
+    fix += ", then drop the manual drm_mode_config_cleanup()"
+    detail = (("kind", kind), ("hook", obj.destroy), ("alloc", first.name), ("shape", "torn-down"))
+    return Verdict(message + _how(facts), fix, detail)
 
 
 def _only_destroy(c: Classifier, facts: Facts, funcs: str) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from refactor.classify import lifetime
 from refactor.classify.findings import Finding
+from refactor.csrc import cindex
 from refactor.families.family import Family
 from refactor.families.ops import Op, Plan, Planning, Refusal, Refused
 from refactor.model.tree import Driver
@@ -48,7 +49,7 @@ def cleanup_removal(p: Planning, driver: Driver, kind: str, converted: set[tuple
         if why:
             raise Refusal(f"{why}: make it drm-lifetime (drmm_*_alloc(), or drmm_kzalloc() and a "
                           "drmm_ init) first")  # fmt: skip
-    _managed_first(p, driver, m)
+    managed_first(p, driver, m)
     ops = []
     mine = set(driver.module.files)
     for c in m.cleanups:
@@ -68,11 +69,13 @@ def cleanup_removal(p: Planning, driver: Driver, kind: str, converted: set[tuple
     return ops
 
 
-def _managed_first(p: Planning, driver: Driver, m: lifetime.Module) -> None:
-    """Refuse when a drmm_ mode-object init runs before the mode config is set up in the
-    same function (or in a function it calls before that)."""
+def managed_first(p: Planning, driver: Driver, m: lifetime.Module,
+                  converted: Sequence[tuple[str, cindex.Call]] = ()) -> None:  # fmt: skip
+    """Refuse when a drmm_ mode-object init (or one of the `converted` inits, which
+    become drmm_ ones) runs before the mode config is set up in the same function (or in
+    a function it calls before that)."""
     inits = m.calls(["drm_mode_config_init", "drmm_mode_config_init"])
-    managed = m.calls(DRMM_OBJECT_INITS)
+    managed = [*m.calls(DRMM_OBJECT_INITS), *converted]
     for rel, init in inits:
         called = p.c.called_in_module(driver, init.function) or set()
         for orel, obj in managed:

@@ -26,8 +26,9 @@ from refactor.classify.facts import Facts
 from refactor.classify.findings import Finding
 from refactor.csrc import cindex
 from refactor.csrc.cfunc import Function
+from refactor.families import mode_config
 from refactor.families import modeobj_hooks as hooks
-from refactor.families.ops import INITS, Args, Op, Planning, Refusal, check_args_set
+from refactor.families.ops import CLEANUPS, INITS, Args, Op, Planning, Refusal, check_args_set
 
 KIND_OF = {name: kind for kind, inits in INITS.items() for name in inits}
 # kind -> the drmm_ allocator that allocates the container and runs the init
@@ -42,6 +43,12 @@ def plan_unmanaged(p: Planning, facts: Facts, f: Finding) -> list[Op]:
     object of its struct, to drm lifetime; Refusal with the reason when that is unsafe.
     The allocator form where it applies, else drmm_kzalloc() and drmm_ inits (which keep
     the init where its arguments are known)."""
+    if dict(f.data).get("shape") == "embedded":
+        return _embedded_form(p, facts, f)
+    if dict(f.data).get("shape") == "torn-down":
+        raise Refusal("the object's memory is devm_ and the removal path destroys it by hand: the "
+                      "memory, the init and the manual drm_mode_config_cleanup() change together, "
+                      "by hand")  # fmt: skip
     first = Refusal("")
     if "writeback" in dict(f.data).get("kind", ""):
         raise Refusal("drmm_writeback_connector_init() takes the encoder and the formats the "
@@ -80,6 +87,32 @@ def plan_unmanaged(p: Planning, facts: Facts, f: Finding) -> list[Op]:
     for path, k in members:
         ops += p.cleanup_ops(facts, struct, path, k, (f.file, fn.name), container)
     return ops + _frees(p, f.file, fn, alloc, container, init if single else None)
+
+
+def _embedded_form(p: Planning, facts: Facts, f: Finding) -> list[Op]:
+    """An object embedded in drm-lifetime memory: its init becomes the drmm_ init of the
+    same arguments and `.destroy` (only the cleanup) leaves its table.  Refused when the
+    driver cleans the object up by hand, or when the init runs before the mode config is
+    set up (the drmm_ release, last in first out, would clean the config up first)."""
+    init = p.call_at(f.file, f.line, list(KIND_OF))
+    kind = KIND_OF[init.name]
+    managed, slot = INITS[kind][init.name]
+    if not p.c.api(managed):
+        raise Refusal(f"the tree does not declare {managed}()")
+    # a .destroy hook cleans up its own object, not this one
+    hooks_of = {fn for fn, fields in p.c.lifetime(facts.driver).tables.items() if "destroy" in fields}
+    for file in facts.driver.module.files:
+        for call in p.c.file_calls(file, (CLEANUPS[kind],)):
+            if call.function and call.function not in hooks_of:
+                raise Refusal(f"{call.function}() calls {CLEANUPS[kind]}() by hand ({file}:{call.line}), "
+                              "which the drmm_ init does at release: convert by hand")  # fmt: skip
+    mode_config.managed_first(p, facts.driver, p.c.lifetime(facts.driver), [(f.file, init)])
+    table = init.args[slot].lstrip("&").strip() if 0 <= slot < len(init.args) else ""
+    if init.name == "drm_encoder_init" and table and _only_destroy(p, facts, table):
+        # drmm_encoder_init()'s funcs are optional: the table that held only .destroy goes
+        return [p.op("init-null-encoder", f.file, init.line), *_table_ops(p, facts, table, kind)]
+    ops = [p.op("init-" + init.name, f.file, init.line, Args(funcs=table))]
+    return ops + p.destroy_ops(facts, table, kind)
 
 
 def _object(fn: Function, init: cindex.Call) -> tuple[str, str]:

@@ -60,6 +60,11 @@ struct bufdisp_device {
 	u32 *lut;
 	void *shadow;
 	struct mutex fb_lock;
+	/* power domains: attached at probe, detached by a devm action at unbind */
+	int pd_count;
+	struct device **pd_devs;
+	struct device_link **pd_links;
+	u32 *pd_state;	/* also read by a connector hook */
 };
 
 static const struct bufdisp_mode bufdisp_modes[] = {
@@ -101,6 +106,67 @@ static int bufdisp_panel_on(struct bufdisp_device *bdev, struct device *dev)
 
 	devm_kfree(dev, cmd);
 	return 0;
+}
+
+static void bufdisp_detach_pd(void *res)
+{
+	struct bufdisp_device *bdev = res;
+	int i;
+
+	for (i = bdev->pd_count - 1; i >= 0; i--) {
+		if (bdev->pd_links[i])
+			device_link_del(bdev->pd_links[i]);
+		if (!IS_ERR_OR_NULL(bdev->pd_devs[i]))
+			dev_pm_domain_detach(bdev->pd_devs[i], true);
+		bdev->pd_state[i] = 0;
+	}
+}
+
+static int bufdisp_pd_modes(struct drm_connector *connector)
+{
+	struct bufdisp_device *bdev = container_of(connector->dev, struct bufdisp_device, drm);
+
+	return bdev->pd_state[0] ? 1 : 0;
+}
+
+static const struct drm_connector_helper_funcs bufdisp_connector_helpers = {
+	.get_modes = bufdisp_pd_modes,
+};
+
+/* only the probe and the devm action (also run on the probe's error path) use them */
+static int bufdisp_attach_pd(struct bufdisp_device *bdev, struct device *dev)
+{
+	int i;
+
+	bdev->pd_count = of_count_phandle_with_args(dev->of_node, "power-domains", "#power-domain-cells");
+	if (bdev->pd_count <= 1)
+		return 0;
+	// ok: devm-drm-memory
+	bdev->pd_devs = devm_kcalloc(dev, bdev->pd_count, sizeof(*bdev->pd_devs), GFP_KERNEL);
+	if (!bdev->pd_devs)
+		return -ENOMEM;
+	// ok: devm-drm-memory
+	bdev->pd_links = devm_kcalloc(dev, bdev->pd_count, sizeof(*bdev->pd_links), GFP_KERNEL);
+	if (!bdev->pd_links)
+		return -ENOMEM;
+	/* read by the connector's .get_modes after unbind */
+	// expect: devm-drm-memory
+	bdev->pd_state = devm_kcalloc(dev, bdev->pd_count, sizeof(u32), GFP_KERNEL);
+	if (!bdev->pd_state)
+		return -ENOMEM;
+	for (i = 0; i < bdev->pd_count; i++) {
+		bdev->pd_devs[i] = dev_pm_domain_attach_by_id(dev, i);
+		if (IS_ERR(bdev->pd_devs[i])) {
+			if (PTR_ERR(bdev->pd_devs[i]) == -EPROBE_DEFER) {
+				bufdisp_detach_pd(bdev);
+				return -EPROBE_DEFER;
+			}
+			continue;
+		}
+		bdev->pd_links[i] = device_link_add(dev, bdev->pd_devs[i], DL_FLAG_STATELESS);
+		bdev->pd_state[i] = 1;
+	}
+	return devm_add_action_or_reset(dev, bufdisp_detach_pd, bdev);
 }
 
 static int bufdisp_probe(struct platform_device *pdev)
@@ -168,6 +234,10 @@ static int bufdisp_probe(struct platform_device *pdev)
 		return ret;
 
 	ret = bufdisp_panel_on(bdev, dev);
+	if (ret)
+		return ret;
+
+	ret = bufdisp_attach_pd(bdev, dev);
 	if (ret)
 		return ret;
 

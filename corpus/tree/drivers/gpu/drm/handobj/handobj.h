@@ -33,6 +33,7 @@ struct handobj_device {
 	void __iomem *mmio;
 	struct drm_crtc crtc;
 	struct drm_connector hdmi;
+	struct drm_encoder tmds;
 	struct handobj_overlay *overlay;
 	struct handobj_panel_out *panel;
 };

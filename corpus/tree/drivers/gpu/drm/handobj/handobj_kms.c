@@ -2,8 +2,10 @@
 /*
  * handobj: mode objects whose lifetime the driver manages by hand.  An encoder
  * in kzalloc() memory freed by its own .destroy hook, an overlay plane freed
- * at unbind, next to objects that are already right: a CRTC and a connector
- * embedded in the drm device, a connector in drmm_ memory, a drmm_ encoder.
+ * at unbind; a CRTC and a connector embedded in the drm device with unmanaged
+ * inits whose .destroy only cleans up (low: the drmm_ inits say so by
+ * construction); next to objects that are right: a connector in drmm_ memory
+ * (reached through a pointer, not embedded), a drmm_ encoder.
  */
 #include <linux/container_of.h>
 #include <linux/err.h>
@@ -41,6 +43,11 @@ static const struct drm_crtc_funcs handobj_crtc_funcs = {
 
 static const struct drm_connector_funcs handobj_connector_funcs = {
 	.destroy = drm_connector_cleanup,
+};
+
+/* only .destroy: drmm_encoder_init() takes NULL funcs, and the table goes */
+static const struct drm_encoder_funcs handobj_tmds_funcs = {
+	.destroy = drm_encoder_cleanup,
 };
 
 static struct drm_encoder *handobj_encoder_create(struct handobj_device *hdev, int port)
@@ -128,11 +135,15 @@ int handobj_kms_init(struct handobj_device *hdev)
 	struct drm_encoder *aux;
 	int ret;
 
-	// ok: unmanaged-mode-object
+	// expect: unmanaged-mode-object
 	ret = drm_crtc_init_with_planes(drm, &hdev->crtc, NULL, NULL, &handobj_crtc_funcs, NULL);
 	if (ret)
 		return ret;
-	// ok: unmanaged-mode-object
+	// expect: unmanaged-mode-object
+	ret = drm_encoder_init(drm, &hdev->tmds, &handobj_tmds_funcs, DRM_MODE_ENCODER_TMDS, NULL);
+	if (ret)
+		return ret;
+	// expect: unmanaged-mode-object
 	ret = drm_connector_init(drm, &hdev->hdmi, &handobj_connector_funcs, DRM_MODE_CONNECTOR_HDMIA);
 	if (ret)
 		return ret;

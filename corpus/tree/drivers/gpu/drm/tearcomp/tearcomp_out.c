@@ -2,7 +2,9 @@
 /*
  * tearcomp output, a component: its encoder comes from devm_ memory of its own
  * device at probe.  That memory is freed only after component_del() has run the
- * master's unbind, which destroys the encoder first: no finding.
+ * master's unbind, which destroys the encoder first: no devm-mode-object finding;
+ * unmanaged-mode-object (low) notes that the master's manual cleanup cannot go
+ * while the encoder lives in devm_ memory.
  */
 #include <linux/component.h>
 #include <linux/module.h>
@@ -24,6 +26,8 @@ static int tearcomp_out_bind(struct device *dev, struct device *master, void *da
 	struct tearcomp_out *out = dev_get_drvdata(dev);
 	struct drm_device *drm = data;
 
+	/* safe while remove destroys it first, but it keeps the manual cleanup from going (low) */
+	// expect: unmanaged-mode-object
 	return drm_encoder_init(drm, &out->encoder, &tearcomp_out_funcs, DRM_MODE_ENCODER_DSI, NULL);
 }
 

@@ -67,6 +67,8 @@ static int teardisp_probe(struct platform_device *pdev)
 	ret = drmm_mode_config_init(&td->drm);
 	if (ret)
 		return ret;
+	/* safe while remove destroys it first, but it keeps the manual cleanup from going (low) */
+	// expect: unmanaged-mode-object
 	ret = drm_crtc_init_with_planes(&td->drm, &tc->base, NULL, NULL, &teardisp_crtc_funcs, NULL);
 	if (ret)
 		return ret;
