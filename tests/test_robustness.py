@@ -361,7 +361,10 @@ def test_interrupted_series_leaves_nothing_behind(repo: Path, tmp_path: Path, si
         if proc.returncode == 0:
             assert branch and (out / "series.json").is_file()
         else:
-            assert proc.returncode == 128 + sig, err
+            # -sig: the signal came before the interpreter had installed any handler (a loaded
+            # machine at the 0.5 s point), so the kernel's default action ended it; nothing of
+            # the tool's had run, and the state checks above still hold
+            assert proc.returncode in (128 + sig, -sig), err
             assert "Traceback" not in err, err  # quiet while loading, one line once started
             assert not err.strip() or err.strip().splitlines()[-1].startswith("drmm-refactor: "), err
             assert branch == "", "a branch was left by an interrupted run"
