@@ -70,8 +70,7 @@ class Free:
         return self.path in ("removal", "devm-action", "other")  # other: not known to be late
 
     def where(self) -> str:
-        how = {"release": "at the final drm_dev_put()", "probe": "on probe's error path"}.get(self.path, "")
-        return f"{self.site.function}() ({self.site.file}:{self.site.line}){' ' + how if how else ''}"
+        return f"{self.site.function}(), {self.site.file}:{self.site.line}"
 
 
 def requests(m: Module, names: Iterable[str] = REQUESTS) -> list[Request]:
