@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from refactor.classify.lifetime import REMOVAL_FIELDS, Module, Site
+from refactor.csrc.structs import member_of
 
 # request -> (index of the handler, index of dev_id), and its devm_ counterpart
 REQUESTS: dict[str, tuple[int, int, str]] = {
@@ -113,8 +114,20 @@ def frees(m: Module, req: Request) -> list[Free]:
         arg = " ".join(call.args[1 + offset].split())
         if arg != want and (not req.data or _data_of(m, rel, call.line, arg)[0] != req.data):
             continue
+        owner, mine = (
+            _owner(m, rel, call.line, call.args[offset]),
+            _owner(m, req.site.file, req.site.line, req.irq),
+        )
+        if owner and mine and owner != mine:
+            continue  # another struct's IRQ with a dev_id of the same type (a directory of drivers)
         out.append(Free(m.site(rel, call), _path(m, call.function)))
     return out
+
+
+def _owner(m: Module, rel: str, line: int, irq_expr: str) -> str:
+    """The struct whose member the IRQ number is (`p->irq` -> struct p), "" when not one."""
+    container, member = member_of(" ".join(irq_expr.split()))
+    return m.struct_of(rel, line, container) if container and member else ""
 
 
 def outlives(m: Module, req: Request) -> tuple[str, list[Free]]:

@@ -31,8 +31,8 @@ def _irq(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict
         return Verdict(message, fix, (("shape", shape),), confidence="high")
     release = [f for f in found if f.path == "release"]
     message = (f"{head}, which is freed only at the final drm_dev_put() ({release[0].where()}): after "
-               "unbind the handler stays on the line and runs on the unbound device's interrupts, "
-               "and on a shared line on every other device's, while userspace holds the device open")  # fmt: skip
+               "unbind the handler stays on the line and runs on the unbound device's interrupts, and "
+               "on a shared line on every other device's, while userspace holds the device open")  # fmt: skip
     fix = (f"free it on the removal path: request it with {devm}() on the parent device and drop "
            f"the free_irq() from {release[0].site.function}()")  # fmt: skip
     return Verdict(message, fix, (("shape", shape),), confidence="medium")
