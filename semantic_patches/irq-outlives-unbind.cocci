@@ -10,13 +10,15 @@
 /// registered: a use-after-free.  An IRQ requested with devm_request_irq(),
 /// or freed in the remove or unbind callback or a devm_ action, is released
 /// at unbind and is not reported.
-/// Fix: devm_request_irq() (devm_request_threaded_irq()) on the parent device.
+/// Fix: request it with devm_request_irq() (devm_request_threaded_irq()) on
+/// the parent device, so that devres frees it at unbind.
 //
 // Confidence: High
 // Options: --no-includes --include-headers
 // Requires: 1.1
 // Keywords: request_irq, request_threaded_irq
-// Comments: High where no free_irq() of the same dev_id is in the module;
+// Comments: High where no free_irq() of the same dev_id is in the module
+//  (or only on probe's error unwind);
 //  Moderate (per finding) where the only free_irq() runs at the final
 //  drm_dev_put(), since the damage then depends on what the handler touches
 //  between unbind and the last close.  Under make coccicheck a request is
