@@ -371,8 +371,9 @@ def test_explain_unknown_rule() -> None:
     assert res.exit_code == 2
     assert res.output == (
         "drmm-refactor: unknown rule nope: known rules are devm-action-on-drm, devm-drm-memory, "
-        "devm-drm-private, devm-mode-object, double-put, unbound-parent, unguarded-hw-access, "
-        "unmanaged-mode-config, unmanaged-mode-object, unmanaged-mutex, unregister-without-unplug\n"
+        "devm-drm-private, devm-mode-object, double-put, irq-outlives-unbind, unbound-parent, "
+        "unguarded-hw-access, unmanaged-mode-config, unmanaged-mode-object, unmanaged-mutex, "
+        "unregister-without-unplug\n"
     )
 
 
