@@ -18,6 +18,7 @@ from refactor.classify.deciders import (
     _unplug,
 )
 from refactor.classify.facts import Facts, Verdict
+from refactor.classify.irq_decider import _irq
 from refactor.classify.memory_deciders import _drm_memory
 from refactor.classify.object_deciders import _unmanaged_object
 from refactor.cocci.results import Match
@@ -36,6 +37,7 @@ _DECIDERS: dict[str, Decider] = {
     "unguarded-hw-access": _hw_access,
     "unregister-without-unplug": _unplug,
     "unmanaged-mode-object": _unmanaged_object,
+    "irq-outlives-unbind": _irq,
 }
 
 

@@ -22,6 +22,7 @@ class Verdict:
     detail: tuple[tuple[str, str], ...] = ()  # what the patch planner needs (the struct, ...)
     file: str = ""  # where the finding is, when not at the match (unguarded-hw-access)
     line: int = 0
+    confidence: str = ""  # when this finding's evidence differs from the rule's (high/medium/low)
 
     @property
     def helpers(self) -> tuple[str, ...]:

@@ -13,14 +13,15 @@ import re
 from collections.abc import Sequence
 
 from refactor.classify.findings import Finding
-from refactor.families import action, alloc, commits, double_put, drm_guards, mode_config, mutex
+from refactor.families import action, alloc, commits, devm_irq, double_put, drm_guards, mode_config, mutex
 from refactor.families.family import Family
 from refactor.families.ops import Op, Plan, Planning, Refusal, Refused
 from refactor.model.tree import Driver
 
 # the order is the order of the commits of a driver
 FAMILIES: dict[str, Family] = {f.name: f for f in (
-    double_put.FAMILY, alloc.FAMILY, mode_config.FAMILY, mutex.FAMILY, action.FAMILY, drm_guards.FAMILY,
+    double_put.FAMILY, alloc.FAMILY, mode_config.FAMILY, mutex.FAMILY, action.FAMILY, devm_irq.FAMILY,
+    drm_guards.FAMILY,
 )}  # fmt: skip
 
 FAMILY_OF = {rule: f.name for f in FAMILIES.values() for rule in f.rules}

@@ -267,7 +267,7 @@ def _classify(
             Finding(
                 id=finding_id(rule.id, file, function, code),
                 rule=rule.id,
-                confidence=confidence(rule.confidence),
+                confidence=verdict.confidence or confidence(rule.confidence),
                 driver=driver.name,
                 file=file,
                 line=line,
