@@ -156,7 +156,9 @@ def _mutex(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdi
         else "none: the tree does not declare drmm_mutex_init()"
     )
     where = f"{_tidy(lock)} in {facts.index.display(holder.name)}"
-    freed = next((s for s, _, struct in c.lifetime(facts.driver).frees if struct == holder.name), None)
+    model = c.lifetime(facts.driver)
+    _, base = model.base(m.file, m.line, lock)
+    freed = next((s for s, _, struct in model.frees if struct and struct in (holder.name, base)), None)
     if freed is not None and data.get("call") == "mutex_init":
         return Verdict(f"mutex_init() of {where}, which the driver frees itself "
                        f"({freed.code.split('(')[0]}() in "
