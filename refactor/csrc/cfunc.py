@@ -28,6 +28,13 @@ _SAFE_CALL = re.compile(
     r"GENMASK|FIELD_|READ_ONCE$|WRITE_ONCE$|\w+_get_drvdata$|\w+_set_drvdata$|strcmp$|strncmp$|"
     r"memcpy$|sizeof$|offsetof$|\w+_to_\w+$|dma_fence_context_alloc$)"
 )
+# a call that undoes a set-up, as the hand-unwinding error checks make them
+_TEARDOWN_CALL = re.compile(
+    r"^\w+_(cleanup|fini|takedown|destroy|uninit|release|unregister|free|put|"
+    r"disable|disable_unprepare|del|remove|exit)\([^;]*\);$|^k[v]?free\([^;]*\);$"
+)
+# a call whose resources are released by devres or drmm (nothing to undo by hand)
+_MANAGED_CALL = re.compile(r"^(devm_|drmm_|pcim_)\w+$")
 _INFALLIBLE = re.compile(
     r"^(mutex_init|spin_lock_init|raw_spin_lock_init|rwlock_init|init_rwsem|seqlock_init|"
     r"INIT_LIST_HEAD|INIT_HLIST_HEAD|INIT_WORK|INIT_DELAYED_WORK|INIT_KFIFO|init_waitqueue_head|"
@@ -200,6 +207,9 @@ class Function:
                     return exit_
             if i == 0 and node.type == "return_statement":
                 break
+        exit_ = self._previous_exit(stmt, var)
+        if exit_ is not None:
+            return exit_
         # nothing set up before `line` to leak: a plain return is right even where later
         # error paths unwind what comes after
         if not self._sets_up_before(line):
@@ -231,6 +241,10 @@ class Function:
                 and not any(n.type == "call_expression" for n in cindex.walk(expr)))  # fmt: skip
 
     def _exit_of(self, if_node: tree_sitter.Node, var: str) -> str | None:
+        """The exit of an error check that a new call's check can copy: its goto or return,
+        with the teardown calls it makes by hand first (v3d_gem_init's `{ drm_mm_takedown();
+        return -ENOMEM; }`: they undo what was set up before the checked statement), but
+        without its own messages and error codes."""
         body = if_node.child_by_field_name("consequence")
         if body is None or if_node.child_by_field_name("alternative") is not None:
             return None
@@ -239,13 +253,36 @@ class Function:
         if not stmts:
             return None
         *before, last = stmts
-        for s in before:  # logging, or setting the error code that the exit returns
+        undo = []
+        for s in before:  # logging, setting the error code that the exit returns, or undoing
             text = " ".join(_text(self.src, s).split())
-            if s.type != "expression_statement" or not (_LOGGING.match(text) or text.startswith(f"{var} =")):
+            if s.type != "expression_statement":
+                return None
+            if _TEARDOWN_CALL.match(text):
+                undo.append(text)
+            elif not (_LOGGING.match(text) or text.startswith(f"{var} =")):
                 return None
         if last.type == "goto_statement":
             label = last.child_by_field_name("label")
-            return f"goto {_text(self.src, label)};"
-        if last.type == "return_statement":
-            return f"return {var};" if self.returns == "int" else f"return ERR_PTR({var});"
-        return None
+            exit_ = f"goto {_text(self.src, label)};"
+        elif last.type == "return_statement":
+            exit_ = f"return {var};" if self.returns == "int" else f"return ERR_PTR({var});"
+        else:
+            return None
+        return "{ " + " ".join([*undo, exit_]) + " }" if undo else exit_
+
+    def _previous_exit(self, stmt: tree_sitter.Node, var: str) -> str | None:
+        """The exit of the error check just before `stmt` when the statement it checks is a
+        managed call (devm_, drmm_: nothing of its own to undo by hand) and everything
+        from there to `stmt` is infallible: the same unwinding is right after it."""
+        siblings = [c for c in stmt.parent.children if c.is_named and c.type != "comment"]  # type: ignore[union-attr]
+        before = siblings[: siblings.index(stmt)]
+        while before and self._infallible(before[-1]):
+            before = before[:-1]
+        if len(before) < 2 or before[-1].type != "if_statement":
+            return None
+        checked = " ".join(_text(self.src, before[-2]).split())
+        m = re.match(r"^(?:[\w>.\-\[\]\s]+=\s*)?(\w+)\(", checked)
+        if before[-2].type != "expression_statement" or not m or not _MANAGED_CALL.match(m.group(1)):
+            return None
+        return self._exit_of(before[-1], var)

@@ -11,6 +11,7 @@ from refactor.classify import lifetime
 from refactor.classify.facts import Facts
 from refactor.classify.findings import Finding
 from refactor.csrc.structs import member_of
+from refactor.families import void_int
 from refactor.families.alloc import MANAGED_H
 from refactor.families.family import Family
 from refactor.families.ops import Args, Elsewhere, Op, Planning, Refusal, norm
@@ -119,7 +120,10 @@ def _mutex_ops(p: Planning, facts: Facts, file: str, line: int) -> list[Op]:
         return [p.op("devm-mutex", file, line, Args(drm=drm))]
     if not bare:
         raise Refusal("the mutex_init() is not a statement of its own")
-    var, exit_, declare = p.error_handling(file, line)
+    if fn.returns == "void":  # made to return int, its callers checking it
+        var, exit_, declare = void_int.propagate(p, facts, file, line)
+    else:
+        var, exit_, declare = p.error_handling(file, line)
     kind = "mutex" if call.name == "mutex_init" else "devm-mutex-checked"
     return [p.op(kind, file, line, Args(drm=drm, var=var, exit=exit_)), *declare]
 

@@ -33,6 +33,7 @@ from refactor.families.registry import FAMILIES, HEADERS, PATCH_RULES, REPORT_ON
 from refactor.generate.insert import INSERT_OPS, insert_lines
 from refactor.generate.outcomes import Failure, Fixed, Why, patched, unfixed
 from refactor.generate.tidy import tidy, unified, with_includes
+from refactor.generate.voidint import VOIDINT_OPS, void_to_int
 from refactor.invariants import checks as invariants
 from refactor.model.tree import Driver
 from refactor.model.treecache import SweepCache
@@ -175,7 +176,8 @@ def _driver_patches(
             for f in files:
                 made[f], lost = insert_lines(plan.ops, f, _declare(plan, f, (scratch / f).read_text(
                     errors="surrogateescape")))  # fmt: skip
-                unplaced += lost
+                made[f], lost_too = void_to_int(plan.ops, f, made[f])
+                unplaced += lost + lost_too
             if why is None and unplaced:
                 op = unplaced[0]
                 why = Failure(Why.NOT_MADE, f"the planned {op.kind} edit found no statement {op.code!r} "
@@ -251,7 +253,7 @@ def _apply(
     return None
 
 
-GENERATOR_OPS = ("declare", *INSERT_OPS)  # edits made here rather than by a rule
+GENERATOR_OPS = ("declare", *INSERT_OPS, *VOIDINT_OPS)  # edits made here rather than by a rule
 
 
 def _declare(plan: Plan, rel: str, text: str) -> str:
