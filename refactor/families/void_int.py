@@ -34,15 +34,19 @@ def propagate(p: Planning, facts: Facts, file: str, line: int) -> tuple[str, str
     if not re.match(r"^\s*(static\s+)?(inline\s+)?void\s", header):
         raise Refusal(f"{why}: its definition is not a plain `void {name}(...)` the tool can change")
     ops = [Op(VOID_INT, file, name, "")]
-    protos = _prototypes(p, facts, name, file)
+    protos = _prototypes(p, facts, name)
     if not re.match(r"^\s*static\b", header) and not any(f.endswith(".h") for f in protos):
         raise Refusal(f"{why}: {name}() is not static and has no prototype in a header of the driver: "
                       "callers outside it may ignore the new error")  # fmt: skip
     ops += [Op(PROTO, f, name, "") for f in protos]
-    calls = [(rel, c) for rel in facts.driver.module.files for c in p.c.file_calls(rel, (name,))]
+    m = p.c.lifetime(facts.driver)
+    calls = m.calls([name])
     if not calls:
         raise Refusal(f"{why}: the tool finds no caller of {name}() to propagate the error to")
-    if p.c.mentions(facts.driver, name) != len(calls) + 1 + sum(protos.values()):
+    named = sum(
+        len(re.findall(rf"\b{name}\b", m.text(rel))) for rel in m.files if name.encode() in m.files[rel]
+    )
+    if named != len(calls) + 1 + sum(protos.values()):
         raise Refusal(f"{why}: {name}() is used other than called (a pointer to it): add error handling "
                       "by hand")  # fmt: skip
     for rel, call in calls:
@@ -72,11 +76,13 @@ def _caller_ops(p: Planning, rel: str, line: int, name: str, caller: str, why: s
     return [p.op(CALL_CHECK, rel, line, Args(var=var, exit=exit_)), *declare]
 
 
-def _prototypes(p: Planning, facts: Facts, name: str, defined: str) -> dict[str, int]:
-    """file -> how many prototypes of `name` it has, in the driver's module files."""
+def _prototypes(p: Planning, facts: Facts, name: str) -> dict[str, int]:
+    """file -> how many prototypes of `name` it has, in the files of the driver's
+    module directories (its private headers among them)."""
     out: dict[str, int] = {}
-    for rel in facts.driver.module.files:
-        if name.encode() not in p.c.data(rel):
+    m = p.c.lifetime(facts.driver)
+    for rel in sorted(m.files):
+        if name.encode() not in m.files[rel]:
             continue
         n = sum(1 for d in p.c.definitions(rel) if d.name == name and d.kind == "prototype")
         if n:

@@ -163,7 +163,9 @@ def _driver_patches(
     refused: list[Fixed] = []
     with tempfile.TemporaryDirectory(prefix="drmm-generate-") as tmp:
         scratch = Path(tmp) / "tree"
-        for rel in driver.module.files:
+        # the module's files, and the headers of its directories that a plan edits (a prototype)
+        edited = {op.file for plan in plans for op in plan.ops if (root / op.file).is_file()}
+        for rel in sorted({*driver.module.files, *edited}):
             (scratch / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / rel, scratch / rel)
         for plan in plans:
