@@ -112,7 +112,8 @@ def test_new_exit_that_skips_an_earlier_checks_unwinding(tmp_path: Path, corpus_
     ])  # fmt: skip
     assert [r for r in _reasons(c) if r.startswith("goto-")] == [
         "goto-unwinds-too-little: the new error exit at line 68 of ladderdisp_probe() does not run "
-        "kfree(ld->ring), which the earlier error check at line 60 runs: it would leak what that check unwinds"
+        "kfree(ld->ring), which the earlier error check at line 60 runs: it would leak what that check "
+        "unwinds"
     ]
 
 

@@ -121,7 +121,8 @@ def goto_unwinds_too_little(change: Change) -> list[Violation]:
                     if missing:
                         out.append(Violation(
                             "goto-unwinds-too-little", rel, at,
-                            f"the new error exit at line {at} of {fn.name}() does not run {missing[0].rstrip(';')}, "
+                            f"the new error exit at line {at} of {fn.name}() does not run "
+                            f"{missing[0].rstrip(';')}, "
                             f"which the earlier error check at line {earlier} runs: it would leak what "
                             "that check unwinds"))  # fmt: skip
                         break
