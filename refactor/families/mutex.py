@@ -4,7 +4,6 @@ their mutex_destroy() calls go.  Refused where drm lifetime is wrong for the loc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from refactor.classify import lifetime
@@ -84,12 +83,7 @@ def destroy_instead(p: Planning, m: lifetime.Module, lock: lifetime.Lock) -> str
 
 def release_hook(m: lifetime.Module) -> str:
     """The `.release` hook of the driver's struct drm_driver, "" when it has none."""
-    for rel in sorted(m.files):
-        for table in re.finditer(r"struct drm_driver\s+\w+\s*=\s*\{(.*?)\n\};", m.text(rel), re.S):
-            hook = re.search(r"\.release\s*=\s*&?(\w+)", table.group(1))
-            if hook:
-                return hook.group(1)
-    return ""
+    return m.drm_release_hook()
 
 
 def _destroy_ops(p: Planning, m: lifetime.Module, lock: lifetime.Lock) -> list[Op]:
