@@ -166,7 +166,7 @@ def _mutex(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdi
                        "destroy it with mutex_destroy() before the struct is freed")  # fmt: skip
     hook = model.drm_release_hook() if data.get("call") == "mutex_init" else ""
     if hook and model.calls(["mutex_destroy"]):
-        fix = f"destroy it with mutex_destroy() in {hook}(), the drm release hook, as the driver does its others"
+        fix = f"destroy it with mutex_destroy() in {hook}(), the drm release hook, as its other locks"
     return Verdict(f"{data.get('call')}() of {where}, which lives as long as the drm_device: "
                    f"{why}{_how(facts)}", fix)  # fmt: skip
 
