@@ -72,12 +72,7 @@ def with_includes(old: str, new: str, headers: Mapping[str, re.Pattern[str]]) ->
             lines.insert(next((i for i, name in block if name > leaf), block[-1][0] + 1), line)
         else:
             linux = [i for i, x in enumerate(lines) if x.startswith("#include <")]
-            local = [i for i, x in enumerate(lines) if x.startswith('#include "')]
-            if not linux and not local:
-                continue
-            if not linux:  # only the driver's own headers: the system one goes first
-                lines[local[0] : local[0]] = [line, "\n"]
-                new = "".join(lines)
+            if not linux:
                 continue
             at = linux[-1] + 1
             # the file's own habit: a blank line between groups, or none
