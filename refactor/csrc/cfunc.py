@@ -212,11 +212,11 @@ class Function:
             return exit_
         # nothing set up before `line` to leak: a plain return is right even where later
         # error paths unwind what comes after
-        if not self._sets_up_before(line):
+        if not self.sets_up_before(line):
             return f"return {var};" if self.returns == "int" else f"return ERR_PTR({var});"
         return None
 
-    def _sets_up_before(self, line: int) -> bool:
+    def sets_up_before(self, line: int) -> bool:
         """Whether a call before `line` may have set up something that a new early return
         would leak (only managed, logging, lookup and infallible calls are known safe)."""
         for node in cindex.walk(self.node):

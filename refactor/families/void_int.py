@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 
 from refactor.classify.facts import Facts
-from refactor.csrc.cfunc import Function
 from refactor.families.ops import Args, Op, Planning, Refusal, norm
 
 VOID_INT, PROTO, CALL_CHECK = "void-int", "void-int-proto", "call-check"
@@ -27,7 +26,7 @@ def propagate(p: Planning, facts: Facts, file: str, line: int) -> tuple[str, str
     fn = p.function(file, line)
     name = fn.name
     why = f"{name}() returns void, and the drmm_ call can fail"
-    if _sets_up_before(fn, line):
+    if fn.sets_up_before(line):
         raise Refusal(f"{why}: it sets things up before the call that an early return would leak; "
                       "add error handling by hand")  # fmt: skip
     header = fn.src[fn.node.start_byte : fn.body.start_byte].decode(errors="replace") if fn.body else ""
@@ -88,12 +87,6 @@ def _prototypes(p: Planning, facts: Facts, name: str) -> dict[str, int]:
         if n:
             out[rel] = n
     return out
-
-
-def _sets_up_before(fn: Function, line: int) -> bool:
-    """The cfunc test of set-up before `line` (calls other than managed, logging, lookups
-    and infallible initialisers)."""
-    return fn._sets_up_before(line)
 
 
 def check_lines(var: str, exit_: str, indent: str) -> list[str]:
