@@ -282,7 +282,10 @@ class Function:
         if len(before) < 2 or before[-1].type != "if_statement":
             return None
         checked = " ".join(_text(self.src, before[-2]).split())
-        m = re.match(r"^(?:[\w>.\-\[\]\s]+=\s*)?(\w+)\(", checked)
-        if before[-2].type != "expression_statement" or not m or not _MANAGED_CALL.match(m.group(1)):
+        m = re.match(r"^(?:([\w>.\-\[\]\s]+?)\s*=\s*)?(\w+)\(", checked)
+        if before[-2].type != "expression_statement" or not m or not _MANAGED_CALL.match(m.group(2)):
             return None
+        cond = before[-1].child_by_field_name("condition")
+        if not m.group(1) or m.group(1).replace(" ", "") not in _text(self.src, cond).replace(" ", ""):
+            return None  # not the check of that call's result
         return self._exit_of(before[-1], var)
