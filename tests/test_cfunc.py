@@ -143,6 +143,20 @@ def test_a_local_drm_set_later_is_not_in_scope() -> None:
             "\treturn ret;\n}\n",
             None,
         ),
+        # an unchecked call before the next check is skipped (qxl_io_reset())...
+        (
+            "int f(void)\n{\n\tint r;\n\tp = kzalloc(8, 0);\n\tmutex_init(&l);\n\thw_reset(p);\n"
+            "\tr = irq_init(p);\n\tif (r)\n\t\tgoto err_free;\n\treturn 0;\nerr_free:\n\tkfree(p);\n"
+            "\treturn r;\n}\n",
+            "goto err_free;",
+        ),
+        # ... but not one whose kind the function tears down (the label would undo it)
+        (
+            "int f(void)\n{\n\tint r;\n\tp = kzalloc(8, 0);\n\tmutex_init(&l);\n\tpoll_init(p);\n"
+            "\tr = irq_init(p);\n\tif (r)\n\t\tgoto err_poll;\n\treturn 0;\nerr_poll:\n\tpoll_fini(p);\n"
+            "\tkfree(p);\n\treturn r;\n}\n",
+            None,
+        ),
     ],
 )
 def test_error_exit(body: str, expected: str | None) -> None:

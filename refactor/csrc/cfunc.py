@@ -48,6 +48,16 @@ def _text(src: bytes, node: tree_sitter.Node | None) -> str:
     return "" if node is None else src[node.start_byte : node.end_byte].decode(errors="replace")
 
 
+def _called_names(src: bytes, root: tree_sitter.Node) -> set[str]:
+    out = set()
+    for n in cindex.walk(root):
+        if n.type == "call_expression":
+            fn = n.child_by_field_name("function")
+            if fn is not None and fn.type == "identifier":
+                out.add(_text(src, fn))
+    return out
+
+
 def _line(node: tree_sitter.Node) -> int:
     return node.start_point[0] + 1
 
@@ -207,6 +217,9 @@ class Function:
                     return exit_
             if i == 0 and node.type == "return_statement":
                 break
+        exit_ = self._past_calls(after, var)
+        if exit_ is not None:
+            return exit_
         exit_ = self._previous_exit(stmt, var)
         if exit_ is not None:
             return exit_
@@ -215,6 +228,37 @@ class Function:
         if not self.sets_up_before(line):
             return f"return {var};" if self.returns == "int" else f"return ERR_PTR({var});"
         return None
+
+    def _past_calls(self, after: list[tree_sitter.Node], var: str) -> str | None:
+        """The exit of the check after up to three unchecked calls (qxl_io_reset(): a call
+        whose result nobody checks cannot fail), when none of them has a teardown of its
+        kind in the function (`drm_kms_helper_poll_init()` and a `..._poll_fini()`: the
+        check's label would undo what the new exit comes before)."""
+        torn = {n for n in _called_names(self.src, self.node) if _TEARDOWN_CALL.match(n + "();")}
+        skipped = 0
+        while after and skipped < 3 and (self._infallible(after[0]) or self._bare_call(after[0])):
+            name = self._bare_call(after[0])
+            stem = name.rsplit("_", 1)[0] if "_" in name else name
+            if name and any(t.startswith(stem + "_") for t in torn):
+                return None
+            skipped += bool(name)
+            after = after[1:]
+        if not skipped:
+            return None
+        for node in after[:2]:
+            if node.type == "if_statement":
+                return self._exit_of(node, var)
+            if node.type != "expression_statement":
+                return None
+        return None
+
+    def _bare_call(self, node: tree_sitter.Node) -> str:
+        """The name of the call a statement of its own makes (`f(x);`), "" otherwise."""
+        expr = node.named_children[0] if node.type == "expression_statement" and node.named_children else None
+        if expr is None or expr.type != "call_expression":
+            return ""
+        fn = expr.child_by_field_name("function")
+        return _text(self.src, fn) if fn is not None and fn.type == "identifier" else ""
 
     def sets_up_before(self, line: int) -> bool:
         """Whether a call before `line` may have set up something that a new early return

@@ -59,6 +59,16 @@ def _teardown_from(fn: Function, label: tree_sitter.Node) -> list[str]:
     return out
 
 
+def _in_loop(node: tree_sitter.Node, fn: Function) -> bool:
+    """Inside a loop of the function (its exits undo what the iteration took: of_node_put())."""
+    up = node.parent
+    while up is not None and up != fn.node:
+        if up.type in ("for_statement", "while_statement", "do_statement"):
+            return True
+        up = up.parent
+    return False
+
+
 def _exits(fn: Function) -> list[tuple[int, list[str]]]:
     """(line, teardown calls run) of every error exit of the function body: an `if` whose
     branch ends in a goto or a return of something other than 0, with its own teardown
@@ -67,7 +77,7 @@ def _exits(fn: Function) -> list[tuple[int, list[str]]]:
     first_label = min((n.start_byte for n in labels.values()), default=fn.node.end_byte)
     out = []
     for n in cindex.walk(fn.node):
-        if n.type != "if_statement" or n.start_byte > first_label:
+        if n.type != "if_statement" or n.start_byte > first_label or _in_loop(n, fn):
             continue
         body = n.child_by_field_name("consequence")
         if body is None or n.child_by_field_name("alternative") is not None:
