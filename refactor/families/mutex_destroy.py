@@ -61,7 +61,7 @@ def _before_frees(p: Planning, m: lifetime.Module, lock: lifetime.Lock, root: st
                           f"add mutex_destroy({expr}) before it by hand")  # fmt: skip
         if _destroyed_before(fn.src, stmt, expr):
             continue
-        ops.append(p.op(BEFORE, site.file, site.line, Args(obj=expr)))
+        ops.append(p.op("destroy-before", site.file, site.line, Args(obj=expr)))
     if not ops:
         raise Refusal(f"{lock.lock} is never freed after its mutex_init(): nothing to destroy it before")
     return ops
@@ -117,7 +117,7 @@ def _in_release(p: Planning, m: lifetime.Module, lock: lifetime.Lock, why: str) 
     first = found[0]
     rel, line, expr = max((x for x in found if x[0] == first[0] and p.function(x[0], x[1]).name ==
                            p.function(first[0], first[1]).name), key=lambda x: x[1])  # fmt: skip
-    return [p.op(AFTER, rel, line, Args(obj=expr))]
+    return [p.op("destroy-after", rel, line, Args(obj=expr))]
 
 
 def _what(rules: Sequence[str], findings: int) -> str:

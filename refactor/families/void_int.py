@@ -32,12 +32,12 @@ def propagate(p: Planning, facts: Facts, file: str, line: int) -> tuple[str, str
     header = fn.src[fn.node.start_byte : fn.body.start_byte].decode(errors="replace") if fn.body else ""
     if not re.match(r"^\s*(static\s+)?(inline\s+)?void\s", header):
         raise Refusal(f"{why}: its definition is not a plain `void {name}(...)` the tool can change")
-    ops = [Op(VOID_INT, file, name, "")]
+    ops = [Op("void-int", file, name, "")]
     protos = _prototypes(p, facts, name)
     if not re.match(r"^\s*static\b", header) and not any(f.endswith(".h") for f in protos):
         raise Refusal(f"{why}: {name}() is not static and has no prototype in a header of the driver: "
                       "callers outside it may ignore the new error")  # fmt: skip
-    ops += [Op(PROTO, f, name, "") for f in protos]
+    ops += [Op("void-int-proto", f, name, "") for f in protos]
     m = p.c.lifetime(facts.driver)
     calls = m.calls([name])
     if not calls:
@@ -72,7 +72,7 @@ def _caller_ops(p: Planning, rel: str, line: int, name: str, caller: str, why: s
         var, exit_, declare = p.error_handling(rel, line)
     except Refusal as refusal:
         raise Refusal(f"{why}: at its call in {caller}() ({rel}:{line}), {refusal}") from None
-    return [p.op(CALL_CHECK, rel, line, Args(var=var, exit=exit_)), *declare]
+    return [p.op("call-check", rel, line, Args(var=var, exit=exit_)), *declare]
 
 
 def _prototypes(p: Planning, facts: Facts, name: str) -> dict[str, int]:
