@@ -122,6 +122,41 @@ def test_a_local_drm_set_later_is_not_in_scope() -> None:
             None,
         ),
         ("void f(void)\n{\n\tint ret;\n\tmutex_init(&l);\n}\n", None),
+        # the next check undoes by hand (v3d_gem_init): its teardown, without its message and code
+        (
+            "int f(void)\n{\n\tint ret;\n\tp = kzalloc(8, 0);\n\tmutex_init(&l);\n\tq = a();\n"
+            '\tif (!q) {\n\t\tkfree(p);\n\t\tdev_err(d, "no q");\n\t\tret = -ENOMEM;\n\t\treturn ret;\n\t}\n'
+            "\treturn 0;\n}\n",
+            "{ kfree(p); return ret; }",
+        ),
+        # the last check before is of a managed call, and nothing follows to copy: its exit
+        (
+            "int f(void)\n{\n\tint ret;\n\tp = kzalloc(8, 0);\n\tret = devm_request_irq(d, 1, h, 0, n, p);"
+            "\n\tif (ret)\n\t\tgoto err_free;\n\tmutex_init(&l);\n\treturn 0;\nerr_free:\n\tkfree(p);\n"
+            "\treturn ret;\n}\n",
+            "goto err_free;",
+        ),
+        # ... but not when the checked call sets up something of its own to undo
+        (
+            "int f(void)\n{\n\tint ret;\n\tp = kzalloc(8, 0);\n\tret = request_irq(1, h, 0, n, p);"
+            "\n\tif (ret)\n\t\tgoto err_free;\n\tmutex_init(&l);\n\treturn 0;\nerr_free:\n\tkfree(p);\n"
+            "\treturn ret;\n}\n",
+            None,
+        ),
+        # an unchecked call before the next check is skipped (qxl_io_reset())...
+        (
+            "int f(void)\n{\n\tint r;\n\tp = kzalloc(8, 0);\n\tmutex_init(&l);\n\thw_reset(p);\n"
+            "\tr = irq_init(p);\n\tif (r)\n\t\tgoto err_free;\n\treturn 0;\nerr_free:\n\tkfree(p);\n"
+            "\treturn r;\n}\n",
+            "goto err_free;",
+        ),
+        # ... but not one whose kind the function tears down (the label would undo it)
+        (
+            "int f(void)\n{\n\tint r;\n\tp = kzalloc(8, 0);\n\tmutex_init(&l);\n\tpoll_init(p);\n"
+            "\tr = irq_init(p);\n\tif (r)\n\t\tgoto err_poll;\n\treturn 0;\nerr_poll:\n\tpoll_fini(p);\n"
+            "\tkfree(p);\n\treturn r;\n}\n",
+            None,
+        ),
     ],
 )
 def test_error_exit(body: str, expected: str | None) -> None:

@@ -103,6 +103,29 @@ def test_goto_to_a_teardown_of_what_is_set_up_later(tmp_path: Path, corpus_tree:
     ]
 
 
+def test_new_exit_that_skips_an_earlier_checks_unwinding(tmp_path: Path, corpus_tree: Path) -> None:
+    """A new check that returns where the checks before it jump to the ladder's label
+    leaks what the label undoes (the ring and the range allocator)."""
+    c = _change(tmp_path, corpus_tree, "ladderdisp", [
+        ("ladderdisp_drv.c", "\tmutex_init(&ld->poll_lock);\n",
+         "\tret = drmm_mutex_init(&ld->drm, &ld->poll_lock);\n\tif (ret)\n\t\treturn ret;\n"),
+    ])  # fmt: skip
+    assert [r for r in _reasons(c) if r.startswith("goto-")] == [
+        "goto-unwinds-too-little: the new error exit at line 68 of ladderdisp_probe() does not run "
+        "kfree(ld->ring), which the earlier error check at line 60 runs: it would leak what that check "
+        "unwinds"
+    ]
+
+
+def test_new_exit_down_the_ladder_is_safe(tmp_path: Path, corpus_tree: Path) -> None:
+    """The same check jumping to the ladder's label, as the generator writes it, breaks nothing."""
+    c = _change(tmp_path, corpus_tree, "ladderdisp", [
+        ("ladderdisp_drv.c", "\tmutex_init(&ld->poll_lock);\n",
+         "\tret = drmm_mutex_init(&ld->drm, &ld->poll_lock);\n\tif (ret)\n\t\tgoto err_vram;\n"),
+    ])  # fmt: skip
+    assert [r for r in _reasons(c) if r.startswith("goto-")] == []
+
+
 def test_rename_only_mode_config_patch_leaves_the_crash(tmp_path: Path, corpus_tree: Path) -> None:
     """atmel-hlcdc: drmm_ objects without .destroy, and the manual cleanup kept."""
     c = _change(tmp_path, corpus_tree, "unloaddisp", [("unloaddisp.c", "\tdrm_mode_config_init(drm);",

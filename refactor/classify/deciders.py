@@ -156,12 +156,17 @@ def _mutex(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdi
         else "none: the tree does not declare drmm_mutex_init()"
     )
     where = f"{_tidy(lock)} in {facts.index.display(holder.name)}"
-    freed = next((s for s, _, struct in c.lifetime(facts.driver).frees if struct == holder.name), None)
+    model = c.lifetime(facts.driver)
+    _, base = model.base(m.file, m.line, lock)
+    freed = next((s for s, _, struct in model.frees if struct and struct in (holder.name, base)), None)
     if freed is not None and data.get("call") == "mutex_init":
         return Verdict(f"mutex_init() of {where}, which the driver frees itself "
                        f"({freed.code.split('(')[0]}() in "
                        f"{freed.function}(), {freed.file}:{freed.line}) with no mutex_destroy() before",
                        "destroy it with mutex_destroy() before the struct is freed")  # fmt: skip
+    hook = model.drm_release_hook() if data.get("call") == "mutex_init" else ""
+    if hook and model.calls(["mutex_destroy"]):
+        fix = f"destroy it with mutex_destroy() in {hook}(), the drm release hook, as its other locks"
     return Verdict(f"{data.get('call')}() of {where}, which lives as long as the drm_device: "
                    f"{why}{_how(facts)}", fix)  # fmt: skip
 

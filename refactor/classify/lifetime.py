@@ -376,6 +376,15 @@ class Module:
 
         return walk(function, depth, frozenset())
 
+    def drm_release_hook(self) -> str:
+        """The `.release` hook of the driver's struct drm_driver, "" when it has none."""
+        for rel in sorted(self.files):
+            for table in re.finditer(r"struct drm_driver\s+\w+\s*=\s*\{(.*?)\n\};", self.text(rel), re.S):
+                hook = re.search(r"\.release\s*=\s*&?(\w+)", table.group(1))
+                if hook:
+                    return hook.group(1)
+        return ""
+
     @cached_property
     def release_roots(self) -> set[str]:
         """Functions that run at the drm_device's final put: `.release` hooks and drmm_ actions."""

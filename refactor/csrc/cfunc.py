@@ -28,6 +28,13 @@ _SAFE_CALL = re.compile(
     r"GENMASK|FIELD_|READ_ONCE$|WRITE_ONCE$|\w+_get_drvdata$|\w+_set_drvdata$|strcmp$|strncmp$|"
     r"memcpy$|sizeof$|offsetof$|\w+_to_\w+$|dma_fence_context_alloc$)"
 )
+# a call that undoes a set-up, as the hand-unwinding error checks make them
+_TEARDOWN_CALL = re.compile(
+    r"^\w+_(cleanup|fini|takedown|destroy|uninit|release|unregister|free|put|"
+    r"disable|disable_unprepare|del|remove|exit)\([^;]*\);$|^k[v]?free\([^;]*\);$"
+)
+# a call whose resources are released by devres or drmm (nothing to undo by hand)
+_MANAGED_CALL = re.compile(r"^(devm_|drmm_|pcim_)\w+$")
 _INFALLIBLE = re.compile(
     r"^(mutex_init|spin_lock_init|raw_spin_lock_init|rwlock_init|init_rwsem|seqlock_init|"
     r"INIT_LIST_HEAD|INIT_HLIST_HEAD|INIT_WORK|INIT_DELAYED_WORK|INIT_KFIFO|init_waitqueue_head|"
@@ -39,6 +46,16 @@ _INFALLIBLE = re.compile(
 
 def _text(src: bytes, node: tree_sitter.Node | None) -> str:
     return "" if node is None else src[node.start_byte : node.end_byte].decode(errors="replace")
+
+
+def _called_names(src: bytes, root: tree_sitter.Node) -> set[str]:
+    out = set()
+    for n in cindex.walk(root):
+        if n.type == "call_expression":
+            fn = n.child_by_field_name("function")
+            if fn is not None and fn.type == "identifier":
+                out.add(_text(src, fn))
+    return out
 
 
 def _line(node: tree_sitter.Node) -> int:
@@ -200,13 +217,50 @@ class Function:
                     return exit_
             if i == 0 and node.type == "return_statement":
                 break
+        exit_ = self._past_calls(after, var)
+        if exit_ is not None:
+            return exit_
+        exit_ = self._previous_exit(stmt, var)
+        if exit_ is not None:
+            return exit_
         # nothing set up before `line` to leak: a plain return is right even where later
         # error paths unwind what comes after
-        if not self._sets_up_before(line):
+        if not self.sets_up_before(line):
             return f"return {var};" if self.returns == "int" else f"return ERR_PTR({var});"
         return None
 
-    def _sets_up_before(self, line: int) -> bool:
+    def _past_calls(self, after: list[tree_sitter.Node], var: str) -> str | None:
+        """The exit of the check after up to three unchecked calls (qxl_io_reset(): a call
+        whose result nobody checks cannot fail), when none of them has a teardown of its
+        kind in the function (`drm_kms_helper_poll_init()` and a `..._poll_fini()`: the
+        check's label would undo what the new exit comes before)."""
+        torn = {n for n in _called_names(self.src, self.node) if _TEARDOWN_CALL.match(n + "();")}
+        skipped = 0
+        while after and skipped < 3 and (self._infallible(after[0]) or self._bare_call(after[0])):
+            name = self._bare_call(after[0])
+            stem = name.rsplit("_", 1)[0] if "_" in name else name
+            if name and any(t.startswith(stem + "_") for t in torn):
+                return None
+            skipped += bool(name)
+            after = after[1:]
+        if not skipped:
+            return None
+        for node in after[:2]:
+            if node.type == "if_statement":
+                return self._exit_of(node, var)
+            if node.type != "expression_statement":
+                return None
+        return None
+
+    def _bare_call(self, node: tree_sitter.Node) -> str:
+        """The name of the call a statement of its own makes (`f(x);`), "" otherwise."""
+        expr = node.named_children[0] if node.type == "expression_statement" and node.named_children else None
+        if expr is None or expr.type != "call_expression":
+            return ""
+        fn = expr.child_by_field_name("function")
+        return _text(self.src, fn) if fn is not None and fn.type == "identifier" else ""
+
+    def sets_up_before(self, line: int) -> bool:
         """Whether a call before `line` may have set up something that a new early return
         would leak (only managed, logging, lookup and infallible calls are known safe)."""
         for node in cindex.walk(self.node):
@@ -231,6 +285,10 @@ class Function:
                 and not any(n.type == "call_expression" for n in cindex.walk(expr)))  # fmt: skip
 
     def _exit_of(self, if_node: tree_sitter.Node, var: str) -> str | None:
+        """The exit of an error check that a new call's check can copy: its goto or return,
+        with the teardown calls it makes by hand first (v3d_gem_init's `{ drm_mm_takedown();
+        return -ENOMEM; }`: they undo what was set up before the checked statement), but
+        without its own messages and error codes."""
         body = if_node.child_by_field_name("consequence")
         if body is None or if_node.child_by_field_name("alternative") is not None:
             return None
@@ -239,13 +297,39 @@ class Function:
         if not stmts:
             return None
         *before, last = stmts
-        for s in before:  # logging, or setting the error code that the exit returns
+        undo = []
+        for s in before:  # logging, setting the error code that the exit returns, or undoing
             text = " ".join(_text(self.src, s).split())
-            if s.type != "expression_statement" or not (_LOGGING.match(text) or text.startswith(f"{var} =")):
+            if s.type != "expression_statement":
+                return None
+            if _TEARDOWN_CALL.match(text):
+                undo.append(text)
+            elif not (_LOGGING.match(text) or text.startswith(f"{var} =")):
                 return None
         if last.type == "goto_statement":
             label = last.child_by_field_name("label")
-            return f"goto {_text(self.src, label)};"
-        if last.type == "return_statement":
-            return f"return {var};" if self.returns == "int" else f"return ERR_PTR({var});"
-        return None
+            exit_ = f"goto {_text(self.src, label)};"
+        elif last.type == "return_statement":
+            exit_ = f"return {var};" if self.returns == "int" else f"return ERR_PTR({var});"
+        else:
+            return None
+        return "{ " + " ".join([*undo, exit_]) + " }" if undo else exit_
+
+    def _previous_exit(self, stmt: tree_sitter.Node, var: str) -> str | None:
+        """The exit of the error check just before `stmt` when the statement it checks is a
+        managed call (devm_, drmm_: nothing of its own to undo by hand) and everything
+        from there to `stmt` is infallible: the same unwinding is right after it."""
+        siblings = [c for c in stmt.parent.children if c.is_named and c.type != "comment"]  # type: ignore[union-attr]
+        before = siblings[: siblings.index(stmt)]
+        while before and self._infallible(before[-1]):
+            before = before[:-1]
+        if len(before) < 2 or before[-1].type != "if_statement":
+            return None
+        checked = " ".join(_text(self.src, before[-2]).split())
+        m = re.match(r"^(?:([\w>.\-\[\]\s]+?)\s*=\s*)?(\w+)\(", checked)
+        if before[-2].type != "expression_statement" or not m or not _MANAGED_CALL.match(m.group(2)):
+            return None
+        cond = before[-1].child_by_field_name("condition")
+        if not m.group(1) or m.group(1).replace(" ", "") not in _text(self.src, cond).replace(" ", ""):
+            return None  # not the check of that call's result
+        return self._exit_of(before[-1], var)

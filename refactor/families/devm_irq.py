@@ -67,6 +67,10 @@ FAMILY = Family(
     rules=("irq-outlives-unbind",),
     subjects=("Free {what} at unbind with devm_request_irq()", "Use devm_request_irq()"),
     cover="drm: Free IRQs at unbind with devm_request_irq()",
+    summary=(
+        "requests the interrupts whose handlers reach the drm_device with devm_request_irq(), "
+        "so that they are freed at unbind instead of never"
+    ),
     template="families/devm-irq.txt.j2",
     plan=plan_irq,
     what=_what,

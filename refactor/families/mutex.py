@@ -4,16 +4,16 @@ their mutex_destroy() calls go.  Refused where drm lifetime is wrong for the loc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from refactor.classify import lifetime
 from refactor.classify.facts import Facts
 from refactor.classify.findings import Finding
 from refactor.csrc.structs import member_of
+from refactor.families import void_int
 from refactor.families.alloc import MANAGED_H
 from refactor.families.family import Family
-from refactor.families.ops import Args, Op, Planning, Refusal, norm
+from refactor.families.ops import Args, Elsewhere, Op, Planning, Refusal, norm
 from refactor.model.tree import Driver
 
 
@@ -48,37 +48,42 @@ def plan_mutex(p: Planning, facts: Facts, f: Finding) -> list[Op]:
 
 
 def _mutex_lifetime(p: Planning, driver: Driver, m: lifetime.Module, lock: lifetime.Lock) -> None:
-    """Refuse drmm_mutex_init() where the lock's memory does not live as long as the
-    drm_device, or where the driver's own convention is to destroy locks at release."""
-    root, base = m.base(lock.site.file, lock.site.line, lock.lock)
+    """Pass the lock on to mutex-destroy (`Elsewhere`) where its memory does not live as
+    long as the drm_device, or where the driver's own convention is to destroy locks at
+    release; the reason stands when that family cannot fix it either."""
+    why = destroy_instead(p, m, lock)
+    if why:
+        raise Elsewhere(why)
+
+
+def destroy_instead(p: Planning, m: lifetime.Module, lock: lifetime.Lock) -> str:
+    """Why the lock wants mutex_destroy() rather than drmm_mutex_init(), "" when it does
+    not: its struct is freed by hand, is kmalloc'd memory, or the driver destroys its
+    locks in its drm release hook."""
+    _, base = m.base(lock.site.file, lock.site.line, lock.lock)
     for site, arg, struct in m.frees:
         if struct and struct in (lock.struct, base):
             name = site.code.split("(")[0]
-            raise Refusal(f"{struct} is freed by hand ({name}({arg}) in {site.function}(), {site.file}:"
-                          f"{site.line}): a drmm_mutex_init() release action would run on freed "
-                          f"memory at "
-                          "the final drm_dev_put(); destroy the lock with mutex_destroy() before that "
-                          "free instead")  # fmt: skip
+            return (f"{struct} is freed by hand ({name}({arg}) in {site.function}(), {site.file}:"
+                    f"{site.line}): a drmm_mutex_init() release action would run on freed memory at "
+                    "the final drm_dev_put(); destroy the lock with mutex_destroy() before that free "
+                    "instead")  # fmt: skip
     memory = m.memory_of(base) if base else "unknown"
     if memory == "kmalloc":
-        raise Refusal(f"{base} is kmalloc'd memory the driver frees itself, not drm-lifetime memory: "
-                      "destroy the lock with mutex_destroy() where it is freed")  # fmt: skip
-    hook = _release_hook(p, m)
+        return (f"{base} is kmalloc'd memory the driver frees itself, not drm-lifetime memory: "
+                "destroy the lock with mutex_destroy() where it is freed")  # fmt: skip
+    hook = release_hook(m)
     if hook and m.calls(["mutex_destroy"]):
-        raise Refusal(f"the driver tears its software state down at drm release itself ({hook}(), its "
-                      "drm_driver.release hook) and destroys its locks with mutex_destroy(): destroy "
-                      f"{lock.lock} there too, as the driver does, rather than with "
-                      f"drmm_mutex_init()")  # fmt: skip
-
-
-def _release_hook(p: Planning, m: lifetime.Module) -> str:
-    """The `.release` hook of the driver's struct drm_driver, "" when it has none."""
-    for rel in sorted(m.files):
-        for table in re.finditer(r"struct drm_driver\s+\w+\s*=\s*\{(.*?)\n\};", m.text(rel), re.S):
-            hook = re.search(r"\.release\s*=\s*&?(\w+)", table.group(1))
-            if hook:
-                return hook.group(1)
+        return (f"the driver tears its software state down at drm release itself ({hook}(), its "
+                "drm_driver.release hook) and destroys its locks with mutex_destroy(): destroy "
+                f"{lock.lock} there too, as the driver does, rather than with "
+                "drmm_mutex_init()")  # fmt: skip
     return ""
+
+
+def release_hook(m: lifetime.Module) -> str:
+    """The `.release` hook of the driver's struct drm_driver, "" when it has none."""
+    return m.drm_release_hook()
 
 
 def _destroy_ops(p: Planning, m: lifetime.Module, lock: lifetime.Lock) -> list[Op]:
@@ -109,7 +114,10 @@ def _mutex_ops(p: Planning, facts: Facts, file: str, line: int) -> list[Op]:
         return [p.op("devm-mutex", file, line, Args(drm=drm))]
     if not bare:
         raise Refusal("the mutex_init() is not a statement of its own")
-    var, exit_, declare = p.error_handling(file, line)
+    if fn.returns == "void":  # made to return int, its callers checking it
+        var, exit_, declare = void_int.propagate(p, facts, file, line)
+    else:
+        var, exit_, declare = p.error_handling(file, line)
     kind = "mutex" if call.name == "mutex_init" else "devm-mutex-checked"
     return [p.op(kind, file, line, Args(drm=drm, var=var, exit=exit_)), *declare]
 

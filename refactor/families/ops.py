@@ -105,10 +105,16 @@ class Plan:
     ops: tuple[Op, ...]
     refused: tuple[Refused, ...]
     by_finding: tuple[tuple[str, tuple[Op, ...]], ...] = ()  # the ops each finding needs
+    passed: tuple[str, ...] = ()  # ids of the refused findings that are another family's (`Elsewhere`)
 
 
 class Refusal(Exception):
     """Why a finding gets no patch."""
+
+
+class Elsewhere(Refusal):
+    """The finding is another family's to fix (a later one in the registry's order that
+    fixes the same rule): the reason stands only when no family takes it."""
 
 
 def norm(text: str) -> str:

@@ -30,8 +30,10 @@ from refactor.families import registry
 from refactor.families.ops import Plan
 from refactor.families.planner import Planner
 from refactor.families.registry import FAMILIES, HEADERS, PATCH_RULES, REPORT_ONLY
+from refactor.generate.insert import INSERT_OPS, insert_lines
 from refactor.generate.outcomes import Failure, Fixed, Why, patched, unfixed
 from refactor.generate.tidy import tidy, unified, with_includes
+from refactor.generate.voidint import VOIDINT_OPS, void_to_int
 from refactor.invariants import checks as invariants
 from refactor.model.tree import Driver
 from refactor.model.treecache import SweepCache
@@ -161,7 +163,9 @@ def _driver_patches(
     refused: list[Fixed] = []
     with tempfile.TemporaryDirectory(prefix="drmm-generate-") as tmp:
         scratch = Path(tmp) / "tree"
-        for rel in driver.module.files:
+        # the module's files, and the headers of its directories that a plan edits (a prototype)
+        edited = {op.file for plan in plans for op in plan.ops if (root / op.file).is_file()}
+        for rel in sorted({*driver.module.files, *edited}):
             (scratch / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / rel, scratch / rel)
         for plan in plans:
@@ -170,7 +174,16 @@ def _driver_patches(
             files = sorted({op.file for op in plan.ops})
             before = {f: (scratch / f).read_text(errors="surrogateescape") for f in files}
             why = _apply(plan, files, scratch, Path(tmp), rules, spatch, timeout)
-            made = {f: _declare(plan, f, (scratch / f).read_text(errors="surrogateescape")) for f in files}
+            made, unplaced = {}, []
+            for f in files:
+                made[f], lost = insert_lines(plan.ops, f, _declare(plan, f, (scratch / f).read_text(
+                    errors="surrogateescape")))  # fmt: skip
+                made[f], lost_too = void_to_int(plan.ops, f, made[f])
+                unplaced += lost + lost_too
+            if why is None and unplaced:
+                op = unplaced[0]
+                why = Failure(Why.NOT_MADE, f"the planned {op.kind} edit found no statement {op.code!r} "
+                              f"in {op.name}() ({op.file})")  # fmt: skip
             after = {f: with_includes(before[f], tidy(before[f], made[f]), HEADERS) for f in files}
             diff = "".join(unified(f, before[f], after[f]) for f in files if before[f] != after[f])
             if why is None and not diff:
@@ -222,7 +235,7 @@ def _apply(
     }
     # a plan may hold another family's edits (a struct's memory and its locks in one commit)
     wanted = {r for rule_id in plan.rules for r in PATCH_RULES.get(rule_id, (rule_id,))}
-    for rule_id in [r for family in FAMILIES.values() for r in family.rules]:
+    for rule_id in dict.fromkeys(r for family in FAMILIES.values() for r in family.rules):
         rule = rules.get(rule_id)
         if rule is None or rule_id not in wanted:
             continue
@@ -242,7 +255,7 @@ def _apply(
     return None
 
 
-GENERATOR_OPS = ("declare",)  # edits made here rather than by a rule
+GENERATOR_OPS = ("declare", *INSERT_OPS, *VOIDINT_OPS)  # edits made here rather than by a rule
 
 
 def _declare(plan: Plan, rel: str, text: str) -> str:

@@ -20,13 +20,14 @@ from refactor.invariants.drmm_checks import DRMM_CHECKS
 from refactor.invariants.guard_invariants import GUARD_CHECKS
 from refactor.invariants.irq_checks import IRQ_CHECKS
 from refactor.invariants.types import Change, Check, Violation
+from refactor.invariants.unwind_checks import UNWIND_CHECKS
 
 __all__ = ["CHECKS", "Change", "Check", "Violation", "check", "reason"]
 
 
-# the drmm_ families' checks (drmm_checks.py), the devm-irq family's (irq_checks.py), then the
-# drm-guards family's (guard_invariants.py)
-CHECKS: tuple[Check, ...] = (*DRMM_CHECKS, *IRQ_CHECKS, *GUARD_CHECKS)
+# the drmm_ families' checks (drmm_checks.py, their new error exits: unwind_checks.py), the
+# devm-irq family's (irq_checks.py), then the drm-guards family's (guard_invariants.py)
+CHECKS: tuple[Check, ...] = (*DRMM_CHECKS, *UNWIND_CHECKS, *IRQ_CHECKS, *GUARD_CHECKS)
 
 
 def check(change: Change, checks: Sequence[Check] = CHECKS) -> list[Violation]:

@@ -3,7 +3,10 @@
  * reldisp: tears its software state down at drm release, in its
  * drm_driver.release hook, where it destroys its locks by hand; the mode config
  * is cleaned up there too, which is right.  The lock it forgot belongs there,
- * by the driver's own convention, not in a drmm_ action: no patch.
+ * by the driver's own convention, not in a drmm_ action: its mutex_destroy()
+ * goes beside the hook's own.  The queue's lock is of a struct whose locks the
+ * hook never destroys: there is no teardown of its kind to put it beside, and
+ * it gets no patch.
  */
 #include <linux/err.h>
 #include <linux/mutex.h>
@@ -11,8 +14,14 @@
 #include <drm/drm_drv.h>
 #include <drm/drm_mode_config.h>
 
+struct reldisp_queue {
+	struct mutex lock;
+	int depth;
+};
+
 struct reldisp {
 	struct drm_device drm;
+	struct reldisp_queue queue;
 	struct mutex ring_lock;
 	struct mutex reset_lock;
 };
@@ -42,5 +51,7 @@ static int reldisp_probe(struct platform_device *pdev)
 	mutex_init(&rd->ring_lock);
 	// expect: unmanaged-mutex
 	mutex_init(&rd->reset_lock);
+	// expect: unmanaged-mutex
+	mutex_init(&rd->queue.lock);
 	return drm_dev_register(&rd->drm, 0);
 }
