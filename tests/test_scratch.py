@@ -68,6 +68,15 @@ def test_a_broken_clone_is_made_again(repo: Path) -> None:
         assert (work / ".git").exists() and (work / "drivers/a.c").is_file()
 
 
+def test_a_git_lock_left_by_an_interrupted_run_does_not_stop_the_next(repo: Path) -> None:
+    with scratch.scratch(repo) as work:
+        (work / "drivers/a.c").write_text("int changed;\n")
+    (work / ".git/index.lock").write_text("")  # a git checkout killed with its run
+    with scratch.scratch(repo) as again:
+        assert again == work and (work / "drivers/a.c").read_text() == "int a;\n"
+        assert not (work / ".git/index.lock").exists()
+
+
 def test_a_tree_without_git_gets_a_linked_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DRMM_REFACTOR_CACHE", str(tmp_path / "cache"))
     tree = tmp_path / "plain"

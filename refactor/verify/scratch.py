@@ -108,6 +108,10 @@ def _refresh_clone(tree: Path, work: Path, head: str) -> None:
         res = git.run(work.parent, *args, timeout=1800)
         if not res.ok:
             raise RefactorError(f"git clone of {tree} into the cache failed: {res.stderr.strip()[:200]}")
+    # the slot's lock is held, so no other run uses this clone: a git lock file in it was
+    # left by a git process that an interrupted run took down with it (SIGTERM mid-checkout)
+    for stale in (work / ".git").glob("*.lock"):
+        stale.unlink(missing_ok=True)
     for step in (("checkout", "--quiet", "--force", "--detach", head), ("clean", "-fdxq")):
         res = git.run(work, *step, timeout=1800)
         if not res.ok:
