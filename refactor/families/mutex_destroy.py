@@ -61,6 +61,10 @@ def _before_frees(p: Planning, m: lifetime.Module, lock: lifetime.Lock, root: st
                           f"add mutex_destroy({expr}) before it by hand")  # fmt: skip
         if _destroyed_before(fn.src, stmt, expr):
             continue
+        if (test := _null_test(fn.src, stmt, arg.strip())) is not None:
+            raise Refusal(f"{arg.strip()} may be NULL at the free at {site.file}:{site.line} "
+                          f"({test}), where kfree() is safe and mutex_destroy({expr}) is not: "
+                          "add it under a check")  # fmt: skip
         ops.append(p.op("destroy-before", site.file, site.line, Args(obj=expr)))
     if not ops:
         raise Refusal(f"{lock.lock} is never freed after its mutex_init(): nothing to destroy it before")
@@ -81,6 +85,28 @@ def _lock_at(m: lifetime.Module, lock: lifetime.Lock, root: str, base: str, site
     if struct == lock.struct and container and lock.lock.replace(" ", "").endswith(f"->{member}"):
         return f"&{a}->{member}"
     raise Refusal(f"the tool cannot name {lock.lock} through {a} at {site.file}:{site.line}")
+
+
+def _null_test(src: bytes, stmt: object, ptr: str) -> str | None:
+    """The function's own test that `ptr` is set (`if (ptr)`, `ptr != NULL`) when the free at
+    `stmt` is not inside such a test: the driver then expects the pointer to be NULL on
+    some path through the free (`if (!ptr) return ...;` says the opposite: not counted)."""
+    node = getattr(stmt, "parent", None)
+    while node is not None:
+        if node.type == "if_statement":
+            cond = node.child_by_field_name("condition")
+            text = "" if cond is None else src[cond.start_byte : cond.end_byte].decode(errors="replace")
+            if re.fullmatch(rf"\(\s*{re.escape(ptr)}\s*(!=\s*NULL\s*)?\)", text):
+                return None
+        if node.type == "function_definition":
+            break
+        node = node.parent
+    if node is None:
+        return None
+    body = src[node.start_byte : node.end_byte].decode(errors="replace")
+    p = re.escape(ptr)
+    found = re.search(rf"if\s*\(\s*{p}\s*\)|{p}\s*!=\s*NULL\b", body)
+    return None if found is None else " ".join(found.group(0).split())
 
 
 def _destroyed_before(src: bytes, stmt: object, expr: str) -> bool:
