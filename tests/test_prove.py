@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import lzma
 import os
 import subprocess
 from pathlib import Path
@@ -20,7 +21,9 @@ DATA = Path(__file__).parent / "data" / "prove"
 
 
 def _log(name: str) -> logparse.GuestLog:
-    return logparse.parse((DATA / name).read_text())
+    path = DATA / name
+    text = lzma.decompress(path.read_bytes()).decode() if name.endswith(".xz") else path.read_text()
+    return logparse.parse(text)
 
 
 def _run(label: str, name: str) -> verdict.Run:
@@ -90,6 +93,38 @@ def test_frames_of_a_task_an_interrupt_stopped_do_not_relate() -> None:
     report = logparse.Report("kasan", excerpt[0], "rebind", excerpt)
     assert not verdict.relates(report, ["foo_device_init"])
     assert verdict.relates(report, ["foo_irq_handler"]) and verdict.relates(report, ["foo_release"])
+
+
+# Our own runs of prove on Linux 7.2.13 (TCG): qxl unpatched, then with its drmm_mutex_init()
+# patch and with its devm_request_irq() patch.
+
+
+def test_the_same_bug_raised_deeper_is_not_the_patch_s() -> None:
+    """Unpatched, the old qxl interrupt handler reads the freed device at the rebind: KASAN
+    in qxl_irq_handler.  With the mutex patch the same handler ran further before KASAN
+    caught it (do_raw_spin_lock under its wake_up(), __wake_up_common, other offsets in
+    qxl_irq_handler): the same bug, not the patch's; the run is judged on the finding."""
+    before, after = _run("before", "qxl-7.2-before.log.xz"), _run("after", "qxl-7.2-after-mutex.log.xz")
+    sites = {r.title.split(" in ")[1].split("+")[0] for r in after.reports}
+    assert {"qxl_irq_handler", "do_raw_spin_lock"} <= sites
+    assert all(r.phase == "rebind" for r in after.reports)
+    assert {r.signature for r in after.reports} - {r.signature for r in before.reports}  # new titles
+    assert all(verdict.same_bug(r, before.reports) for r in after.reports)
+    proof = verdict.judge("qxl", "p", ["unmanaged-mutex"], ["qxl_device_init", "qxl_kms.c"], before, after)
+    assert proof.verdict == "no-report-before", proof.reason
+    # a report elsewhere is not taken for one of them: the TTM warning of the last close
+    ttm = _run("after", "qxl-7.2-after-devm-irq.log.xz").reports[0]
+    assert not verdict.same_bug(ttm, before.reports) and not verdict.same_bug(after.reports[0], [ttm])
+
+
+def test_a_patch_that_adds_a_warning_at_the_final_close_is_report_after() -> None:
+    """devm_request_irq() frees qxl's interrupt at unbind, but qxl's drm release path
+    (qxl_device_fini) still waits for releases the interrupt signals: the rebind's
+    use-after-free is gone and TTM warns at the last close instead."""
+    before, after = _run("before", "qxl-7.2-before.log.xz"), _run("after", "qxl-7.2-after-devm-irq.log.xz")
+    assert not any("qxl_irq_handler" in r.title for r in after.reports)
+    proof = verdict.judge("qxl", "p", ["irq-outlives-unbind"], ["qxl_irq_init", "qxl_irq.c"], before, after)
+    assert proof.verdict == "report-after" and "ttm_range_man_fini_nocheck" in proof.reason
 
 
 def test_a_refusing_scenario_is_not_runnable() -> None:

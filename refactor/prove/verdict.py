@@ -114,6 +114,29 @@ def relates(report: Report, marks: Sequence[str]) -> bool:
     return any(re.search(rf"\b{re.escape(m)}\b", line) for line in _own_lines(report.excerpt) for m in marks)
 
 
+_FRAME = re.compile(r"^\s*(?:\[[^]]*\]\s*)?(?P<fn>[A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+")
+_SITE = re.compile(r"\b(?:in|at) (?P<fn>[A-Za-z_][\w.]*)\+0x[0-9a-f]+")
+
+
+def _site(report: Report) -> str:
+    """The function a report is raised in (KASAN's `in f+0x..`, WARNING's `at f+0x..`)."""
+    m = _SITE.search(report.title)
+    return m.group("fn") if m else ""
+
+
+def same_bug(report: Report, earlier: Sequence[Report]) -> bool:
+    """Whether `report` is one of `earlier`'s bugs seen again: the same signature, or a report
+    of the same kind whose own stack (`_own_lines`, reliable frames only, not `? f+0x..`)
+    passes through the function an earlier one was raised in.  One bad access chain gives
+    KASAN reports at several depths, varying with timing: the qxl interrupt handler reading
+    a freed device raises in `qxl_irq_handler` in one run and, through its `wake_up()`, in
+    `do_raw_spin_lock` in the next."""
+    if any(report.signature == e.signature for e in earlier):
+        return True
+    frames = {m.group("fn") for line in _own_lines(report.excerpt) if (m := _FRAME.match(line))}
+    return any(e.kind == report.kind and _site(e) in frames for e in earlier if _site(e))
+
+
 def judge(driver: str, patch: str, findings: Sequence[str], marks: Sequence[str], before: Run,
           after: Run) -> Proof:  # fmt: skip
     """The verdict from the run before the patch and the run after it.  A report after the
@@ -133,8 +156,7 @@ def judge(driver: str, patch: str, findings: Sequence[str], marks: Sequence[str]
         if not run.finished and not run.reports:
             return Proof(driver, patch, f, "not-runnable", f"the scenario did not finish ({run.label}) and "
                          f"the kernel reported nothing: see {run.log}", runs)  # fmt: skip
-    old = {r.signature for r in before.reports}
-    new = [r for r in after.reports if r.signature not in old]
+    new = [r for r in after.reports if not same_bug(r, before.reports)]
     if new:
         why = f"the patched kernel reports what the unpatched one did not: {_brief(new)}"
         return Proof(driver, patch, f, "report-after", why, runs)
