@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from refactor.classify.lifetime import REMOVAL_FIELDS, Module, Site
+from refactor.csrc import cindex
 from refactor.csrc.structs import member_of
 
 # request -> (index of the handler, index of dev_id), and its devm_ counterpart
@@ -186,3 +187,88 @@ def probe_only(m: Module, function: str) -> bool:
 def _functions(m: Module) -> set[str]:
     """The names the module's call graph knows: callees and their callers."""
     return set(m.callers).union(*m.callers.values())
+
+
+# what a handler signals, and what a teardown waits for, by the member it names
+_SIGNALS = re.compile(r"\b(?P<fn>wake_up\w*|complete(?:_all)?|schedule_work|queue_work|schedule_delayed_work|"
+                      r"queue_delayed_work|mod_delayed_work)\s*\(([^;]*)\)\s*;")  # fmt: skip
+_WAITS = re.compile(r"\b(?:wait_event\w*|wait_for_completion\w*|flush_work|flush_delayed_work|"
+                    r"cancel_work_sync|cancel_delayed_work_sync)\s*\(([^;]*)\)")  # fmt: skip
+_MEMBER = re.compile(r"(?:->|\.)(\w+)\s*(?:[,)]|$)")
+
+
+@dataclass(frozen=True)
+class ReleaseWait:
+    """A wait at the final drm_dev_put() on something only the IRQ's handler signals."""
+
+    site: Site  # the wait
+    member: str  # the wait queue, completion or work the handler signals
+
+
+def release_waits(m: Module, req: Request) -> list[ReleaseWait]:
+    """The waits of functions reached from the drm_driver.release hook (or a drmm_ action)
+    on a wait queue, completion or work item that `req`'s handler wakes, completes or
+    queues (qxl: qxl_device_fini() waits on release_event, which qxl_irq_handler() wakes).
+    Freeing the IRQ at unbind leaves such a wait to time out at the last close, and what
+    it waits for (buffers released by the device) undone: the teardown has to move to the
+    removal path first."""
+    bodies = _bodies(m)
+    signalled = _signalled(m, bodies, req.handler)
+    if not signalled:
+        return []
+    roots = m.release_roots
+    out = []
+    for name, (rel, first, body) in sorted(bodies.items()):
+        if name == req.handler or not reaches(m, name, roots):
+            continue
+        for w in _WAITS.finditer(body):
+            member = _MEMBER.search(w.group(1).split(",")[0])
+            if member and member.group(1) in signalled:
+                line = first + body.count("\n", 0, w.start())
+                out.append(ReleaseWait(Site(rel, line, name, " ".join(w.group(0).split())), member.group(1)))
+    return out
+
+
+_INIT_WORK = re.compile(r"\bINIT_(?:DELAYED_)?WORK\s*\(\s*&[^,;]*?(?:->|\.)(\w+)\s*,\s*(\w+)\s*\)")
+
+
+def _signalled(m: Module, bodies: dict[str, tuple[str, int, str]], handler: str) -> set[str]:
+    """The members `handler` wakes, completes or queues, itself or through the module's
+    functions it calls and the work items it queues (INIT_WORK(&x->gc_work, fn): fn's
+    too), a few levels down."""
+    callees: dict[str, set[str]] = {}
+    for callee, callers in m.callers.items():
+        for caller in callers:
+            callees.setdefault(caller, set()).add(callee)
+    works = {mm.group(1): mm.group(2) for _, _, body in bodies.values() for mm in _INIT_WORK.finditer(body)}
+    out: set[str] = set()
+    seen, todo = {handler}, [(handler, _DEPTH)]
+    while todo:
+        name, left = todo.pop()
+        for sig in _SIGNALS.finditer(bodies.get(name, ("", 0, ""))[2]):
+            args = sig.group(2).split(",")
+            # queue_work(wq, w), queue_delayed_work(wq, dw, t), mod_delayed_work(wq, dw, t):
+            # the item is the second argument; wake_up(q), complete(c), schedule_work(w): the first
+            second = sig.group("fn").startswith(("queue_", "mod_")) and len(args) > 1
+            member = _MEMBER.search(args[1] if second else args[0])
+            if member:
+                out.add(member.group(1))
+                nxt = works.get(member.group(1))
+                if nxt and nxt not in seen and left:
+                    seen.add(nxt)
+                    todo.append((nxt, left - 1))
+        for callee in callees.get(name, set()) if left else ():
+            if callee in bodies and callee not in seen:
+                seen.add(callee)
+                todo.append((callee, left - 1))
+    return out
+
+
+def _bodies(m: Module) -> dict[str, tuple[str, int, str]]:
+    """function -> (file, first line, text) of every function definition of the module."""
+    out: dict[str, tuple[str, int, str]] = {}
+    for rel in sorted(r for r in m.files if r.endswith(".c")):
+        lines = m.text(rel).splitlines(keepends=True)
+        for first, last, name in cindex.function_spans(m.files[rel], m.tree(rel)):
+            out.setdefault(name, (rel, first, "".join(lines[first - 1 : last])))
+    return out

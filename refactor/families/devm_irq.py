@@ -37,6 +37,13 @@ def plan_irq(p: Planning, facts: Facts, f: Finding) -> list[Op]:
     if not irq.probe_only(m, req.site.function):
         raise Refusal(f"{req.site.function}() does not run only at probe or bind: a {devm}() there "
                       "would be made again before unbind frees it")  # fmt: skip
+    waits = irq.release_waits(m, req)
+    if waits:
+        w = waits[0]
+        raise Refusal(f"{w.site.function}() ({w.site.file}:{w.site.line}), reached from the drm_device's "
+                      f"release, waits on {w.member}, which {req.handler}() signals: with the IRQ freed at "
+                      "unbind that wait times out at the last close and what it waits for stays undone; "
+                      "move that teardown to the removal path first, by hand")  # fmt: skip
     p.call_at(f.file, f.line, [req.call])
     drm = p.drm_at(facts, f.file, f.line)
     return [p.op("devm-irq", f.file, f.line, Args(drm=parent_of(drm)))]
