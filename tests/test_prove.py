@@ -117,6 +117,28 @@ def test_the_same_bug_raised_deeper_is_not_the_patch_s() -> None:
     assert not verdict.same_bug(ttm, before.reports) and not verdict.same_bug(after.reports[0], [ttm])
 
 
+def test_a_page_fault_in_the_same_handler_and_its_panic_are_that_bug() -> None:
+    """In another run (the drmm-alloc patch: mode objects only) the old handler read the
+    mapping qxl_device_fini() had unmapped: KASAN vmalloc-out-of-bounds, a page fault with
+    its RIP in qxl_irq_handler, and the panic of that fatal exception in an interrupt."""
+    before = _run("before", "qxl-7.2-before.log.xz")
+    after = _run("after", "qxl-7.2-after-drmm-alloc.log.xz")
+    kinds = [r.kind for r in after.reports]
+    assert "oops" in kinds and any(
+        r.title.startswith("BUG: unable to handle page fault") for r in after.reports
+    )
+    assert verdict.new_reports(before.reports, after.reports) == []
+    proof = verdict.judge(
+        "qxl", "p", ["unmanaged-mode-object"], ["qdev_crtc_init", "qxl_display.c"], before, after
+    )
+    assert proof.verdict == "no-report-before", proof.reason
+    # a fatal exception after a new oops is new with it
+    oops = logparse.Report("bug", "BUG: unable to handle page fault for address: 1", "rebind",
+                           ("RIP: 0010:other_fn+0x1/0x2",))  # fmt: skip
+    panic = logparse.Report("oops", "Kernel panic - not syncing: Fatal exception in interrupt", "rebind", ())
+    assert verdict.new_reports(before.reports, [oops, panic]) == [oops, panic]
+
+
 def test_a_patch_that_adds_a_warning_at_the_final_close_is_report_after() -> None:
     """devm_request_irq() frees qxl's interrupt at unbind, but qxl's drm release path
     (qxl_device_fini) still waits for releases the interrupt signals: the rebind's

@@ -114,7 +114,9 @@ def relates(report: Report, marks: Sequence[str]) -> bool:
     return any(re.search(rf"\b{re.escape(m)}\b", line) for line in _own_lines(report.excerpt) for m in marks)
 
 
-_FRAME = re.compile(r"^\s*(?:\[[^]]*\]\s*)?(?P<fn>[A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+")
+_FRAME = re.compile(
+    r"^\s*(?:\[[^]]*\]\s*)?(?:RIP: [0-9a-f]+:)?(?P<fn>[A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+"
+)
 _SITE = re.compile(r"\b(?:in|at) (?P<fn>[A-Za-z_][\w.]*)\+0x[0-9a-f]+")
 
 
@@ -126,15 +128,33 @@ def _site(report: Report) -> str:
 
 def same_bug(report: Report, earlier: Sequence[Report]) -> bool:
     """Whether `report` is one of `earlier`'s bugs seen again: the same signature, or a report
-    of the same kind whose own stack (`_own_lines`, reliable frames only, not `? f+0x..`)
-    passes through the function an earlier one was raised in.  One bad access chain gives
-    KASAN reports at several depths, varying with timing: the qxl interrupt handler reading
-    a freed device raises in `qxl_irq_handler` in one run and, through its `wake_up()`, in
-    `do_raw_spin_lock` in the next."""
+    whose own stack (`_own_lines`: its reliable frames and its RIP, not `? f+0x..`) passes
+    through the function an earlier one was raised in.  One bad access chain gives reports at
+    several depths and of several kinds, varying with timing: the qxl interrupt handler
+    reading a freed device raises KASAN in `qxl_irq_handler` in one run, in
+    `do_raw_spin_lock` under its `wake_up()` in the next, and a page fault with its RIP in
+    `qxl_irq_handler` once the mapping it reads is gone."""
     if any(report.signature == e.signature for e in earlier):
         return True
     frames = {m.group("fn") for line in _own_lines(report.excerpt) if (m := _FRAME.match(line))}
-    return any(e.kind == report.kind and _site(e) in frames for e in earlier if _site(e))
+    return any(_site(e) in frames for e in earlier if _site(e))
+
+
+_FATAL = re.compile(r"^Kernel panic - not syncing: Fatal exception")
+
+
+def new_reports(before: Sequence[Report], after: Sequence[Report]) -> list[Report]:
+    """The reports after a patch that are not a bug of `before` seen again (`same_bug`); a
+    panic on a fatal exception is the oops before it, and goes with that oops."""
+    new: list[Report] = []
+    previous_new = False
+    for i, r in enumerate(after):
+        fatal = i > 0 and _FATAL.match(r.title)
+        is_new = previous_new if fatal else not same_bug(r, before)
+        if is_new:
+            new.append(r)
+        previous_new = is_new
+    return new
 
 
 def judge(driver: str, patch: str, findings: Sequence[str], marks: Sequence[str], before: Run,
@@ -156,7 +176,7 @@ def judge(driver: str, patch: str, findings: Sequence[str], marks: Sequence[str]
         if not run.finished and not run.reports:
             return Proof(driver, patch, f, "not-runnable", f"the scenario did not finish ({run.label}) and "
                          f"the kernel reported nothing: see {run.log}", runs)  # fmt: skip
-    new = [r for r in after.reports if not same_bug(r, before.reports)]
+    new = new_reports(before.reports, after.reports)
     if new:
         why = f"the patched kernel reports what the unpatched one did not: {_brief(new)}"
         return Proof(driver, patch, f, "report-after", why, runs)
