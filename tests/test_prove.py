@@ -139,6 +139,19 @@ def test_a_page_fault_in_the_same_handler_and_its_panic_are_that_bug() -> None:
     assert verdict.new_reports(before.reports, [oops, panic]) == [oops, panic]
 
 
+def test_a_finding_without_a_patch_shown_real_by_the_kernel() -> None:
+    """qxl's IRQ finding has no patch (its release path waits on the interrupt): prove
+    reports what the unpatched kernel shows of it, the KASAN report in its handler."""
+    before = _run("before", "qxl-7.2-before.log.xz")
+    finding = "irq-outlives-unbind at drivers/gpu/drm/qxl/qxl_irq.c:100 in qxl_irq_init()"
+    proof = verdict.unpatched("qxl", [finding], before, ["qxl_irq_init", "qxl_irq_handler"])
+    assert proof.verdict == "report-before" and proof.findings == (finding,)
+    mine = "no patch to prove; the kernel reports, in the finding's code: BUG: KASAN: slab-use-after-free in "
+    assert proof.reason.startswith(mine + "qxl_irq_handler")
+    other = verdict.unpatched("qxl", [finding], before, ["qxl_irq_init"])
+    assert other.reason.startswith("no patch to prove; the kernel reports: BUG: KASAN")
+
+
 def test_a_patch_that_adds_a_warning_at_the_final_close_is_report_after() -> None:
     """devm_request_irq() frees qxl's interrupt at unbind, but qxl's drm release path
     (qxl_device_fini) still waits for releases the interrupt signals: the rebind's

@@ -46,6 +46,7 @@ class DriverWork:
     driver: str
     findings: dict[str, str]  # finding id -> "RULE at FILE:LINE in FUNCTION"
     functions: dict[str, str]  # finding id -> its function
+    marks: dict[str, tuple[str, ...]]  # finding id -> the code a report of it names (function, handler)
     patches: tuple[tuple[str, str, tuple[str, ...]], ...]  # (patch id, diff, finding ids)
 
 
@@ -62,7 +63,7 @@ def sweep_drivers(tree: Path, drivers: Sequence[str], jobs: int = 2) -> list[Dri
 
     paths = sorted({p for d in drivers for p in runner.model_of(d).paths})
     if not paths:
-        return [DriverWork(d, {}, {}, ()) for d in drivers]
+        return [DriverWork(d, {}, {}, {}, ()) for d in drivers]
     sp = spatch_mod.find_spatch()
     loaded = treecache.load(tree, paths)
     result = sweep_mod.sweep(loaded.model, sp, sweep_mod.load_rules(), jobs=jobs, cache=loaded.cache)
@@ -71,8 +72,10 @@ def sweep_drivers(tree: Path, drivers: Sequence[str], jobs: int = 2) -> list[Dri
     for d in drivers:
         mine = [f for f in result.findings if f.driver == d]
         patches = tuple((p.id, p.diff, p.findings) for p in gen.patches if p.driver == d)
+        # an IRQ finding is about its handler's code as much as the function that requests it
+        marks = {f.id: (f.function, *(v for k, v in f.data if k == "handler")) for f in mine}
         work.append(DriverWork(d, {f.id: _finding_text(f) for f in mine}, {f.id: f.function for f in mine},
-                               patches))  # fmt: skip
+                               marks, patches))  # fmt: skip
     return work
 
 
@@ -120,8 +123,13 @@ def prove(tree: Path, drivers: Sequence[str], jobs: int = 2,
     for w, model in todo:
         say(f"prove: {w.driver}: booting the unpatched kernel")
         befores[w.driver] = _run(ws, model, "before", logs)
-        if not w.patches:
-            proofs.append(verdict.unpatched(w.driver, list(w.findings.values()), befores[w.driver]))
+        patched = {i for _pid, _diff, fids in w.patches for i in fids}
+        rest = [i for i in w.findings if i not in patched]
+        if rest or not w.patches:  # the findings no patch covers: what the kernel shows of them
+            marks = [m for i in rest for m in w.marks.get(i, ())]
+            proofs.append(
+                verdict.unpatched(w.driver, [w.findings[i] for i in rest], befores[w.driver], marks)
+            )
     try:
         for w, model in todo:
             for pid, diff, fids in w.patches:

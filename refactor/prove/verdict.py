@@ -194,17 +194,20 @@ def judge(driver: str, patch: str, findings: Sequence[str], marks: Sequence[str]
                  f"{'; '.join(f)} (steps that failed: {_failed_steps(before)}){aside}", runs)  # fmt: skip
 
 
-def unpatched(driver: str, findings: Sequence[str], before: Run) -> Proof:
-    """What the scenario shows on a driver without a patch (its findings have none, or it
-    has no finding): no verdict on a patch, only whether the kernel reported something
-    (`report-before`, or `no-report`); a report on a driver without findings is a bug the
-    sweep does not see."""
+def unpatched(driver: str, findings: Sequence[str], before: Run, marks: Sequence[str] = ()) -> Proof:
+    """What the scenario shows of findings without a patch (a driver without patches, or
+    the findings its patches leave, or no finding): no verdict on a patch, only whether the
+    kernel reported something (`report-before`, or `no-report`), and whether the report is
+    in the findings' code (`marks`: their functions, an IRQ finding's handler), which shows
+    the finding real; a report on a driver without findings is a bug the sweep does not see."""
     refusal = next((o for s, o in before.steps if s == "not-runnable"), None)
     if refusal is not None:
         why = f"the scenario refused: {refusal}"
         return Proof(driver, "", tuple(findings), "not-runnable", why, (before,))
     if before.reports:
-        why = f"no patch to prove; the kernel reports: {_brief(before.reports)}"
+        mine = [r for r in before.reports if marks and relates(r, marks)]
+        why = (f"no patch to prove; the kernel reports, in the finding's code: {_brief(mine)}" if mine
+               else f"no patch to prove; the kernel reports: {_brief(before.reports)}")  # fmt: skip
         return Proof(driver, "", tuple(findings), "report-before", why, (before,))
     return Proof(driver, "", tuple(findings), "no-report",
                  f"no patch to prove, and no report (its steps after the unbind: {_failed_steps(before)})",
