@@ -104,7 +104,7 @@ class Cleanup:
     """A drm_mode_config_cleanup() call and the path it is on."""
 
     site: Site
-    path: str  # release, unload, devm-action, error, removal
+    path: str  # release, unload, devm-action, error, removal, unknown (no root in sight reaches it)
 
     def where(self) -> str:
         return {
@@ -409,10 +409,22 @@ class Module:
                 path = "devm-action"
             elif self._on_error_path(rel, call.line):
                 path = "error"
-            else:
+            elif call.function in self._removal_reach:
                 path = "removal"
+            else:
+                path = "unknown"
             out.append(Cleanup(self.site(rel, call), path))
         return tuple(out)
+
+    @cached_property
+    def _removal_reach(self) -> set[str]:
+        """The functions a removal root reaches (.remove, .unbind, .unload, or a function named
+        so where the table is out of sight), `_CALLER_DEPTH` calls down: a cleanup elsewhere
+        (a selftest's mock device, a .shutdown hook) is not asserted to run at removal."""
+        named = set(self.callers) | {u for ups in self.callers.values() for u in ups}
+        roots = {fn for fn, fields in self.tables.items() if fields & REMOVAL_FIELDS}
+        roots |= {fn for fn in named if _REMOVAL_NAME.search(fn)}
+        return self._reached(roots, _CALLER_DEPTH)
 
     @cached_property
     def removal_teardown(self) -> Cleanup | None:

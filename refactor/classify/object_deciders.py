@@ -138,9 +138,10 @@ def _unmanaged_object(c: Classifier, facts: Facts, m: Match, data: dict[str, str
             return None  # the hook frees a part of the drm device: not this rule's shape
         message = f"{what} in {memory}, cleaned up and freed by hand in its .destroy hook {hook}()"
         cleanups = c.lifetime(facts.driver).cleanups
-        manual = sorted({x.site.function + "()" for x in cleanups if x.site.function and x.path != "release"})
+        manual = sorted({x.site.function + "()" for x in cleanups
+                         if x.site.function and x.path not in ("release", "unknown")})  # fmt: skip
         if cleanups and not manual:
-            return None  # every cleanup runs from the drm_driver.release hook: the objects live as long
+            return None  # every cleanup runs at release, or no removal root reaches it
         if manual:
             message += (f"; the driver calls drm_mode_config_cleanup() itself (in {', '.join(manual)}), "
                         "and the hook runs then, not at the drm_device's release")  # fmt: skip
@@ -187,7 +188,7 @@ def _embedded(c: Classifier, facts: Facts, m: Match, name: str, kind: str, hook:
     what = ("an " if kind[0] in "aeiou" else "a ") + kind
     simple = name == "drm_simple_encoder_init"
     by = "the .destroy of drm_simple_encoder_init()'s funcs," if simple else "its .destroy hook"
-    manual = sorted({x.site.function + "()" for x in life.cleanups if x.path != "release"})
+    manual = sorted({x.site.function + "()" for x in life.cleanups if x.path not in ("release", "unknown")})
     message = (f"{what} embedded in {obj.struct}, which lives as long as the drm_device, set up with "
                f"{name}() and cleaned up only by {by} {cleanup}()")  # fmt: skip
     if manual:
