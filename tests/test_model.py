@@ -31,8 +31,8 @@ def test_corpus_drivers(corpus_tree: Path) -> None:
                         "latedisp", "handobj", "unloaddisp", "lockdisp",
                         "reldisp", "gotodisp", "ladderdisp", "dsidisp", "quietdisp", "spidisp", "keepbuf",
                         "npudisp", "halfdisp", "kzdisp", "kzhook", "tearcomp", "tearcomp_lcd", "tearcomp_out",
-                        "ipdisp", "teardisp", "tearioctl", "flushdisp", "irqnever", "irqlate", "irqunwind",
-                        "irqdevm", "irqremove", "irqact"}  # fmt: skip
+                        "ipdisp", "teardisp", "tearioctl", "flushdisp", "unplugbuf", "irqnever", "irqlate",
+                        "irqunwind", "irqdevm", "irqremove", "irqact"}  # fmt: skip
     assert {name: got[name] for name in ("corpdisp", "legacyfb", "putpanel", "tinypanel", "wrapdev_core",
                                          "wrapdev_pci")} == {
         "corpdisp": [("devm_drm_dev_alloc", "devm_drm_dev_alloc", f"{drm}/corpdisp/corpdisp_drv.c", 15,
