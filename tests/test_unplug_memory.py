@@ -1,7 +1,7 @@
 """devm-drm-memory in a driver that removes with drm_dev_unplug() and then
 drm_atomic_helper_shutdown(): memory only the mode objects' commit hooks use is right in
 devm_ memory (review C2), memory a release hook uses, or an ioctl, is not (the corpus marks
-themselves are checked by test_sweep.py)."""
+themselves are checked by test_sweep.py); unguarded-hw-access in such a driver is low."""
 
 from __future__ import annotations
 
@@ -37,3 +37,12 @@ def test_commit_hook_memory_of_an_unplugging_driver(
     text = (tree / DRV).read_text()
     (tree / DRV).write_text(text.replace("\tdrm_atomic_helper_shutdown(&ub->drm);\n", ""))
     assert sorted(_found(tree, spatch)) == [line, stats]
+
+
+def test_unguarded_hook_of_an_unplugging_driver_is_low(corpus_tree: Path, spatch: Spatch) -> None:
+    """Only a call in flight at drm_dev_unplug() outlasts it: spidisp unplugs, guarddisp not."""
+    result = sweep(load_tree(corpus_tree), spatch, load_rules(["unguarded-hw-access"]), jobs=2)
+    level = {f.file.split("/")[-1]: f.confidence for f in result.findings}
+    assert level["spidisp.c"] == "low" and "in flight" in next(
+        f.message for f in result.findings if f.file.endswith("spidisp.c"))  # fmt: skip
+    assert {v for k, v in level.items() if k != "spidisp.c"} == {"medium"}
