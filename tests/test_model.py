@@ -31,8 +31,8 @@ def test_corpus_drivers(corpus_tree: Path) -> None:
                         "latedisp", "handobj", "unloaddisp", "lockdisp",
                         "reldisp", "gotodisp", "ladderdisp", "dsidisp", "quietdisp", "spidisp", "keepbuf",
                         "npudisp", "halfdisp", "kzdisp", "kzhook", "tearcomp", "tearcomp_lcd", "tearcomp_out",
-                        "ipdisp", "teardisp", "tearioctl", "flushdisp", "irqnever", "irqlate", "irqunwind",
-                        "irqdevm", "irqremove", "irqact", "irqwait"}  # fmt: skip
+                        "ipdisp", "teardisp", "tearioctl", "flushdisp", "unplugbuf", "irqnever", "irqlate",
+                        "irqunwind", "irqdevm", "irqremove", "irqact", "irqwait"}  # fmt: skip
     assert {name: got[name] for name in ("corpdisp", "legacyfb", "putpanel", "tinypanel", "wrapdev_core",
                                          "wrapdev_pci")} == {
         "corpdisp": [("devm_drm_dev_alloc", "devm_drm_dev_alloc", f"{drm}/corpdisp/corpdisp_drv.c", 15,
@@ -120,7 +120,7 @@ def test_cli_drivers_json(corpus_tree: Path, tmp_path: Path) -> None:
     doc = json.loads(out.read_text())
     assert doc["tree"] == {"path": str(corpus_tree.resolve()), "version": "7.2.0-corpus"}
     names = [d["name"] for d in doc["drivers"]]
-    assert names[:4] == ["bufdisp", "cleandisp", "compdisp", "compdisp_lvds"] and len(names) == 53
+    assert names[:4] == ["bufdisp", "cleandisp", "compdisp", "compdisp_lvds"] and len(names) == 54
     corpdisp = next(d for d in doc["drivers"] if d["name"] == "corpdisp")
     assert corpdisp["allocations"][0]["line"] == 15
     assert [f.name for f in tmp_path.iterdir()] == ["drivers.json"]  # no temporary left
@@ -133,7 +133,7 @@ def test_cli_drivers_text_defaults_to_corpus(tmp_path: Path, monkeypatch: pytest
     assert res.output.splitlines()[0].startswith("Linux 7.2.0-corpus at ")
     assert "wrapdev_device_create -> devm_drm_dev_alloc" in res.output
     assert (
-        "49 drivers create a drm_device (47 with devm_drm_dev_alloc, 0 in test code), 4 component"
+        "50 drivers create a drm_device (48 with devm_drm_dev_alloc, 0 in test code), 4 component"
         in res.output
     )
 

@@ -70,7 +70,7 @@ def test_cli_sweep_json_and_exit_status(corpus_tree: Path, tmp_path: Path) -> No
     assert puts == {("drivers/gpu/drm/tiny/putpanel.c", 27), ("drivers/gpu/drm/tiny/putpanel.c", 40)}
     assert {f["rule"] for f in doc["findings"]} == {r["id"] for r in doc["rules"]}
     assert all(f["fix"] and f["message"] and f["function"] for f in doc["findings"])
-    assert doc["skipped"] == [] and doc["stats"]["drivers"] == 53
+    assert doc["skipped"] == [] and doc["stats"]["drivers"] == 54
 
 
 def test_cli_sweep_clean_exit_0(corpus_tree: Path) -> None:

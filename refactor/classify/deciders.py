@@ -203,8 +203,11 @@ def users_stop_at_unbind(c: Classifier, facts: Facts, member: str, skip: set[str
     `.member`, other than those in `skip` and the helpers only they call) is a devm_
     action (device-lifetime teardown), or runs inside drm_dev_enter() (itself, or every
     caller in the module, through ops tables too) in a driver that calls drm_dev_unplug(),
-    as drm_drv.c documents; a disable hook counts as guarded (after unplug it runs only from
-    the removal's shutdown commit, while devres is still alive).  False when nothing uses it."""
+    as drm_drv.c documents, or is a mode object's hook (not a release one) of such a driver
+    whose removal then runs drm_atomic_helper_shutdown() (`guard_decider.commit_hooks()`:
+    no commit starts after the unplug and the shutdown commit waits for the one in flight);
+    a disable hook counts as guarded (after unplug it runs only from the removal's shutdown
+    commit, while devres is still alive).  False when nothing uses it."""
     life = c.lifetime(facts.driver)
     use = re.compile(rf"(->|\.)\s*{re.escape(member)}\b".encode())
     actions = life.actions(("devm_add_action", "devm_add_action_or_reset"))
@@ -218,8 +221,11 @@ def users_stop_at_unbind(c: Classifier, facts: Facts, member: str, skip: set[str
     if not users:
         return False
 
+    # the commit hooks of a driver that removes with drm_dev_unplug() and the shutdown commit
+    entries = guard_decider.commit_hooks(c, facts) if unplugs else set()
+
     def guarded(name: str, depth: int = 0) -> bool:
-        if b"drm_dev_enter(" in bodies.get(name, b""):
+        if b"drm_dev_enter(" in bodies.get(name, b"") or name in entries:
             return True
         fields = life.tables.get(name, set())
         if fields and all(hookmodel.role(f, "") == "disable" for f in fields):
@@ -369,7 +375,10 @@ def _hw_access(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> V
     if found is None:
         return None
     message, fix, file, line = found
-    return Verdict(message, fix, (("entry", data.get("fn", "")),), file, line)
+    # in a driver that unplugs, only a call already in flight at drm_dev_unplug() outlasts
+    # it (the message says so): a narrower race than hooks that any open file still calls
+    low = "low" if guard_decider.analyse(c, facts).unplugs() else ""
+    return Verdict(message, fix, (("entry", data.get("fn", "")),), file, line, confidence=low)
 
 
 def _unplug(c: Classifier, facts: Facts, m: Match, data: dict[str, str]) -> Verdict | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from refactor.classify import hookmodel
 from refactor.classify.guards import DriverFacts, Sources, analyse
 
 
@@ -48,6 +49,21 @@ def hw_verdict(c: DeciderSources, facts: DriverFacts, fn: str) -> tuple[str, str
            f"delivered), and remove with drm_dev_unplug(){order}"
            if c.api("drm_dev_enter") else "none: the tree does not declare drm_dev_enter()")  # fmt: skip
     return message, fix, body.file, r.line
+
+
+def commit_hooks(c: DeciderSources, facts: DriverFacts) -> set[str]:
+    """The mode objects' hooks (release hooks excepted) of a driver whose removal runs
+    drm_dev_unplug() and then drm_atomic_helper_shutdown(): no commit starts after the
+    unplug, and the shutdown commit waits for the one in flight, so none of them runs once
+    removal returns and devres is released.  Empty for other drivers.  Ioctls are not among
+    them: one already running at unplug is waited for by nothing but drm_dev_enter()."""
+    a = analyse(c, facts)
+    tables = c.lifetime(facts.driver).tables
+    if not a.unplugs() or not any(fn in a.removal() and "shutdown" not in tables.get(fn, set())
+                                  for _, fn in a.shutdown):  # fmt: skip
+        return set()
+    kms = hookmodel.OBJECT_TABLES | {"mode-config", "mode-config-helper"}
+    return {h.function for h in a.hooks() if h.role != "release" and h.entry.table in kms}
 
 
 def unplug_verdict(
