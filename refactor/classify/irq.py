@@ -186,7 +186,7 @@ def probe_only(m: Module, function: str) -> bool:
 
 def _functions(m: Module) -> set[str]:
     """The names the module's call graph knows: callees and their callers."""
-    return set(m.callers).union(*m.callers.values())
+    return set(m.callers) | set(m.callees)
 
 
 # what a handler signals, and what a teardown waits for, by the member it names
@@ -236,10 +236,6 @@ def _signalled(m: Module, bodies: dict[str, tuple[str, int, str]], handler: str)
     """The members `handler` wakes, completes or queues, itself or through the module's
     functions it calls and the work items it queues (INIT_WORK(&x->gc_work, fn): fn's
     too), a few levels down."""
-    callees: dict[str, set[str]] = {}
-    for callee, callers in m.callers.items():
-        for caller in callers:
-            callees.setdefault(caller, set()).add(callee)
     works = {mm.group(1): mm.group(2) for _, _, body in bodies.values() for mm in _INIT_WORK.finditer(body)}
     out: set[str] = set()
     seen, todo = {handler}, [(handler, _DEPTH)]
@@ -257,7 +253,7 @@ def _signalled(m: Module, bodies: dict[str, tuple[str, int, str]], handler: str)
                 if nxt and nxt not in seen and left:
                     seen.add(nxt)
                     todo.append((nxt, left - 1))
-        for callee in callees.get(name, set()) if left else ():
+        for callee in m.callees.get(name, frozenset()) if left else ():
             if callee in bodies and callee not in seen:
                 seen.add(callee)
                 todo.append((callee, left - 1))

@@ -421,7 +421,7 @@ class Module:
         """The functions a removal root reaches (.remove, .unbind, .unload, or a function named
         so where the table is out of sight), `_CALLER_DEPTH` calls down: a cleanup elsewhere
         (a selftest's mock device, a .shutdown hook) is not asserted to run at removal."""
-        named = set(self.callers) | {u for ups in self.callers.values() for u in ups}
+        named = set(self.callers) | set(self.callees)
         roots = {fn for fn, fields in self.tables.items() if fields & REMOVAL_FIELDS}
         roots |= {fn for fn in named if _REMOVAL_NAME.search(fn)}
         return self._reached(roots, _CALLER_DEPTH)
@@ -457,16 +457,21 @@ class Module:
         groups) comes before `cleanup`: in its function, or in a removal caller before the call."""
         return self._unbound_before(cleanup, self.removal_functions)
 
-    def _reached(self, roots: set[str], depth: int) -> set[str]:
-        """`roots` and the module's functions they call, `depth` levels down."""
-        callees: dict[str, set[str]] = {}
+    @cached_property
+    def callees(self) -> dict[str, frozenset[str]]:
+        """function -> the module's functions it calls (`callers` turned round)."""
+        out: dict[str, set[str]] = {}
         for fn, ups in self.callers.items():
             for u in ups:
-                callees.setdefault(u, set()).add(fn)
+                out.setdefault(u, set()).add(fn)
+        return {k: frozenset(v) for k, v in out.items()}
+
+    def _reached(self, roots: set[str], depth: int) -> set[str]:
+        """`roots` and the module's functions they call, `depth` levels down."""
         out, todo = set(roots), [(r, depth) for r in roots]
         while todo:
             name, left = todo.pop()
-            for n in callees.get(name, set()) if left else ():
+            for n in self.callees.get(name, frozenset()) if left else ():
                 if n not in out:
                     out.add(n)
                     todo.append((n, left - 1))

@@ -137,7 +137,7 @@ def same_bug(report: Report, earlier: Sequence[Report]) -> bool:
     if any(report.signature == e.signature for e in earlier):
         return True
     frames = {m.group("fn") for line in _own_lines(report.excerpt) if (m := _FRAME.match(line))}
-    return any(_site(e) in frames for e in earlier if _site(e))
+    return bool(frames & ({_site(e) for e in earlier} - {""}))
 
 
 _FATAL = re.compile(r"^Kernel panic - not syncing: Fatal exception")
